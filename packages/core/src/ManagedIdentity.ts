@@ -1,0 +1,223 @@
+/**
+ * The identity to get tokens for: system-assigned, or user-assigned by client id, resource id or object id.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { InvalidIdentity } from "./ManagedIdentityError.js"
+
+const NonEmptyId = Schema.Trim.pipe(Schema.nonEmptyString({ message: () => "the identity id must not be empty" }))
+
+/**
+ * The host's system-assigned identity.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class SystemAssigned extends Schema.TaggedClass<SystemAssigned>()("SystemAssigned", {}) {}
+
+/**
+ * A user-assigned identity selected by its client (application) id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ClientId extends Schema.TaggedClass<ClientId>()("ClientId", { id: NonEmptyId }) {}
+
+/**
+ * A user-assigned identity selected by its Azure resource id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ResourceId extends Schema.TaggedClass<ResourceId>()("ResourceId", { id: NonEmptyId }) {}
+
+/**
+ * A user-assigned identity selected by its object (principal) id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ObjectId extends Schema.TaggedClass<ObjectId>()("ObjectId", { id: NonEmptyId }) {}
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const UserAssigned = Schema.Union(ClientId, ResourceId, ObjectId)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type UserAssigned = typeof UserAssigned.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Identity = Schema.Union(SystemAssigned, ClientId, ResourceId, ObjectId)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Identity = typeof Identity.Type
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const systemAssigned: Identity = new SystemAssigned()
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const clientId = (id: string): Identity => new ClientId({ id })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resourceId = (id: string): Identity => new ResourceId({ id })
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const objectId = (id: string): Identity => new ObjectId({ id })
+
+/**
+ * A stable text form of an identity, used in cache keys and messages (ids are not secrets).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const toKey = (identity: Identity): string =>
+  identity._tag === "SystemAssigned" ? "system" : `${identity._tag}:${identity.id.toLowerCase()}`
+
+const MsalJson = Schema.Struct({
+  ManagedIdentityIdType: Schema.Literal("SystemAssigned", "ClientId", "ResourceId", "ObjectId"),
+  Id: Schema.optional(Schema.NullOr(Schema.String))
+})
+
+/**
+ * MSAL's JSON form of an identity, `{"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" |
+ * "ObjectId", "Id": …}`, decoded from a JSON string. Unknown keys, unknown types, a user-assigned type with an
+ * empty or missing `Id`, and a system-assigned type with an `Id` are rejected.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FromMsalJson: Schema.Schema<Identity, string> = Schema.transformOrFail(
+  Schema.parseJson(MsalJson, { reviver: undefined }).annotations({ parseOptions: { onExcessProperty: "error" } }),
+  Schema.typeSchema(Identity),
+  {
+    strict: true,
+    decode: (json, _, ast) => {
+      const id = json.Id?.trim() ?? ""
+      if (json.ManagedIdentityIdType === "SystemAssigned") {
+        return id === ""
+          ? ParseResult.succeed(systemAssigned)
+          : ParseResult.fail(new ParseResult.Type(ast, json, "a system-assigned identity takes no Id"))
+      }
+      if (id === "") {
+        return ParseResult.fail(
+          new ParseResult.Type(ast, json, `a ${json.ManagedIdentityIdType} identity needs a non-empty Id`)
+        )
+      }
+      switch (json.ManagedIdentityIdType) {
+        case "ClientId":
+          return ParseResult.succeed(clientId(id))
+        case "ResourceId":
+          return ParseResult.succeed(resourceId(id))
+        case "ObjectId":
+          return ParseResult.succeed(objectId(id))
+      }
+    },
+    encode: (identity) =>
+      ParseResult.succeed(
+        identity._tag === "SystemAssigned"
+          ? { ManagedIdentityIdType: "SystemAssigned" as const, Id: null }
+          : { ManagedIdentityIdType: identity._tag, Id: identity.id }
+      )
+  }
+)
+
+/**
+ * Decodes MSAL's JSON form of an identity, failing with `InvalidIdentity` and a message that says what is wrong.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromMsalJson = (json: string): Effect.Effect<Identity, InvalidIdentity> =>
+  Effect.mapError(
+    Schema.decodeUnknown(FromMsalJson, { onExcessProperty: "error" })(json),
+    (error) =>
+      new InvalidIdentity({
+        source: "Detection",
+        reason: `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}: ${
+          ParseResult.TreeFormatter.formatErrorSync(error)
+        }`
+      })
+  )
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ManagedIdentity extends Context.Tag("@managed-identity/core/ManagedIdentity")<
+  ManagedIdentity,
+  Identity
+>() {}
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (identity: Identity): Layer.Layer<ManagedIdentity> => Layer.succeed(ManagedIdentity, identity)
+
+/**
+ * The host's system-assigned identity.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSystemAssigned: Layer.Layer<ManagedIdentity> = layer(systemAssigned)
+
+/**
+ * The identity from any `Config`, e.g. `Config.map(Config.string("CLIENT_ID"), ManagedIdentity.clientId)`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (config: Config.Config<Identity>): Layer.Layer<ManagedIdentity, ConfigError.ConfigError> =>
+  Layer.effect(ManagedIdentity, config)
+
+/**
+ * The identity from MSAL's JSON form held in an environment variable (read through `Config`). An unset or empty
+ * variable means the system-assigned identity, so one deployment artefact runs on hosts with and without a
+ * user-assigned identity; anything else that does not decode is an `InvalidIdentity`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromJson = (
+  envVarName: string
+): Layer.Layer<ManagedIdentity, ConfigError.ConfigError | InvalidIdentity> =>
+  Layer.effect(
+    ManagedIdentity,
+    Effect.flatMap(
+      Config.option(Config.string(envVarName)),
+      (json) =>
+        Option.isNone(json) || json.value.trim() === "" ? Effect.succeed(systemAssigned) : fromMsalJson(json.value)
+    )
+  )

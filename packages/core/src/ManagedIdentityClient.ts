@@ -1,0 +1,275 @@
+/**
+ * The client: tokens for a resource from the cache or the source, with one request per key at a time,
+ * stale-while-revalidate refresh, claims challenges and throttle memory.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { AccessToken } from "./AccessToken.js"
+import type * as ManagedIdentity from "./ManagedIdentity.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import * as TokenCache from "./TokenCache.js"
+import type { TokenRequest } from "./TokenRequest.js"
+import * as TokenSource from "./TokenSource.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GetTokenOptions {
+  /** A claims challenge (the decoded JSON of a `401`'s `claims="…"`); bypasses the cache. */
+  readonly claims?: string | undefined
+  /** Skips the cache read; the new token is still stored. */
+  readonly forceRefresh?: boolean | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ManagedIdentityClient extends Context.Tag("@managed-identity/core/ManagedIdentityClient")<
+  ManagedIdentityClient,
+  ManagedIdentityClient.Service
+>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace ManagedIdentityClient {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    readonly source: TokenSource.SourceKind
+    readonly identity: ManagedIdentity.Identity
+    readonly getToken: (resource: string, options?: GetTokenOptions) => Effect.Effect<AccessToken, ManagedIdentityError>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Client capabilities sent as `xms_cc` to sources that take them, e.g. `["cp1"]`. */
+  readonly clientCapabilities?: ReadonlyArray<string> | undefined
+  /** After a failed background refresh, how long before the next caller may start another (default 30 s). */
+  readonly refreshBackoff?: Duration.DurationInput | undefined
+}
+
+/**
+ * A cached token is served while at least this much of its lifetime remains.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const minimumRemainingMillis = 300_000
+
+/**
+ * How long a throttled answer is remembered at most.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxThrottleMillis = 3_600_000
+
+/**
+ * How long a `429` without `Retry-After` is remembered.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultThrottleMillis = 5_000
+
+const throttleMillis = (error: ManagedIdentityError): number | undefined => {
+  if (error._tag !== "TokenRequestFailed") return undefined
+  if (error.status === 429) {
+    return Math.min(error.retryAfter === undefined ? defaultThrottleMillis : error.retryAfter * 1000, maxThrottleMillis)
+  }
+  return error.status >= 500 && error.status <= 599 && error.retryAfter !== undefined
+    ? Math.min(error.retryAfter * 1000, maxThrottleMillis)
+    : undefined
+}
+
+const sha256Hex = (text: string): Effect.Effect<string> =>
+  Effect.map(
+    Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
+    (digest) => Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("")
+  )
+
+const toAccessToken = (issued: TokenSource.IssuedToken, source: AccessToken["source"]): AccessToken =>
+  new AccessToken({ ...issued, source }, true)
+
+/**
+ * Builds the client over the `TokenSource` and `TokenCache` in context. Requests run in fibers owned by the
+ * scope, so a waiting caller can be interrupted without cancelling the request for the others, and everything
+ * stops when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<ManagedIdentityClient.Service, never, TokenSource.TokenSource | TokenCache.TokenCache | Scope.Scope> =>
+  Effect.gen(function*() {
+    const source = yield* TokenSource.TokenSource
+    const cache = yield* TokenCache.TokenCache
+    const scope = yield* Effect.scope
+    const refreshBackoffMillis = Duration.toMillis(options.refreshBackoff ?? Duration.seconds(30))
+    const clientCapabilities = source.capabilities.clientCapabilities && options.clientCapabilities !== undefined &&
+        options.clientCapabilities.length > 0
+      ? options.clientCapabilities
+      : undefined
+    const inFlight = new Map<string, Deferred.Deferred<AccessToken, ManagedIdentityError>>()
+    const throttled = new Map<string, { readonly until: number; readonly error: ManagedIdentityError }>()
+    const refreshBlockedUntil = new Map<string, number>()
+
+    const fetch = (
+      key: string,
+      flightKey: string,
+      request: TokenRequest,
+      now: number
+    ): Effect.Effect<AccessToken, ManagedIdentityError> => {
+      const existing = inFlight.get(flightKey)
+      if (existing !== undefined) return Deferred.await(existing)
+      const throttle = throttled.get(key)
+      if (throttle !== undefined) {
+        if (throttle.until > now) return Effect.fail(throttle.error)
+        throttled.delete(key)
+      }
+      const deferred = Deferred.unsafeMake<AccessToken, ManagedIdentityError>(FiberId.none)
+      inFlight.set(flightKey, deferred)
+      const run = source.getToken(request).pipe(
+        Effect.flatMap((issued) =>
+          Effect.clockWith((clock) => {
+            const received = clock.unsafeCurrentTimeMillis()
+            if (issued.expiresOn.epochMillis - received < minimumRemainingMillis) {
+              return Effect.succeed(toAccessToken(issued, "identity_provider"))
+            }
+            return Effect.as(cache.set(key, toAccessToken(issued, "cache")), toAccessToken(issued, "identity_provider"))
+          })
+        ),
+        Effect.tapError((error) =>
+          Effect.clockWith((clock) => {
+            const millis = throttleMillis(error)
+            if (millis !== undefined) throttled.set(key, { until: clock.unsafeCurrentTimeMillis() + millis, error })
+            return Effect.logDebug("managed identity token request failed").pipe(
+              Effect.annotateLogs({ source: source.kind, resource: request.resource, error: error._tag })
+            )
+          })
+        ),
+        Effect.withSpan("ManagedIdentityClient.getToken", {
+          attributes: { "managed_identity.source": source.kind, "managed_identity.resource": request.resource }
+        }),
+        Effect.exit,
+        Effect.flatMap((exit) => {
+          inFlight.delete(flightKey)
+          return Deferred.done(deferred, exit)
+        })
+      )
+      return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(deferred))
+    }
+
+    const baseRequest = (resource: string): TokenRequest =>
+      clientCapabilities === undefined ? { resource } : { resource, clientCapabilities }
+
+    const refreshInBackground = (key: string, cached: AccessToken, now: number): Effect.Effect<void> => {
+      if (inFlight.has(key) || (refreshBlockedUntil.get(key) ?? 0) > now) return Effect.void
+      return fetch(key, key, baseRequest(cached.resource), now).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: () => Effect.sync(() => refreshBlockedUntil.delete(key)),
+          onFailure: (cause) =>
+            Effect.flatMap(
+              Effect.sync(() => refreshBlockedUntil.set(key, now + refreshBackoffMillis)),
+              () =>
+                Effect.logWarning("background token refresh failed; serving the cached token").pipe(
+                  Effect.annotateLogs({
+                    source: source.kind,
+                    resource: cached.resource,
+                    expiresOn: cached.expiresOn.toString(),
+                    error: Option.match(Cause.failureOption(cause), {
+                      onNone: () => "interrupted",
+                      onSome: (error) => error._tag
+                    })
+                  })
+                )
+            )
+        }),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+    }
+
+    const getCached = (resource: string, key: string): Effect.Effect<AccessToken, ManagedIdentityError> =>
+      Effect.flatMap(cache.get(key), (cached) =>
+        Effect.clockWith((clock) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          if (cached._tag === "Some" && cached.value.expiresOn.epochMillis - now >= minimumRemainingMillis) {
+            const token = cached.value
+            if (token.refreshOn._tag === "Some" && token.refreshOn.value.epochMillis <= now) {
+              return Effect.as(refreshInBackground(key, token, now), token)
+            }
+            return Effect.succeed(token)
+          }
+          return fetch(key, key, baseRequest(resource), now)
+        }))
+
+    const getWithClaims = (resource: string, key: string, claims: string) =>
+      Effect.flatMap(cache.get(key), (cached) =>
+        Effect.flatMap(
+          source.capabilities.tokenRevocation && cached._tag === "Some"
+            ? Effect.map(sha256Hex(Redacted.value(cached.value.token)), Option.some)
+            : Effect.succeedNone,
+          (sha) =>
+            Effect.clockWith((clock) =>
+              fetch(key, `${key}\u0000claims\u0000${claims}`, {
+                ...baseRequest(resource),
+                claims,
+                ...(sha._tag === "Some" ? { tokenSha256ToRefresh: sha.value } : {})
+              }, clock.unsafeCurrentTimeMillis())
+            )
+        ))
+
+    return ManagedIdentityClient.of({
+      source: source.kind,
+      identity: source.identity,
+      getToken: (resource, options) => {
+        const key = TokenCache.key(source.identity, resource)
+        if (options === undefined || (options.claims === undefined && options.forceRefresh !== true)) {
+          return getCached(resource, key)
+        }
+        if (options.claims !== undefined) return getWithClaims(resource, key, options.claims)
+        return Effect.clockWith((clock) => fetch(key, key, baseRequest(resource), clock.unsafeCurrentTimeMillis()))
+      }
+    })
+  })
+
+/**
+ * The client with default options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ManagedIdentityClient, never, TokenSource.TokenSource | TokenCache.TokenCache> = Layer
+  .scoped(ManagedIdentityClient, make())
+
+/**
+ * The client with options, e.g. client capabilities.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithOptions = (
+  options: Options
+): Layer.Layer<ManagedIdentityClient, never, TokenSource.TokenSource | TokenCache.TokenCache> =>
+  Layer.scoped(ManagedIdentityClient, make(options))

@@ -1,0 +1,203 @@
+/**
+ * Retry as data: the `Schedule`s each source uses, the predicates that say which failures are worth another
+ * attempt, and `Retry-After` handling. Every number is a default; pass your own `Schedule` to a source layer.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import type { SourceKind } from "./TokenSource.js"
+
+/**
+ * A retry policy: a `Schedule` fed with the failure of each attempt.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryPolicy = Schedule.Schedule<unknown, ManagedIdentityError>
+
+/**
+ * The longest `Retry-After` honoured as a retry delay.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxRetryAfter: Duration.Duration = Duration.seconds(60)
+
+/**
+ * Default time allowed for one attempt.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultAttemptTimeout: Duration.Duration = Duration.seconds(10)
+
+/**
+ * Default time allowed for one `getToken`, all attempts and delays included.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultDeadline: Duration.Duration = Duration.seconds(100)
+
+const statusOf = (error: ManagedIdentityError): number | undefined =>
+  error._tag === "TokenRequestFailed" ? error.status : undefined
+
+const isTransient = (error: ManagedIdentityError): boolean =>
+  error._tag === "ConnectionFailed" || error._tag === "Timeout"
+
+/**
+ * IMDS retries transport failures, attempt timeouts, 404, 408, 410, 429 and every 5xx.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryableImds = (error: ManagedIdentityError): boolean => {
+  const status = statusOf(error)
+  return isTransient(error) ||
+    (status !== undefined &&
+      (status === 404 || status === 408 || status === 410 || status === 429 || (status >= 500 && status <= 599)))
+}
+
+/**
+ * Every other source retries transport failures, attempt timeouts, 408, 429, 500, 502, 503 and 504 (never 404:
+ * Service Fabric forbids it).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryableDefault = (error: ManagedIdentityError): boolean => {
+  const status = statusOf(error)
+  return isTransient(error) ||
+    (status !== undefined &&
+      (status === 408 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504))
+}
+
+/**
+ * The retryable predicate of a source.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = (kind: SourceKind): (error: ManagedIdentityError) => boolean =>
+  kind === "Imds" ? isRetryableImds : isRetryableDefault
+
+/**
+ * The delay an error asks for through `Retry-After`, capped at {@link maxRetryAfter}.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const retryAfter = (error: ManagedIdentityError): Option.Option<Duration.Duration> =>
+  error._tag === "TokenRequestFailed" && error.retryAfter !== undefined
+    ? Option.some(Duration.min(Duration.seconds(Math.max(0, error.retryAfter)), maxRetryAfter))
+    : Option.none()
+
+/**
+ * Parses a `Retry-After` header value, seconds or an HTTP date, into seconds from `now` (epoch milliseconds).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000))
+}
+
+/**
+ * Makes a policy: `Retry-After` replaces the computed delay of the wrapped schedule (capped at 60 s).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const honourRetryAfter = (self: RetryPolicy): RetryPolicy =>
+  Schedule.intersect(Schedule.identity<ManagedIdentityError>(), self).pipe(
+    Schedule.modifyDelay(([error], delay) => Option.getOrElse(retryAfter(error), () => delay))
+  )
+
+/**
+ * Exponential back-off from 1 s, doubling, jittered, 3 retries, only while the failure is retryable for `kind`.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const exponential = (options: {
+  readonly isRetryable: (error: ManagedIdentityError) => boolean
+  readonly base?: Duration.DurationInput | undefined
+  readonly factor?: number | undefined
+  readonly retries?: number | undefined
+}): RetryPolicy =>
+  Schedule.exponential(options.base ?? Duration.seconds(1), options.factor ?? 2).pipe(
+    Schedule.jittered,
+    Schedule.union(Schedule.spaced(maxRetryAfter)),
+    Schedule.intersect(Schedule.recurs(options.retries ?? 3)),
+    Schedule.whileInput(options.isRetryable)
+  )
+
+const isGone = (error: ManagedIdentityError): boolean => statusOf(error) === 410
+
+/**
+ * The IMDS rule for `410 Gone` (the endpoint is being upgraded): keep trying about every 10 s until at least 70 s
+ * have passed.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const imdsGone: RetryPolicy = Schedule.spaced(Duration.seconds(10)).pipe(
+  Schedule.upTo(Duration.seconds(70)),
+  Schedule.whileInput(isGone)
+)
+
+/**
+ * The IMDS policy: {@link exponential} for its retryable failures, {@link imdsGone} after a 410, and
+ * `Retry-After` honoured.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const imds: RetryPolicy = honourRetryAfter(
+  Schedule.union(
+    exponential({ isRetryable: (error) => isRetryableImds(error) && !isGone(error) }),
+    imdsGone
+  )
+)
+
+/**
+ * The policy of every source but IMDS: {@link exponential} with {@link isRetryableDefault}, `Retry-After`
+ * honoured.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const defaultPolicy: RetryPolicy = honourRetryAfter(exponential({ isRetryable: isRetryableDefault }))
+
+/**
+ * The default policy of a source.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const forSource = (kind: SourceKind): RetryPolicy => kind === "Imds" ? imds : defaultPolicy
+
+/**
+ * No retries at all.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const none: RetryPolicy = Schedule.recurs(0)
+
+/**
+ * Turns a user's schedule into a source's policy: the user's timing and count, never retrying what `kind`
+ * considers final (a 400 stays a 400), `Retry-After` honoured.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const fromSchedule = (kind: SourceKind, schedule: Schedule.Schedule<unknown, ManagedIdentityError>): RetryPolicy =>
+  honourRetryAfter(Schedule.whileInput(schedule, isRetryable(kind)))

@@ -1,0 +1,185 @@
+/**
+ * The `TokenSource` service: one uncached round trip (retries included) to one managed identity endpoint.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
+import type { TokenRequest } from "./TokenRequest.js"
+
+/**
+ * The hosts a token can come from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SourceKind = Schema.Literal(
+  "Imds",
+  "AppService",
+  "ServiceFabric",
+  "AzureArc",
+  "CloudShell",
+  "MachineLearning"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SourceKind = typeof SourceKind.Type
+
+/**
+ * A token as an endpoint issued it, before the client caches it.
+ *
+ * `refreshOn` is set for lifetimes of at least 7200 s: issue time plus half the lifetime.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IssuedToken {
+  readonly token: Redacted.Redacted<string>
+  readonly tokenType: string
+  readonly resource: string
+  readonly expiresOn: DateTime.Utc
+  readonly refreshOn: Option.Option<DateTime.Utc>
+}
+
+/**
+ * What a source can do beyond a plain token request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Capabilities {
+  /** The source accepts `token_sha256_to_refresh` on a claims request (token revocation). */
+  readonly tokenRevocation: boolean
+  /** The source accepts client capabilities (`xms_cc`). */
+  readonly clientCapabilities: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class TokenSource extends Context.Tag("@managed-identity/core/TokenSource")<
+  TokenSource,
+  TokenSource.Service
+>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace TokenSource {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    readonly kind: SourceKind
+    readonly identity: ManagedIdentity.Identity
+    readonly capabilities: Capabilities
+    readonly getToken: (request: TokenRequest) => Effect.Effect<IssuedToken, ManagedIdentityError>
+  }
+}
+
+/**
+ * No capabilities beyond a plain token request.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const noCapabilities: Capabilities = { tokenRevocation: false, clientCapabilities: false }
+
+/**
+ * Builds a `TokenSource` service from its parts.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (service: TokenSource.Service): TokenSource.Service => TokenSource.of(service)
+
+/**
+ * The lifetime from which a token gets a `refreshOn` time (PROTOCOL.md).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const refreshThresholdSeconds = 7200
+
+/**
+ * Builds an `IssuedToken` received at `issuedAt` and expiring at `expiresOn`, applying the half-life refresh
+ * rule: a lifetime of at least 7200 s gets `refreshOn = issuedAt + floor(lifetime / 2)`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const issuedToken = (options: {
+  readonly token: Redacted.Redacted<string>
+  readonly tokenType?: string | undefined
+  readonly resource: string
+  readonly issuedAt: DateTime.Utc
+  readonly expiresOn: DateTime.Utc
+}): IssuedToken => {
+  const lifetimeSeconds = Math.floor((options.expiresOn.epochMillis - options.issuedAt.epochMillis) / 1000)
+  return {
+    token: options.token,
+    tokenType: options.tokenType ?? "Bearer",
+    resource: options.resource,
+    expiresOn: options.expiresOn,
+    refreshOn: lifetimeSeconds >= refreshThresholdSeconds
+      ? Option.some(DateTime.add(options.issuedAt, { seconds: Math.floor(lifetimeSeconds / 2) }))
+      : Option.none()
+  }
+}
+
+/**
+ * Options of {@link layerTest}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestOptions {
+  readonly kind?: SourceKind | undefined
+  readonly identity?: ManagedIdentity.Identity | undefined
+  readonly capabilities?: Capabilities | undefined
+  /** Lifetime of the default tokens (default one hour). */
+  readonly lifetime?: Duration.DurationInput | undefined
+  /** Answers each request; by default a token `test-token:<resource>:<n>` with `lifetime`. */
+  readonly getToken?: ((request: TokenRequest) => Effect.Effect<IssuedToken, ManagedIdentityError>) | undefined
+}
+
+/**
+ * A `TokenSource` for tests: fixed tokens by default, or any scripted answer. It reads the time from `Clock`, so
+ * `TestClock` drives expiry.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (options: TestOptions = {}): Layer.Layer<TokenSource> =>
+  Layer.sync(TokenSource, () => {
+    const lifetime = Duration.decode(options.lifetime ?? Duration.hours(1))
+    let issued = 0
+    const defaultGetToken = (request: TokenRequest) =>
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        issuedToken({
+          token: Redacted.make(`test-token:${request.resource}:${++issued}`),
+          resource: request.resource,
+          issuedAt: DateTime.unsafeMake(now),
+          expiresOn: DateTime.unsafeMake(now + Duration.toMillis(lifetime))
+        }))
+    return make({
+      kind: options.kind ?? "Imds",
+      identity: options.identity ?? ManagedIdentity.systemAssigned,
+      capabilities: options.capabilities ?? noCapabilities,
+      getToken: options.getToken ?? defaultGetToken
+    })
+  })

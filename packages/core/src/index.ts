@@ -1,0 +1,73 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * What callers of `ManagedIdentityClient.getToken` receive.
+ *
+ * @since 0.1.0
+ */
+export * as AccessToken from "./AccessToken.js"
+
+/**
+ * Tokens from App Service, Azure Functions and Azure Automation.
+ *
+ * @since 0.1.0
+ */
+export * as AppServiceTokenSource from "./AppServiceTokenSource.js"
+
+/**
+ * Tokens from the Azure Instance Metadata Service.
+ *
+ * @since 0.1.0
+ */
+export * as ImdsTokenSource from "./ImdsTokenSource.js"
+
+/**
+ * The identity to get tokens for.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentity from "./ManagedIdentity.js"
+
+/**
+ * The client: cache, single flight, refresh, claims.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentityClient from "./ManagedIdentityClient.js"
+
+/**
+ * The typed errors.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentityError from "./ManagedIdentityError.js"
+
+/**
+ * Retry schedules and predicates.
+ *
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * The token cache.
+ *
+ * @since 0.1.0
+ */
+export * as TokenCache from "./TokenCache.js"
+
+/**
+ * One request for a token.
+ *
+ * @since 0.1.0
+ */
+export * as TokenRequest from "./TokenRequest.js"
+
+/**
+ * The `TokenSource` service.
+ *
+ * @since 0.1.0
+ */
+export * as TokenSource from "./TokenSource.js"

@@ -1,0 +1,99 @@
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import type { FaultStep, SourceKind } from "../ManagedIdentityEmulator.js"
+import * as EmulatorProtocol from "./emulatorProtocol.js"
+
+/** @internal */
+export const oversizedPadding = 100 * 1024
+
+/** @internal */
+export const trickleChunkSize = 16
+
+/**
+ * A script as queued: a step with `times: n` becomes n steps.
+ *
+ * @internal
+ */
+export const expand = (steps: ReadonlyArray<FaultStep>): ReadonlyArray<FaultStep> =>
+  steps.flatMap((step) => Array.from({ length: step.times ?? 1 }, () => step))
+
+const toResponse = (reply: EmulatorProtocol.Reply): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(reply.body, { status: reply.status, headers: reply.headers })
+
+const normally = (normal: Effect.Effect<EmulatorProtocol.Reply>) => Effect.map(normal, toResponse)
+
+const trickle = (reply: EmulatorProtocol.Reply, pause: Duration.Duration) => {
+  const bytes = new TextEncoder().encode(JSON.stringify(reply.body))
+  const chunks = Array.from(
+    { length: Math.ceil(bytes.length / trickleChunkSize) },
+    (_, i) => bytes.subarray(i * trickleChunkSize, (i + 1) * trickleChunkSize)
+  )
+  return HttpServerResponse.stream(
+    Stream.fromIterable(chunks).pipe(
+      Stream.zipWithIndex,
+      Stream.mapEffect(([chunk, i]) => i === 0 ? Effect.succeed(chunk) : Effect.as(Effect.sleep(pause), chunk))
+    ),
+    { status: reply.status, headers: reply.headers, contentType: "application/json" }
+  )
+}
+
+/**
+ * The response to one request: the endpoint's normal reply, or what the fault step makes of it.
+ *
+ * @internal
+ */
+export const answer = (
+  kind: SourceKind,
+  step: Option.Option<FaultStep>,
+  request: HttpServerRequest.HttpServerRequest,
+  normal: Effect.Effect<EmulatorProtocol.Reply>
+): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+  if (Option.isNone(step)) {
+    return normally(normal)
+  }
+  const fault = step.value
+  if ("status" in fault) {
+    const body = "body" in fault
+      ? fault.body
+      : EmulatorProtocol.errorBody(kind, fault.status, `Emulated fault: HTTP ${fault.status}`)
+    const options = { status: fault.status, headers: fault.headers ?? {} }
+    return Effect.succeed(
+      typeof body === "string" ? HttpServerResponse.text(body, options) : HttpServerResponse.unsafeJson(body, options)
+    )
+  }
+  if ("delay" in fault) {
+    return Effect.zipRight(Effect.sleep(Duration.millis(fault.delay)), normally(normal))
+  }
+  if ("reset" in fault) {
+    return Effect.zipRight(
+      Effect.sync(() => NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()),
+      Effect.never
+    )
+  }
+  if ("hang" in fault) {
+    return Effect.never
+  }
+  if ("malformedJson" in fault) {
+    return Effect.map(normal, (reply) => {
+      const text = JSON.stringify(reply.body)
+      return HttpServerResponse.text(text.slice(0, Math.ceil(text.length / 2)), {
+        status: 200,
+        contentType: "application/json"
+      })
+    })
+  }
+  if ("oversized" in fault) {
+    return Effect.map(normal, (reply) =>
+      HttpServerResponse.unsafeJson({
+        ...(Predicate.isRecord(reply.body) ? reply.body : {}),
+        padding: "x".repeat(oversizedPadding)
+      }))
+  }
+  return Effect.map(normal, (reply) => trickle(reply, Duration.millis(fault.trickle)))
+}

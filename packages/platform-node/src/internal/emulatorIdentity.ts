@@ -1,0 +1,133 @@
+import * as Option from "effect/Option"
+import { createHash, randomBytes } from "node:crypto"
+import type { Identity, SourceKind } from "../ManagedIdentityEmulator.js"
+
+/** @internal */
+export type Selector =
+  | { readonly _tag: "SystemAssigned" }
+  | { readonly _tag: "ClientId" | "ObjectId" | "ResourceId"; readonly value: string }
+
+/** @internal */
+export const tenantId = "e1e1e1e1-0000-4000-8000-000000000000"
+
+const subscription = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/emulator/providers"
+
+/** @internal */
+export const systemAssigned: Readonly<Record<SourceKind, Identity>> = {
+  Imds: {
+    clientId: "5a5a0001-0000-4000-8000-000000000001",
+    objectId: "0b0b0001-0000-4000-8000-000000000001",
+    resourceId: `${subscription}/Microsoft.Compute/virtualMachines/emulator-vm`
+  },
+  AppService: {
+    clientId: "5a5a0002-0000-4000-8000-000000000002",
+    objectId: "0b0b0002-0000-4000-8000-000000000002",
+    resourceId: `${subscription}/Microsoft.Web/sites/emulator-app`
+  },
+  ServiceFabric: {
+    clientId: "5a5a0003-0000-4000-8000-000000000003",
+    objectId: "0b0b0003-0000-4000-8000-000000000003",
+    resourceId: `${subscription}/Microsoft.ServiceFabric/managedClusters/emulator-cluster`
+  },
+  AzureArc: {
+    clientId: "5a5a0004-0000-4000-8000-000000000004",
+    objectId: "0b0b0004-0000-4000-8000-000000000004",
+    resourceId: `${subscription}/Microsoft.HybridCompute/machines/emulator-machine`
+  },
+  CloudShell: {
+    clientId: "5a5a0005-0000-4000-8000-000000000005",
+    objectId: "0b0b0005-0000-4000-8000-000000000005",
+    resourceId: `${subscription}/Microsoft.Portal/consoles/emulator-console`
+  },
+  MachineLearning: {
+    clientId: "5a5a0006-0000-4000-8000-000000000006",
+    objectId: "0b0b0006-0000-4000-8000-000000000006",
+    resourceId: `${subscription}/Microsoft.MachineLearningServices/workspaces/emulator/computes/emulator-compute`
+  }
+}
+
+const derivedId = (seed: string): string => {
+  const hex = createHash("sha256").update(seed.toLowerCase()).digest("hex")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+}
+
+const userAssignedResourceId = (name: string): string =>
+  `${subscription}/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`
+
+const sameId = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase()
+
+/**
+ * Resolves the identity a request selects. With `known` identities, an id that is not listed resolves to
+ * nothing; without, any id is accepted: the id given is kept verbatim and the other two are derived from it,
+ * stably.
+ *
+ * @internal
+ */
+export const resolve = (
+  kind: SourceKind,
+  selector: Selector,
+  known: Option.Option<ReadonlyArray<Identity>>
+): Option.Option<Identity> => {
+  if (selector._tag === "SystemAssigned") {
+    return Option.some(systemAssigned[kind])
+  }
+  const field = selector._tag === "ClientId" ? "clientId" : selector._tag === "ObjectId" ? "objectId" : "resourceId"
+  if (Option.isSome(known)) {
+    return Option.fromNullable(known.value.find((identity) => sameId(identity[field], selector.value)))
+  }
+  const value = selector.value
+  switch (selector._tag) {
+    case "ClientId":
+      return Option.some({
+        clientId: value,
+        objectId: derivedId(`object:${value}`),
+        resourceId: userAssignedResourceId(`client-${value}`)
+      })
+    case "ObjectId":
+      return Option.some({
+        clientId: derivedId(`client:${value}`),
+        objectId: value,
+        resourceId: userAssignedResourceId(`object-${value}`)
+      })
+    case "ResourceId":
+      return Option.some({
+        clientId: derivedId(`client:${value}`),
+        objectId: derivedId(`object:${value}`),
+        resourceId: value
+      })
+  }
+}
+
+const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url")
+
+/**
+ * An unsigned JWT (`alg: none`, empty signature) whose claims name the identity, the resource and the source;
+ * `uti` is random, so no two tokens are equal.
+ *
+ * @internal
+ */
+export const mintToken = (options: {
+  readonly kind: SourceKind
+  readonly identity: Identity
+  readonly resource: string
+  readonly issuedAt: number
+  readonly lifetime: number
+}): string =>
+  `${base64url({ alg: "none", typ: "JWT" })}.${
+    base64url({
+      aud: options.resource,
+      iss: `https://sts.windows.net/${tenantId}/`,
+      iat: options.issuedAt,
+      nbf: options.issuedAt,
+      exp: options.issuedAt + options.lifetime,
+      appid: options.identity.clientId,
+      oid: options.identity.objectId,
+      sub: options.identity.objectId,
+      tid: tenantId,
+      idtyp: "app",
+      xms_mirid: options.identity.resourceId,
+      xms_src: options.kind,
+      uti: randomBytes(16).toString("base64url"),
+      ver: "1.0"
+    })
+  }.`
