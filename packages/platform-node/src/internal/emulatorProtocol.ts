@@ -152,7 +152,11 @@ const imds = (request: Incoming, env: Environment) =>
     }
     const selector = selectorOf(imdsSelectorNames, request.query)
     if (Option.isNone(selector)) {
-      return oauthError(400, "invalid_request", "Multiple identities specified; use one of client_id, msi_res_id, object_id")
+      return oauthError(
+        400,
+        "invalid_request",
+        "Multiple identities specified; use one of client_id, msi_res_id, object_id"
+      )
     }
     const identity = EmulatorIdentity.resolve("Imds", selector.value, env.knownIdentities)
     if (Option.isNone(identity)) {
@@ -191,7 +195,10 @@ const appService = (request: Incoming, env: Environment) =>
     if (!nonEmpty(resource)) {
       return appServiceError(400, "The 'resource' query parameter is missing")
     }
-    const selector = selectorOf({ ClientId: "client_id", ResourceId: "mi_res_id", ObjectId: "object_id" }, request.query)
+    const selector = selectorOf(
+      { ClientId: "client_id", ResourceId: "mi_res_id", ObjectId: "object_id" },
+      request.query
+    )
     if (Option.isNone(selector)) {
       return appServiceError(400, "Only one of client_id, mi_res_id, object_id may be specified")
     }
@@ -335,7 +342,11 @@ const azureArc = (request: Incoming, env: Environment) =>
     }
     const selector = selectorOf(imdsSelectorNames, request.query)
     if (Option.isNone(selector)) {
-      return oauthError(400, "invalid_request", "Multiple identities specified; use one of client_id, msi_res_id, object_id")
+      return oauthError(
+        400,
+        "invalid_request",
+        "Multiple identities specified; use one of client_id, msi_res_id, object_id"
+      )
     }
     const authorization = request.headers["authorization"]
     if (!nonEmpty(authorization)) {
