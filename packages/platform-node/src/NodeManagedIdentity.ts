@@ -1,0 +1,83 @@
+/**
+ * Node.js layers: the platform services the core needs (undici `HttpClient`, `FileSystem`, the Service Fabric
+ * pinned TLS client, the host platform) and the whole client with defaults.
+ *
+ * @since 0.1.0
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
+import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
+import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
+import type * as ServiceFabricTokenSource from "@managed-identity/core/ServiceFabricTokenSource"
+import * as TokenCache from "@managed-identity/core/TokenCache"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Layer from "effect/Layer"
+import * as PinnedHttpClient from "./internal/pinnedHttpClient.js"
+
+/**
+ * Everything platform-specific the core's layers need on Node.js.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Platform =
+  | HttpClient.HttpClient
+  | FileSystem.FileSystem
+  | ServiceFabricTokenSource.PinnedHttpClient
+  | ManagedIdentitySource.HostPlatform
+
+/**
+ * Undici `HttpClient` (no redirects followed), `NodeFileSystem`, the Service Fabric client pinned to
+ * `IDENTITY_SERVER_THUMBPRINT`, and `process.platform`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPlatform: Layer.Layer<Platform> = Layer.mergeAll(
+  NodeHttpClient.layerUndici,
+  NodeFileSystem.layer,
+  PinnedHttpClient.layer,
+  ManagedIdentitySource.layerHostPlatform(process.platform)
+)
+
+/**
+ * The client for the identity in context, with the source detected from the environment, an in-memory cache and
+ * the Node platform. Swap any piece by building the same graph yourself (see the README).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithoutIdentity: Layer.Layer<
+  ManagedIdentityClient.ManagedIdentityClient,
+  ConfigError.ConfigError,
+  ManagedIdentity.ManagedIdentity
+> = ManagedIdentityClient.layer.pipe(
+  Layer.provide(ManagedIdentitySource.layer),
+  Layer.provide(TokenCache.layerMemory),
+  Layer.provide(layerPlatform)
+)
+
+/**
+ * Everything with defaults: the system-assigned identity, the detected source, an in-memory cache.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, ConfigError.ConfigError> =
+  layerWithoutIdentity.pipe(Layer.provide(ManagedIdentity.layerSystemAssigned))
+
+/**
+ * Everything with defaults and the identity from `config`, e.g.
+ * `NodeManagedIdentity.layerConfig(Config.map(Config.string("AZURE_CLIENT_ID"), ManagedIdentity.clientId))`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config<ManagedIdentity.Identity>
+): Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, ConfigError.ConfigError> =>
+  layerWithoutIdentity.pipe(Layer.provide(ManagedIdentity.layerConfig(config)))
