@@ -6,6 +6,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -111,9 +112,17 @@ const toAccessToken = (issued: TokenSource.IssuedToken, source: AccessToken["sou
   new AccessToken({ ...issued, source }, true)
 
 /**
- * Builds the client over the `TokenSource` and `TokenCache` in context. Requests run in fibers owned by the
- * scope, so a waiting caller can be interrupted without cancelling the request for the others, and everything
- * stops when the scope closes.
+ * Builds the client over the `TokenSource` and `TokenCache` in context.
+ *
+ * - A cached token is served while at least 300 s of its lifetime remain. Past its `refreshOn` it is still served
+ *   at once and one background refresh runs; a failed refresh is logged and retried by the first caller after
+ *   `refreshBackoff`, and the old token is served until the 300 s line.
+ * - Concurrent requests for one key share one request. The request runs in a fiber owned by the layer's scope, so
+ *   interrupting a waiting caller never cancels it for the others, and closing the scope stops it.
+ * - `claims` bypasses the cache (with the cached token's SHA-256 for sources that revoke); `forceRefresh` skips the
+ *   cache read. Both store the new token.
+ * - A `429`, or a `5xx` with `Retry-After`, is remembered per identity and resource for its `Retry-After` (at most
+ *   an hour; `429` without the header 5 s): callers in that window get the same error without a request.
  *
  * @since 0.1.0
  * @category constructors
@@ -130,98 +139,132 @@ export const make = (
         options.clientCapabilities.length > 0
       ? options.clientCapabilities
       : undefined
+    const identityKey = TokenCache.key(source.identity, "")
+    const keys = new Map<string, string>()
     const inFlight = new Map<string, Deferred.Deferred<AccessToken, ManagedIdentityError>>()
     const throttled = new Map<string, { readonly until: number; readonly error: ManagedIdentityError }>()
+    const refreshing = new Set<string>()
     const refreshBlockedUntil = new Map<string, number>()
 
-    const fetch = (
+    const keyOf = (resource: string): string => {
+      let key = keys.get(resource)
+      if (key === undefined) {
+        key = identityKey + resource
+        keys.set(resource, key)
+      }
+      return key
+    }
+
+    const request = (
       key: string,
       flightKey: string,
-      request: TokenRequest,
-      now: number
-    ): Effect.Effect<AccessToken, ManagedIdentityError> => {
-      const existing = inFlight.get(flightKey)
-      if (existing !== undefined) return Deferred.await(existing)
-      const throttle = throttled.get(key)
-      if (throttle !== undefined) {
-        if (throttle.until > now) return Effect.fail(throttle.error)
-        throttled.delete(key)
-      }
-      const deferred = Deferred.unsafeMake<AccessToken, ManagedIdentityError>(FiberId.none)
-      inFlight.set(flightKey, deferred)
-      const run = source.getToken(request).pipe(
+      tokenRequest: TokenRequest,
+      deferred: Deferred.Deferred<AccessToken, ManagedIdentityError>
+    ): Effect.Effect<AccessToken, ManagedIdentityError> =>
+      source.getToken(tokenRequest).pipe(
         Effect.flatMap((issued) =>
-          Effect.clockWith((clock) => {
-            const received = clock.unsafeCurrentTimeMillis()
-            if (issued.expiresOn.epochMillis - received < minimumRemainingMillis) {
-              return Effect.succeed(toAccessToken(issued, "identity_provider"))
-            }
-            return Effect.as(cache.set(key, toAccessToken(issued, "cache")), toAccessToken(issued, "identity_provider"))
-          })
+          Effect.clockWith((clock) =>
+            issued.expiresOn.epochMillis - clock.unsafeCurrentTimeMillis() < minimumRemainingMillis
+              ? Effect.succeed(toAccessToken(issued, "identity_provider"))
+              : Effect.as(cache.set(key, toAccessToken(issued, "cache")), toAccessToken(issued, "identity_provider"))
+          )
         ),
         Effect.tapError((error) =>
           Effect.clockWith((clock) => {
             const millis = throttleMillis(error)
             if (millis !== undefined) throttled.set(key, { until: clock.unsafeCurrentTimeMillis() + millis, error })
             return Effect.logDebug("managed identity token request failed").pipe(
-              Effect.annotateLogs({ source: source.kind, resource: request.resource, error: error._tag })
+              Effect.annotateLogs({ source: source.kind, resource: tokenRequest.resource, error: error._tag })
             )
           })
         ),
         Effect.withSpan("ManagedIdentityClient.getToken", {
-          attributes: { "managed_identity.source": source.kind, "managed_identity.resource": request.resource }
+          attributes: { "managed_identity.source": source.kind, "managed_identity.resource": tokenRequest.resource }
         }),
-        Effect.exit,
-        Effect.flatMap((exit) => {
-          inFlight.delete(flightKey)
-          return Deferred.done(deferred, exit)
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            inFlight.delete(flightKey)
+            Deferred.unsafeDone(deferred, exit)
+          })
+        )
+      )
+
+    const fetch = (
+      key: string,
+      flightKey: string,
+      tokenRequest: TokenRequest
+    ): Effect.Effect<AccessToken, ManagedIdentityError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.clockWith((clock) => {
+          const existing = inFlight.get(flightKey)
+          if (existing !== undefined) return restore(Deferred.await(existing))
+          const throttle = throttled.get(key)
+          if (throttle !== undefined) {
+            if (throttle.until > clock.unsafeCurrentTimeMillis()) return Effect.fail(throttle.error)
+            throttled.delete(key)
+          }
+          const deferred = Deferred.unsafeMake<AccessToken, ManagedIdentityError>(FiberId.none)
+          inFlight.set(flightKey, deferred)
+          return Effect.zipRight(
+            Effect.forkIn(Effect.interruptible(request(key, flightKey, tokenRequest, deferred)), scope),
+            restore(Deferred.await(deferred))
+          )
         })
       )
-      return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(deferred))
-    }
 
     const baseRequest = (resource: string): TokenRequest =>
       clientCapabilities === undefined ? { resource } : { resource, clientCapabilities }
 
-    const refreshInBackground = (key: string, cached: AccessToken, now: number): Effect.Effect<void> => {
-      if (inFlight.has(key) || (refreshBlockedUntil.get(key) ?? 0) > now) return Effect.void
-      return fetch(key, key, baseRequest(cached.resource), now).pipe(
+    const refresh = (key: string, cached: AccessToken): Effect.Effect<void> =>
+      fetch(key, key, baseRequest(cached.resource)).pipe(
         Effect.matchCauseEffect({
           onSuccess: () => Effect.sync(() => refreshBlockedUntil.delete(key)),
           onFailure: (cause) =>
-            Effect.flatMap(
-              Effect.sync(() => refreshBlockedUntil.set(key, now + refreshBackoffMillis)),
-              () =>
-                Effect.logWarning("background token refresh failed; serving the cached token").pipe(
-                  Effect.annotateLogs({
-                    source: source.kind,
-                    resource: cached.resource,
-                    expiresOn: cached.expiresOn.toString(),
-                    error: Option.match(Cause.failureOption(cause), {
-                      onNone: () => "interrupted",
-                      onSome: (error) => error._tag
+            Option.match(Cause.failureOption(cause), {
+              onNone: () => Effect.void,
+              onSome: (error) =>
+                Effect.clockWith((clock) => {
+                  const retryAt = clock.unsafeCurrentTimeMillis() + refreshBackoffMillis
+                  refreshBlockedUntil.set(key, retryAt)
+                  return Effect.logWarning("background token refresh failed; serving the cached token").pipe(
+                    Effect.annotateLogs({
+                      source: source.kind,
+                      resource: cached.resource,
+                      expiresOn: DateTime.formatIso(cached.expiresOn),
+                      retryAfter: DateTime.formatIso(DateTime.unsafeMake(retryAt)),
+                      error: error._tag,
+                      message: error.message
                     })
-                  })
-                )
-            )
+                  )
+                })
+            })
         }),
-        Effect.forkIn(scope),
-        Effect.asVoid
+        Effect.ensuring(Effect.sync(() => refreshing.delete(key))),
+        Effect.interruptible
       )
-    }
+
+    const startRefresh = (key: string, cached: AccessToken): Effect.Effect<void> =>
+      Effect.uninterruptible(Effect.suspend(() => {
+        if (refreshing.has(key)) return Effect.void
+        refreshing.add(key)
+        return Effect.asVoid(Effect.forkIn(refresh(key, cached), scope))
+      }))
 
     const getCached = (resource: string, key: string): Effect.Effect<AccessToken, ManagedIdentityError> =>
       Effect.flatMap(cache.get(key), (cached) =>
         Effect.clockWith((clock) => {
           const now = clock.unsafeCurrentTimeMillis()
-          if (cached._tag === "Some" && cached.value.expiresOn.epochMillis - now >= minimumRemainingMillis) {
-            const token = cached.value
-            if (token.refreshOn._tag === "Some" && token.refreshOn.value.epochMillis <= now) {
-              return Effect.as(refreshInBackground(key, token, now), token)
-            }
-            return Effect.succeed(token)
+          if (cached._tag === "None" || cached.value.expiresOn.epochMillis - now < minimumRemainingMillis) {
+            return fetch(key, key, baseRequest(resource))
           }
-          return fetch(key, key, baseRequest(resource), now)
+          const token = cached.value
+          if (
+            token.refreshOn._tag === "Some" && token.refreshOn.value.epochMillis <= now && !refreshing.has(key) &&
+            !inFlight.has(key) && (refreshBlockedUntil.get(key) ?? 0) <= now
+          ) {
+            return Effect.as(startRefresh(key, token), token)
+          }
+          return Effect.succeed(token)
         }))
 
     const getWithClaims = (resource: string, key: string, claims: string) =>
@@ -231,25 +274,25 @@ export const make = (
             ? Effect.map(sha256Hex(Redacted.value(cached.value.token)), Option.some)
             : Effect.succeedNone,
           (sha) =>
-            Effect.clockWith((clock) =>
-              fetch(key, `${key}\u0000claims\u0000${claims}`, {
-                ...baseRequest(resource),
-                claims,
-                ...(sha._tag === "Some" ? { tokenSha256ToRefresh: sha.value } : {})
-              }, clock.unsafeCurrentTimeMillis())
-            )
+            fetch(key, `${key}\u0000claims\u0000${claims}`, {
+              ...baseRequest(resource),
+              claims,
+              ...(sha._tag === "Some" ? { tokenSha256ToRefresh: sha.value } : {})
+            })
         ))
 
     return ManagedIdentityClient.of({
       source: source.kind,
       identity: source.identity,
       getToken: (resource, options) => {
-        const key = TokenCache.key(source.identity, resource)
-        if (options === undefined || (options.claims === undefined && options.forceRefresh !== true)) {
+        const key = keyOf(resource)
+        if (
+          options === undefined || ((options.claims === undefined || options.claims === "") && !options.forceRefresh)
+        ) {
           return getCached(resource, key)
         }
-        if (options.claims !== undefined) return getWithClaims(resource, key, options.claims)
-        return Effect.clockWith((clock) => fetch(key, key, baseRequest(resource), clock.unsafeCurrentTimeMillis()))
+        if (options.claims !== undefined && options.claims !== "") return getWithClaims(resource, key, options.claims)
+        return fetch(key, key, baseRequest(resource))
       }
     })
   })

@@ -142,14 +142,14 @@ export const exponential = (options: {
 const isGone = (error: ManagedIdentityError): boolean => statusOf(error) === 410
 
 /**
- * The IMDS rule for `410 Gone` (the endpoint is being upgraded): keep trying about every 10 s until at least 70 s
- * have passed.
+ * The IMDS rule for `410 Gone` (the endpoint is being upgraded): keep trying about every 10 s until an attempt has
+ * been made more than 70 s after the first `410` (the upgrade takes at most 70 s).
  *
  * @since 0.1.0
  * @category schedules
  */
 export const imdsGone: RetryPolicy = Schedule.spaced(Duration.seconds(10)).pipe(
-  Schedule.upTo(Duration.seconds(70)),
+  Schedule.intersect(Schedule.whileOutput(Schedule.elapsed, Duration.lessThanOrEqualTo(Duration.seconds(70)))),
   Schedule.whileInput(isGone)
 )
 
@@ -199,5 +199,7 @@ export const none: RetryPolicy = Schedule.recurs(0)
  * @since 0.1.0
  * @category combinators
  */
-export const fromSchedule = (kind: SourceKind, schedule: Schedule.Schedule<unknown, ManagedIdentityError>): RetryPolicy =>
-  honourRetryAfter(Schedule.whileInput(schedule, isRetryable(kind)))
+export const fromSchedule = (
+  kind: SourceKind,
+  schedule: Schedule.Schedule<unknown, ManagedIdentityError>
+): RetryPolicy => honourRetryAfter(Schedule.whileInput(schedule, isRetryable(kind)))

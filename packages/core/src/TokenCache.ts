@@ -1,15 +1,20 @@
 /**
- * The token cache: a `Ref`-backed map from cache key (identity + resource) to the last token issued for it.
+ * The token cache: a `Ref`-backed map from cache key (identity + resource) to the last token issued for it, in
+ * memory only or written through to a `KeyValueStore`.
  *
  * @since 0.1.0
  */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
-import type { AccessToken } from "./AccessToken.js"
+import * as Schema from "effect/Schema"
+import { AccessToken } from "./AccessToken.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 
 /**
@@ -44,6 +49,12 @@ export declare namespace TokenCache {
 export const key = (identity: ManagedIdentity.Identity, resource: string): string =>
   `${ManagedIdentity.toKey(identity)}|${resource}`
 
+const memoryService = (ref: Ref.Ref<HashMap.HashMap<string, AccessToken>>): TokenCache.Service => ({
+  get: (key) => Effect.map(Ref.get(ref), HashMap.get(key)),
+  set: (key, token) => Ref.update(ref, HashMap.set(key, token)),
+  remove: (key) => Ref.update(ref, HashMap.remove(key))
+})
+
 /**
  * A cache over a `Ref` of a `HashMap`.
  *
@@ -52,11 +63,7 @@ export const key = (identity: ManagedIdentity.Identity, resource: string): strin
  */
 export const makeMemory: Effect.Effect<TokenCache.Service> = Effect.map(
   Ref.make(HashMap.empty<string, AccessToken>()),
-  (ref) => ({
-    get: (key) => Effect.map(Ref.get(ref), HashMap.get(key)),
-    set: (key, token) => Ref.update(ref, HashMap.set(key, token)),
-    remove: (key) => Ref.update(ref, HashMap.remove(key))
-  })
+  memoryService
 )
 
 /**
@@ -66,3 +73,95 @@ export const makeMemory: Effect.Effect<TokenCache.Service> = Effect.map(
  * @category layers
  */
 export const layerMemory: Layer.Layer<TokenCache> = Layer.effect(TokenCache, makeMemory)
+
+/**
+ * The version of the persisted entry format. An entry of another version is ignored (and later overwritten).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const entryVersion = 1
+
+/**
+ * A persisted entry: the format version and the token, as JSON. The token is in clear text in the encoded form.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Entry = Schema.parseJson(Schema.Struct({ version: Schema.Literal(entryVersion), token: AccessToken }))
+
+const decodeEntry = Schema.decodeEither(Entry)
+const encodeEntry = Schema.encodeEither(Entry)
+
+/**
+ * A cache that keeps tokens in memory and writes them through to the `KeyValueStore` in context. Reads are served
+ * from memory; a key missing there is looked up in the store once and kept in memory. A store entry that does not
+ * decode (corrupt, or written by another format version) and a failing store are logged and treated as a miss,
+ * never as an error: the next token issued for the key overwrites the entry.
+ *
+ * The store holds tokens in clear text: give it storage only this user can read.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValueStore.KeyValueStore> = Effect.gen(
+  function*() {
+    const store = yield* KeyValueStore.KeyValueStore
+    const ref = yield* Ref.make(HashMap.empty<string, AccessToken>())
+    const memory = memoryService(ref)
+    const warn = (message: string, key: string, reason: string) =>
+      Effect.logWarning(message).pipe(Effect.annotateLogs({ key, reason }))
+
+    const load = (key: string): Effect.Effect<Option.Option<AccessToken>> =>
+      store.get(key).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeedNone,
+          onSome: (text) =>
+            Either.match(decodeEntry(text), {
+              onLeft: (error) =>
+                Effect.as(
+                  warn("ignoring an unreadable persisted token", key, ParseResult.TreeFormatter.formatErrorSync(error)),
+                  Option.none()
+                ),
+              onRight: (entry) => Effect.as(memory.set(key, entry.token), Option.some(entry.token))
+            })
+        })),
+        Effect.catchAll((error) =>
+          Effect.as(warn("cannot read the persisted token cache", key, error.message), Option.none())
+        )
+      )
+
+    return TokenCache.of({
+      get: (key) =>
+        Effect.flatMap(memory.get(key), (cached) => cached._tag === "Some" ? Effect.succeed(cached) : load(key)),
+      set: (key, token) =>
+        Effect.zipRight(
+          memory.set(key, token),
+          Either.match(encodeEntry({ version: entryVersion, token }), {
+            onLeft: (error) => warn("cannot encode a token for the persisted cache", key, error.message),
+            onRight: (text) =>
+              Effect.catchAll(store.set(key, text), (error) =>
+                warn("cannot write the persisted token cache", key, error.message))
+          })
+        ),
+      remove: (key) =>
+        Effect.zipRight(
+          memory.remove(key),
+          Effect.catchAll(store.remove(key), (error) =>
+            warn("cannot remove from the persisted token cache", key, error.message))
+        )
+    })
+  }
+)
+
+/**
+ * A persistent cache over the `KeyValueStore` in context, e.g. `NodeTokenCache.layerFile(directory)` or
+ * `KeyValueStore.layerFileSystem`. See {@link makeKeyValueStore}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerKeyValueStore: Layer.Layer<TokenCache, never, KeyValueStore.KeyValueStore> = Layer.effect(
+  TokenCache,
+  makeKeyValueStore
+)

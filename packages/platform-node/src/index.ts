@@ -10,6 +10,13 @@
 export * as ManagedIdentityEmulator from "./ManagedIdentityEmulator.js"
 
 /**
+ * Node.js persistent token cache.
+ *
+ * @since 0.1.0
+ */
+export * as NodeTokenCache from "./NodeTokenCache.js"
+
+/**
  * Node.js layers.
  *
  * @since 0.1.0

@@ -8,6 +8,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
@@ -65,7 +66,14 @@ export interface Endpoint {
   readonly url: string
 }
 
-const unreachableCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"])
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EADDRNOTAVAIL"
+])
 
 const causes = function*(error: unknown): Generator<unknown> {
   let current: unknown = error
@@ -123,6 +131,9 @@ const readBody = (
     const chunks: Array<Uint8Array> = []
     let size = 0
     return response.stream.pipe(
+      Stream.catchSome((error) =>
+        error._tag === "ResponseError" && error.reason === "EmptyBody" ? Option.some(Stream.empty) : Option.none()
+      ),
       Stream.mapError((error) => transportError(endpoint, attempt, error)),
       Stream.runForEach((bytes) => {
         size += bytes.length
@@ -206,9 +217,13 @@ export const decodeAnswer = (
     }
     const decoded = decodeTokenBody(json)
     if (Either.isLeft(decoded)) {
-      return Effect.fail(invalid(ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) =>
-        issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
-      ).join("; ")))
+      return Effect.fail(
+        invalid(
+          ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((issue) =>
+            issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
+          ).join("; ")
+        )
+      )
     }
     const body = decoded.right
     const expiresOnSeconds = body.expires_in !== undefined
@@ -328,7 +343,8 @@ export const secretEndpoint = (
     : Effect.fail(
       new InvalidIdentity({
         source: kind,
-        reason: `refusing to send the secret to ${url.protocol}//${url.host}: ${variable} must be an http URL on a loopback or link-local host`
+        reason:
+          `refusing to send the secret to ${url.protocol}//${url.host}: ${variable} must be an http URL on a loopback or link-local host`
       })
     )
 }
@@ -350,7 +366,10 @@ export interface SimpleSource extends Endpoint {
 }
 
 /** Builds a `TokenSource` on the shared pipeline. */
-export const makeSimpleSource = (client: HttpClient.HttpClient, source: SimpleSource): TokenSource.TokenSource.Service =>
+export const makeSimpleSource = (
+  client: HttpClient.HttpClient,
+  source: SimpleSource
+): TokenSource.TokenSource.Service =>
   TokenSource.make({
     kind: source.kind,
     identity: source.identity,
@@ -361,6 +380,7 @@ export const makeSimpleSource = (client: HttpClient.HttpClient, source: SimpleSo
           Effect.map(
             Effect.flatMap(exchange(client, source, attempt, httpRequest), (received) =>
               decodeAnswer(source, received, request.resource)),
-            ({ token }) => token
+            ({ token }) =>
+              token
           )))
   })

@@ -1,0 +1,184 @@
+/**
+ * An adapter to the Azure SDK's `TokenCredential` shape (`@azure/core-auth`), so any Azure SDK client can get its
+ * tokens from the `ManagedIdentityClient`. The shape is typed structurally: nothing here depends on Azure packages.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
+import type { AccessToken } from "./AccessToken.js"
+import { ManagedIdentityClient } from "./ManagedIdentityClient.js"
+import { isManagedIdentityError } from "./ManagedIdentityError.js"
+import * as TokenRequest from "./TokenRequest.js"
+
+/**
+ * The part of an `AbortSignal` the adapter uses (`@azure/abort-controller`'s `AbortSignalLike`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean
+  addEventListener(type: "abort", listener: () => void): void
+  removeEventListener(type: "abort", listener: () => void): void
+}
+
+/**
+ * The options of `getToken` the adapter reads (`@azure/core-auth`'s `GetTokenOptions`; other fields are ignored).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GetTokenOptions {
+  /** Interrupts the wait for the token; the promise rejects with an `AbortError`. */
+  readonly abortSignal?: AbortSignalLike | undefined
+  /** A claims challenge: JSON, or base64-encoded JSON. It bypasses the cache. */
+  readonly claims?: string | undefined
+}
+
+/**
+ * A token as the Azure SDK expects it (`@azure/core-auth`'s `AccessToken`): times are epoch milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AzureAccessToken {
+  readonly token: string
+  readonly expiresOnTimestamp: number
+  readonly refreshAfterTimestamp?: number
+  readonly tokenType: "Bearer" | "pop"
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class TokenCredential extends Context.Tag("@managed-identity/core/TokenCredential")<
+  TokenCredential,
+  TokenCredential.Service
+>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace TokenCredential {
+  /**
+   * Structurally an `@azure/core-auth` `TokenCredential`: pass it as `credential` to any Azure SDK client.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    readonly getToken: (
+      scopes: string | ReadonlyArray<string>,
+      options?: GetTokenOptions
+    ) => Promise<AzureAccessToken | null>
+  }
+}
+
+const abortError = (): Error => Object.assign(new Error("The operation was aborted."), { name: "AbortError" })
+
+const toRejection = (cause: Cause.Cause<unknown>): unknown =>
+  Option.match(Cause.failureOption(cause), {
+    onNone: () => Cause.isInterruptedOnly(cause) ? abortError() : Cause.squash(cause),
+    onSome: (error) =>
+      isManagedIdentityError(error) && error._tag === "SourceUnavailable"
+        ? Object.assign(new Error(error.message, { cause: error }), { name: "CredentialUnavailableError" })
+        : error
+  })
+
+const isManagedRuntime = (
+  runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, unknown>
+): runtime is ManagedRuntime.ManagedRuntime<ManagedIdentityClient, unknown> => ManagedRuntime.isManagedRuntime(runtime)
+
+const toAzure = (token: AccessToken): AzureAccessToken => {
+  const azure = {
+    token: Redacted.value(token.token),
+    expiresOnTimestamp: token.expiresOn.epochMillis,
+    tokenType: token.tokenType.toLowerCase() === "pop" ? "pop" as const : "Bearer" as const
+  }
+  return token.refreshOn._tag === "Some"
+    ? { ...azure, refreshAfterTimestamp: token.refreshOn.value.epochMillis }
+    : azure
+}
+
+const decodeClaims = (claims: string): string => {
+  const trimmed = claims.trim()
+  if (trimmed.startsWith("{")) return trimmed
+  const decoded = Encoding.decodeBase64UrlString(trimmed.replace(/\+/g, "-").replace(/\//g, "_"))
+  return Either.isRight(decoded) && decoded.right.trim().startsWith("{") ? decoded.right : trimmed
+}
+
+/**
+ * Builds the adapter over a runtime that provides the `ManagedIdentityClient` (a `Runtime`, e.g. from
+ * `Effect.runtime`, or a `ManagedRuntime`).
+ *
+ * - Exactly one scope is accepted; `https://vault.azure.net/.default` asks for the resource
+ *   `https://vault.azure.net`. Anything else rejects with an `Error`.
+ * - `options.claims` (JSON, or base64 JSON) is passed to the client as a claims challenge.
+ * - `options.abortSignal` interrupts the wait (a request shared with other callers keeps running for them) and
+ *   rejects with an error named `AbortError`.
+ * - A `SourceUnavailable` rejects with an error named `CredentialUnavailableError` (its `cause` is the original),
+ *   so a chain of Azure credentials moves on to the next; every other failure rejects with the
+ *   `ManagedIdentityError` itself.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, unknown>
+): TokenCredential.Service => {
+  const runFork = isManagedRuntime(runtime)
+    ? <A, E>(effect: Effect.Effect<A, E, ManagedIdentityClient>) => runtime.runFork(effect)
+    : Runtime.runFork(runtime)
+  return TokenCredential.of({
+    getToken: (scopes, options) => {
+      const scopeList = typeof scopes === "string" ? [scopes] : scopes
+      if (scopeList.length !== 1) {
+        return Promise.reject(
+          new Error(`ManagedIdentity TokenCredential takes exactly one scope, got ${scopeList.length}`)
+        )
+      }
+      const resource = TokenRequest.resourceFromScope(scopeList[0])
+      const claims = options?.claims === undefined || options.claims === "" ? undefined : decodeClaims(options.claims)
+      const signal = options?.abortSignal
+      if (signal?.aborted) return Promise.reject(abortError())
+      return new Promise<AzureAccessToken>((resolve, reject) => {
+        const fiber = runFork(
+          Effect.flatMap(
+            ManagedIdentityClient,
+            (client) => Effect.map(client.getToken(resource, claims === undefined ? undefined : { claims }), toAzure)
+          )
+        )
+        const onAbort = () => fiber.unsafeInterruptAsFork(FiberId.none)
+        signal?.addEventListener("abort", onAbort)
+        fiber.addObserver((exit) => {
+          signal?.removeEventListener("abort", onAbort)
+          if (Exit.isSuccess(exit)) resolve(exit.value)
+          else reject(toRejection(exit.cause))
+        })
+      })
+    }
+  })
+}
+
+/**
+ * Provides the adapter as the `TokenCredential` service, over the `ManagedIdentityClient` in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<TokenCredential, never, ManagedIdentityClient> = Layer.effect(
+  TokenCredential,
+  Effect.map(Effect.runtime<ManagedIdentityClient>(), make)
+)

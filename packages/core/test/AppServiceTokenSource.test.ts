@@ -1,0 +1,267 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigError, ConfigProvider, DateTime, Effect, Fiber, Option, Redacted, TestClock } from "effect"
+import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
+import * as ManagedIdentity from "../src/ManagedIdentity.js"
+import * as TokenRequest from "../src/TokenRequest.js"
+import * as TokenSource from "../src/TokenSource.js"
+import * as FakeHttp from "./utils/fakeHttp.js"
+
+const now = Date.UTC(2026, 0, 1)
+const nowSeconds = now / 1000
+const resource = "https://management.azure.com"
+const tokenValue = "AT-app-service-secret-token-value"
+const secret = "app-service-identity-header-secret"
+const endpoint = "http://127.0.0.1:41234/msi/token"
+const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+const tokenBody = (fields: Record<string, unknown> = {}) => ({
+  access_token: tokenValue,
+  expires_on: String(nowSeconds + 86400),
+  resource,
+  token_type: "Bearer",
+  ...fields
+})
+
+const getToken = (
+  http: FakeHttp.FakeHttp,
+  options: Partial<AppServiceTokenSource.Options> = {},
+  identity: ManagedIdentity.Identity = ManagedIdentity.systemAssigned
+) =>
+  Effect.flatMap(
+    AppServiceTokenSource.make({ endpoint, identityHeader: Redacted.make(secret), ...options }),
+    (source) => source.getToken(TokenRequest.make(resource))
+  ).pipe(
+    Effect.provide(http.layer),
+    Effect.provide(ManagedIdentity.layer(identity))
+  )
+
+const getTokenThroughConfig = (http: FakeHttp.FakeHttp, env: ReadonlyArray<readonly [string, string]>) =>
+  Effect.flatMap(TokenSource.TokenSource, (source) => source.getToken(TokenRequest.make(resource))).pipe(
+    Effect.provide(AppServiceTokenSource.layerConfig()),
+    Effect.provide(http.layer),
+    Effect.provide(ManagedIdentity.layerSystemAssigned),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(env)))
+  )
+
+describe("AppServiceTokenSource", () => {
+  describe("request", () => {
+    const cases: ReadonlyArray<readonly [string, ManagedIdentity.Identity, Record<string, string>]> = [
+      ["system-assigned", ManagedIdentity.systemAssigned, {}],
+      ["client id", ManagedIdentity.clientId("11111111-2222-3333-4444-555555555555"), {
+        client_id: "11111111-2222-3333-4444-555555555555"
+      }],
+      ["resource id", ManagedIdentity.resourceId("/subscriptions/s/resourceGroups/g/providers/x/ua"), {
+        mi_res_id: "/subscriptions/s/resourceGroups/g/providers/x/ua"
+      }],
+      ["object id", ManagedIdentity.objectId("99999999-8888-7777-6666-555555555555"), {
+        object_id: "99999999-8888-7777-6666-555555555555"
+      }]
+    ]
+    for (const [name, identity, selector] of cases) {
+      it.effect(`${name}: GET with api-version, resource, the App Service selector and X-IDENTITY-HEADER`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+          yield* getToken(http, {}, identity)
+          const [request] = yield* http.requests
+          assert.strictEqual(yield* http.count, 1)
+          assert.strictEqual(request.method, "GET")
+          assert.strictEqual(request.urlWithoutQuery, endpoint)
+          assert.deepStrictEqual(request.params, { "api-version": "2019-08-01", resource, ...selector })
+          assert.strictEqual(request.body, undefined)
+          const {
+            b3: _b3,
+            traceparent: _traceparent,
+            "user-agent": userAgent,
+            "x-ms-client-request-id": requestId,
+            ...rest
+          } = request.headers
+          assert.deepStrictEqual(rest, { "x-identity-header": secret, metadata: "true" })
+          assert.match(requestId, uuidV4)
+          assert.match(userAgent, /^managed-identity\/\d+\.\d+\.\d+ .*@managed-identity\/core/)
+        }))
+    }
+  })
+
+  describe("layerConfig", () => {
+    it.effect("reads IDENTITY_ENDPOINT and IDENTITY_HEADER", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+        yield* getTokenThroughConfig(http, [["IDENTITY_ENDPOINT", endpoint], ["IDENTITY_HEADER", secret]])
+        const [request] = yield* http.requests
+        assert.strictEqual(request.urlWithoutQuery, endpoint)
+        assert.strictEqual(request.headers["x-identity-header"], secret)
+      }))
+
+    const missing: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, string]>]> = [
+      ["IDENTITY_HEADER missing", [["IDENTITY_ENDPOINT", endpoint]]],
+      ["IDENTITY_ENDPOINT missing", [["IDENTITY_HEADER", secret]]],
+      ["IDENTITY_HEADER empty", [["IDENTITY_ENDPOINT", endpoint], ["IDENTITY_HEADER", ""]]]
+    ]
+    for (const [name, env] of missing) {
+      it.effect(`${name}: ConfigError and no request`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+          const error = yield* Effect.flip(getTokenThroughConfig(http, env))
+          assert.isTrue(ConfigError.isConfigError(error))
+          assert.strictEqual(yield* http.count, 0)
+        }))
+    }
+
+    const refused: ReadonlyArray<readonly [string, string]> = [
+      ["a non-loopback host", "http://example.com/msi/token"],
+      ["https", "https://127.0.0.1:41234/msi/token"],
+      ["not a URL", "not a url"]
+    ]
+    for (const [name, url] of refused) {
+      it.effect(`IDENTITY_ENDPOINT on ${name}: InvalidIdentity and zero requests`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+          const error = yield* Effect.flip(
+            getTokenThroughConfig(http, [["IDENTITY_ENDPOINT", url], ["IDENTITY_HEADER", secret]])
+          )
+          assert.strictEqual(error._tag, "InvalidIdentity")
+          if (error._tag !== "InvalidIdentity") return
+          assert.strictEqual(error.source, "AppService")
+          assert.include(error.reason, "IDENTITY_ENDPOINT")
+          assert.notInclude(error.message, secret)
+          assert.strictEqual(yield* http.count, 0)
+        }))
+    }
+  })
+
+  describe("decoding", () => {
+    it.effect("expires_on as an epoch string", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on: String(nowSeconds + 7890) }))])
+        const token = yield* getToken(http)
+        assert.strictEqual(Redacted.value(token.token), tokenValue)
+        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7890_000)
+        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3945_000))
+      }))
+
+    it.effect("expires_on as MM/DD/YYYY HH:MM:SS +00:00", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on: "01/01/2026 02:11:30 +00:00" }))])
+        const token = yield* getToken(http)
+        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7890_000)
+        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3945_000))
+      }))
+
+    it.effect("expires_on as ISO-8601", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on: "2026-01-01T01:00:00Z" }))])
+        const token = yield* getToken(http)
+        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 3600_000)
+        assert.isTrue(Option.isNone(token.refreshOn))
+      }))
+
+    it.effect("expires_on that is not a date: InvalidTokenResponse without the token", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on: "tomorrow" }))])
+        const error = yield* Effect.flip(getToken(http))
+        assert.strictEqual(error._tag, "InvalidTokenResponse")
+        assert.include(error.message, "expires_on")
+        assert.notInclude(error.message, tokenValue)
+        assert.notInclude(JSON.stringify(error), tokenValue)
+      }))
+
+    it.effect("token_type defaults to Bearer", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json({ access_token: tokenValue, expires_on: nowSeconds + 3600 })])
+        const token = yield* getToken(http)
+        assert.strictEqual(token.tokenType, "Bearer")
+      }))
+  })
+
+  describe("error answers", () => {
+    it.effect("{statusCode, message} is surfaced", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([
+          FakeHttp.json({ statusCode: 400, message: "No managed identity found for the given client id" }, {
+            status: 400
+          })
+        ])
+        const error = yield* Effect.flip(getToken(http, {}, ManagedIdentity.clientId("unknown")))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        if (error._tag !== "TokenRequestFailed") return
+        assert.strictEqual(error.source, "AppService")
+        assert.strictEqual(error.status, 400)
+        assert.strictEqual(error.error, "400")
+        assert.strictEqual(error.description, "No managed identity found for the given client id")
+        assert.include(error.message, "No managed identity found for the given client id")
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("a 500 {statusCode, message} is surfaced after the retries", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([
+          FakeHttp.json({ statusCode: 500, message: "An unexpected error occured" }, { status: 500 })
+        ])
+        const fiber = yield* Effect.fork(getToken(http))
+        yield* TestClock.adjust("30 seconds")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        if (error._tag !== "TokenRequestFailed") return
+        assert.strictEqual(error.status, 500)
+        assert.strictEqual(error.error, "500")
+        assert.strictEqual(error.description, "An unexpected error occured")
+        assert.strictEqual(yield* http.count, 4)
+      }))
+  })
+
+  describe("pipeline", () => {
+    it.effect("connection refused on the first attempt: SourceUnavailable after exactly 1 request", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.refused, FakeHttp.json(tokenBody())])
+        const error = yield* Effect.flip(getToken(http))
+        assert.strictEqual(error._tag, "SourceUnavailable")
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    for (const status of [400, 401, 403, 404]) {
+      it.effect(`${status} is never retried`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([FakeHttp.text("", { status }), FakeHttp.json(tokenBody())])
+          const fiber = yield* Effect.fork(getToken(http))
+          yield* TestClock.adjust("30 seconds")
+          const error = yield* Effect.flip(Fiber.join(fiber))
+          assert.strictEqual(error._tag, "TokenRequestFailed")
+          if (error._tag !== "TokenRequestFailed") return
+          assert.strictEqual(error.status, status)
+          assert.strictEqual(yield* http.count, 1)
+        }))
+    }
+
+    it.effect("429 with Retry-After: 5: the next attempt comes after 5 s, not earlier", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([
+          FakeHttp.text("", { status: 429, headers: { "retry-after": "5" } }),
+          FakeHttp.json(tokenBody())
+        ])
+        const fiber = yield* Effect.fork(getToken(http))
+        yield* TestClock.adjust("4999 millis")
+        assert.strictEqual(yield* http.count, 1)
+        yield* TestClock.adjust("1 millis")
+        const token = yield* Fiber.join(fiber)
+        assert.strictEqual(Redacted.value(token.token), tokenValue)
+        assert.strictEqual(yield* http.count, 2)
+      }))
+
+    it.effect("Retry-After: 3600 is capped at 60 s", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([
+          FakeHttp.text("", { status: 503, headers: { "retry-after": "3600" } }),
+          FakeHttp.json(tokenBody())
+        ])
+        const fiber = yield* Effect.fork(getToken(http))
+        yield* TestClock.adjust("59999 millis")
+        assert.strictEqual(yield* http.count, 1)
+        yield* TestClock.adjust("1 millis")
+        yield* Fiber.join(fiber)
+        assert.strictEqual(yield* http.count, 2)
+      }))
+  })
+})

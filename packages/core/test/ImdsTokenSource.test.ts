@@ -1,0 +1,360 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, DateTime, Effect, Fiber, Option, Redacted, TestClock } from "effect"
+import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
+import * as ManagedIdentity from "../src/ManagedIdentity.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as TokenRequest from "../src/TokenRequest.js"
+import * as TokenSource from "../src/TokenSource.js"
+import * as FakeHttp from "./utils/fakeHttp.js"
+
+const now = Date.UTC(2026, 0, 1)
+const resource = "https://vault.azure.net"
+const tokenValue = "AT-imds-secret-token-value"
+const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+const imdsUrl = "http://169.254.169.254/metadata/identity/oauth2/token"
+
+const tokenBody = (fields: Record<string, unknown> = {}) => ({
+  access_token: tokenValue,
+  expires_in: "86399",
+  resource,
+  token_type: "Bearer",
+  ...fields
+})
+
+const getToken = (
+  http: FakeHttp.FakeHttp,
+  options: ImdsTokenSource.Options = {},
+  identity: ManagedIdentity.Identity = ManagedIdentity.systemAssigned
+) =>
+  Effect.flatMap(ImdsTokenSource.make(options), (source) => source.getToken(TokenRequest.make(resource))).pipe(
+    Effect.provide(http.layer),
+    Effect.provide(ManagedIdentity.layer(identity))
+  )
+
+const getTokenThroughConfig = (http: FakeHttp.FakeHttp, env: ReadonlyArray<readonly [string, string]>) =>
+  Effect.flatMap(TokenSource.TokenSource, (source) => source.getToken(TokenRequest.make(resource))).pipe(
+    Effect.provide(ImdsTokenSource.layerConfig()),
+    Effect.provide(http.layer),
+    Effect.provide(ManagedIdentity.layerSystemAssigned),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(env)))
+  )
+
+describe("ImdsTokenSource", () => {
+  describe("request", () => {
+    const cases: ReadonlyArray<readonly [string, ManagedIdentity.Identity, Record<string, string>]> = [
+      ["system-assigned", ManagedIdentity.systemAssigned, {}],
+      ["client id", ManagedIdentity.clientId("11111111-2222-3333-4444-555555555555"), {
+        client_id: "11111111-2222-3333-4444-555555555555"
+      }],
+      ["resource id", ManagedIdentity.resourceId("/subscriptions/s/resourceGroups/g/providers/x/ua"), {
+        msi_res_id: "/subscriptions/s/resourceGroups/g/providers/x/ua"
+      }],
+      ["object id", ManagedIdentity.objectId("99999999-8888-7777-6666-555555555555"), {
+        object_id: "99999999-8888-7777-6666-555555555555"
+      }]
+    ]
+    for (const [name, identity, selector] of cases) {
+      it.effect(`${name}: GET with api-version, resource and the IMDS selector, Metadata and request id`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+          yield* getToken(http, {}, identity)
+          const [request] = yield* http.requests
+          assert.strictEqual(yield* http.count, 1)
+          assert.strictEqual(request.method, "GET")
+          assert.strictEqual(request.urlWithoutQuery, imdsUrl)
+          assert.deepStrictEqual(request.params, { "api-version": "2018-02-01", resource, ...selector })
+          assert.strictEqual(request.body, undefined)
+          const {
+            b3: _b3,
+            traceparent: _traceparent,
+            "user-agent": userAgent,
+            "x-ms-client-request-id": requestId,
+            ...rest
+          } = request.headers
+          assert.deepStrictEqual(rest, { metadata: "true" })
+          assert.match(requestId, uuidV4)
+          assert.match(userAgent, /^managed-identity\/\d+\.\d+\.\d+ .*@managed-identity\/core/)
+        }))
+    }
+
+    it.effect("system-assigned: the exact URL carries no selector", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+        yield* getToken(http)
+        const [request] = yield* http.requests
+        assert.strictEqual(request.url, `${imdsUrl}?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net`)
+      }))
+
+    it.effect("authorityHost option: leading and trailing slashes are dropped", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+        yield* getToken(http, { authorityHost: "http://127.0.0.1:8080/" })
+        const [request] = yield* http.requests
+        assert.strictEqual(request.urlWithoutQuery, "http://127.0.0.1:8080/metadata/identity/oauth2/token")
+      }))
+  })
+
+  describe("layerConfig", () => {
+    it.effect("AZURE_POD_IDENTITY_AUTHORITY_HOST=http://localhost:1234// is the host", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+        yield* getTokenThroughConfig(http, [["AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://localhost:1234//"]])
+        const [request] = yield* http.requests
+        assert.strictEqual(request.urlWithoutQuery, "http://localhost:1234/metadata/identity/oauth2/token")
+        assert.strictEqual(request.params["api-version"], "2018-02-01")
+      }))
+
+    it.effect("an empty AZURE_POD_IDENTITY_AUTHORITY_HOST counts as unset: the IMDS default host", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+        yield* getTokenThroughConfig(http, [["AZURE_POD_IDENTITY_AUTHORITY_HOST", ""]])
+        const [request] = yield* http.requests
+        assert.strictEqual(request.urlWithoutQuery, imdsUrl)
+      }))
+
+    it.effect("without AZURE_POD_IDENTITY_AUTHORITY_HOST: the IMDS default host", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+        yield* getTokenThroughConfig(http, [])
+        const [request] = yield* http.requests
+        assert.strictEqual(request.urlWithoutQuery, imdsUrl)
+      }))
+  })
+
+  describe("decoding", () => {
+    it.effect("expires_in as a string: expiresOn = now + 7890 s, refreshOn = now + 3945 s", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_in: "7890" }))])
+        const token = yield* getToken(http)
+        assert.strictEqual(Redacted.value(token.token), tokenValue)
+        assert.strictEqual(token.tokenType, "Bearer")
+        assert.strictEqual(token.resource, resource)
+        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7890_000)
+        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3945_000))
+      }))
+
+    it.effect("expires_in as a number of exactly 7200 s gets refreshOn at half", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_in: 7200 }))])
+        const token = yield* getToken(http)
+        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7200_000)
+        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3600_000))
+      }))
+
+    it.effect("a lifetime under 7200 s has no refreshOn", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_in: "7199" }))])
+        const token = yield* getToken(http)
+        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7199_000)
+        assert.isTrue(Option.isNone(token.refreshOn))
+      }))
+
+    it.effect("token_type defaults to Bearer and resource to the requested one", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.json({ access_token: tokenValue, expires_in: 3600 })])
+        const token = yield* getToken(http)
+        assert.strictEqual(token.tokenType, "Bearer")
+        assert.strictEqual(token.resource, resource)
+      }))
+
+    const large = { ...tokenBody(), padding: "x".repeat(64 * 1024) }
+    const invalid: ReadonlyArray<readonly [string, FakeHttp.Reply, RegExp]> = [
+      ["a non-JSON body", FakeHttp.text(`<html>${tokenValue}</html>`), /not JSON/],
+      ["expires_in that is not a number", FakeHttp.json(tokenBody({ expires_in: "soon" })), /expires_in/],
+      ["access_token that is not a string", FakeHttp.json(tokenBody({ access_token: 12345 })), /access_token/],
+      ["token_type that is not a string", FakeHttp.json(tokenBody({ token_type: 5 })), /token_type/],
+      ["an empty access_token", FakeHttp.json(tokenBody({ access_token: "" })), /access_token/],
+      ["no lifetime", FakeHttp.json({ access_token: tokenValue, resource }), /expires_in nor expires_on/],
+      ["a JSON array", FakeHttp.json([tokenValue]), /./],
+      ["a body over 64 KiB", FakeHttp.json(large), /larger than 65536 bytes/],
+      [
+        "a declared content-length over 64 KiB",
+        FakeHttp.json(tokenBody(), { headers: { "content-length": "70000" } }),
+        /larger than 65536 bytes/
+      ]
+    ]
+    for (const [name, reply, reason] of invalid) {
+      it.effect(`${name} is an InvalidTokenResponse that never shows the token`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([reply])
+          const error = yield* Effect.flip(getToken(http))
+          assert.strictEqual(error._tag, "InvalidTokenResponse")
+          if (error._tag !== "InvalidTokenResponse") return
+          assert.strictEqual(error.source, "Imds")
+          assert.strictEqual(error.status, 200)
+          assert.match(error.reason, reason)
+          assert.notInclude(error.message, tokenValue)
+          assert.notInclude(String(error), tokenValue)
+          assert.notInclude(JSON.stringify(error), tokenValue)
+          assert.strictEqual(yield* http.count, 1)
+        }))
+    }
+  })
+
+  describe("error answers", () => {
+    it.effect("204 without a body: InvalidTokenResponse, not a transport failure, after 1 request", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.text("", { status: 204 }), FakeHttp.json(tokenBody())])
+        const error = yield* Effect.flip(getToken(http))
+        assert.strictEqual(error._tag, "InvalidTokenResponse")
+        if (error._tag !== "InvalidTokenResponse") return
+        assert.strictEqual(error.status, 204)
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("404 with an empty body is a TokenRequestFailed", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.text("", { status: 404 })])
+        const error = yield* Effect.flip(getToken(http, { retrySchedule: RetryPolicy.none }))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        if (error._tag !== "TokenRequestFailed") return
+        assert.strictEqual(error.status, 404)
+        assert.strictEqual(error.description, undefined)
+      }))
+
+    it.effect("400 invalid_request / Identity not found: TokenRequestFailed with both fields, not retried", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([
+          FakeHttp.json({ error: "invalid_request", error_description: "Identity not found" }, { status: 400 })
+        ])
+        const error = yield* Effect.flip(getToken(http, {}, ManagedIdentity.clientId("unknown")))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        if (error._tag !== "TokenRequestFailed") return
+        assert.strictEqual(error.source, "Imds")
+        assert.strictEqual(error.status, 400)
+        assert.strictEqual(error.error, "invalid_request")
+        assert.strictEqual(error.description, "Identity not found")
+        assert.strictEqual(error.retryAfter, undefined)
+        assert.include(error.message, "Identity not found")
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("a non-JSON error body is surfaced as the description", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.text("Forbidden by proxy", { status: 403 })])
+        const error = yield* Effect.flip(getToken(http))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        if (error._tag !== "TokenRequestFailed") return
+        assert.strictEqual(error.status, 403)
+        assert.strictEqual(error.error, undefined)
+        assert.strictEqual(error.description, "Forbidden by proxy")
+      }))
+
+    it.effect("Retry-After in seconds is parsed into retryAfter", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([
+          FakeHttp.json({ error: "throttled" }, { status: 429, headers: { "retry-after": "5" } })
+        ])
+        const error = yield* Effect.flip(getToken(http, { retrySchedule: RetryPolicy.none }))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        if (error._tag !== "TokenRequestFailed") return
+        assert.strictEqual(error.status, 429)
+        assert.strictEqual(error.retryAfter, 5)
+      }))
+
+    it.effect("Retry-After as an HTTP date is parsed into seconds from now", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const http = yield* FakeHttp.make([
+          FakeHttp.json({ error: "throttled" }, {
+            status: 429,
+            headers: { "retry-after": "Thu, 01 Jan 2026 00:00:30 GMT" }
+          })
+        ])
+        const error = yield* Effect.flip(getToken(http, { retrySchedule: RetryPolicy.none }))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        if (error._tag !== "TokenRequestFailed") return
+        assert.strictEqual(error.retryAfter, 30)
+      }))
+  })
+
+  describe("pipeline", () => {
+    it.effect("connection refused on the first attempt: SourceUnavailable after exactly 1 request", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.refused, FakeHttp.json(tokenBody())])
+        const error = yield* Effect.flip(getToken(http))
+        assert.strictEqual(error._tag, "SourceUnavailable")
+        if (error._tag !== "SourceUnavailable") return
+        assert.strictEqual(error.source, "Imds")
+        assert.strictEqual(error.endpoint, imdsUrl)
+        assert.include(error.reason, "ECONNREFUSED")
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    for (const status of [400, 401, 403]) {
+      it.effect(`${status} is never retried`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([
+            FakeHttp.json({ error: "invalid_request" }, { status }),
+            FakeHttp.json(tokenBody())
+          ])
+          const error = yield* Effect.flip(getToken(http))
+          assert.strictEqual(error._tag, "TokenRequestFailed")
+          assert.strictEqual(yield* http.count, 1)
+        }))
+    }
+
+    it.effect("404 is retried on IMDS", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.text("", { status: 404 }), FakeHttp.json(tokenBody())])
+        const fiber = yield* Effect.fork(getToken(http))
+        yield* TestClock.adjust("2 seconds")
+        const token = yield* Fiber.join(fiber)
+        assert.strictEqual(Redacted.value(token.token), tokenValue)
+        assert.strictEqual(yield* http.count, 2)
+      }))
+
+    it.effect("retrySchedule: RetryPolicy.none makes exactly 1 request", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.text("busy", { status: 500 }), FakeHttp.json(tokenBody())])
+        const error = yield* Effect.flip(getToken(http, { retrySchedule: RetryPolicy.none }))
+        assert.strictEqual(error._tag, "TokenRequestFailed")
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("a never-answering endpoint: Timeout after the attempt timeout, carrying the attempt count", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.never])
+        const fiber = yield* Effect.fork(
+          getToken(http, { retrySchedule: RetryPolicy.none, attemptTimeout: "3 seconds" })
+        )
+        yield* TestClock.adjust("2999 millis")
+        assert.isNull(fiber.unsafePoll())
+        yield* TestClock.adjust("1 millis")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.strictEqual(error._tag, "Timeout")
+        if (error._tag !== "Timeout") return
+        assert.strictEqual(error.source, "Imds")
+        assert.strictEqual(error.attempts, 1)
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("attempt timeouts are retried by the default policy: Timeout after 4 attempts", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.never])
+        const fiber = yield* Effect.fork(getToken(http))
+        yield* TestClock.adjust("100 seconds")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.strictEqual(error._tag, "Timeout")
+        if (error._tag !== "Timeout") return
+        assert.strictEqual(error.attempts, 4)
+        assert.strictEqual(yield* http.count, 4)
+      }))
+
+    it.effect("a deadline shorter than the retries: Timeout", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.text("busy", { status: 500 })])
+        const fiber = yield* Effect.fork(getToken(http, { deadline: "700 millis" }))
+        yield* TestClock.adjust("700 millis")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.strictEqual(error._tag, "Timeout")
+        if (error._tag !== "Timeout") return
+        assert.strictEqual(error.attempts, 1)
+        assert.include(error.reason, "deadline")
+        assert.strictEqual(yield* http.count, 1)
+      }))
+  })
+})

@@ -1,0 +1,139 @@
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Either, Equal, Schema } from "effect"
+import * as ManagedIdentity from "../src/ManagedIdentity.js"
+
+const decode = Schema.decodeUnknownEither(ManagedIdentity.FromMsalJson)
+
+const fromEnv = (env: ReadonlyArray<readonly [string, string]>) =>
+  Effect.provide(ManagedIdentity.ManagedIdentity, ManagedIdentity.layerFromJson("MY_VAR")).pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(env)))
+  )
+
+describe("ManagedIdentity", () => {
+  describe("fromMsalJson", () => {
+    const accepted: ReadonlyArray<readonly [string, ManagedIdentity.Identity]> = [
+      [`{"ManagedIdentityIdType":"SystemAssigned","Id":null}`, ManagedIdentity.systemAssigned],
+      [`{"ManagedIdentityIdType":"SystemAssigned"}`, ManagedIdentity.systemAssigned],
+      [
+        `{"ManagedIdentityIdType":"ClientId","Id":"11111111-2222-3333-4444-555555555555"}`,
+        ManagedIdentity.clientId(
+          "11111111-2222-3333-4444-555555555555"
+        )
+      ],
+      [
+        `{"ManagedIdentityIdType":"ResourceId","Id":"/subscriptions/s/resourceGroups/g/providers/x/ua"}`,
+        ManagedIdentity
+          .resourceId("/subscriptions/s/resourceGroups/g/providers/x/ua")
+      ],
+      [
+        `{"ManagedIdentityIdType":"ObjectId","Id":" 99999999-8888-7777-6666-555555555555 "}`,
+        ManagedIdentity.objectId(
+          "99999999-8888-7777-6666-555555555555"
+        )
+      ]
+    ]
+    for (const [json, expected] of accepted) {
+      it.effect(`accepts ${json}`, () =>
+        Effect.gen(function*() {
+          const identity = yield* ManagedIdentity.fromMsalJson(json)
+          assert.strictEqual(identity._tag, expected._tag)
+          assert.isTrue(Equal.equals(identity, expected))
+          assert.isTrue(Either.isRight(decode(json)))
+        }))
+    }
+
+    const rejected: ReadonlyArray<readonly [string, string, string]> = [
+      ["unknown keys only", `{"foo":"bar"}`, `["foo"]`],
+      ["an unknown type", `{"ManagedIdentityIdType":"UserAssigned","Id":"abc"}`, `actual "UserAssigned"`],
+      ["a user-assigned type with an empty Id", `{"ManagedIdentityIdType":"ClientId","Id":""}`, "needs a non-empty Id"],
+      [
+        "a user-assigned type with a whitespace Id",
+        `{"ManagedIdentityIdType":"ResourceId","Id":"   "}`,
+        "needs a non-empty Id"
+      ],
+      ["a user-assigned type without Id", `{"ManagedIdentityIdType":"ObjectId"}`, "needs a non-empty Id"],
+      ["a user-assigned type with a null Id", `{"ManagedIdentityIdType":"ClientId","Id":null}`, "needs a non-empty Id"],
+      ["a non-string Id", `{"ManagedIdentityIdType":"ClientId","Id":42}`, `["Id"]`],
+      ["non-JSON", `ClientId=abc`, "is not valid JSON"],
+      ["a JSON array", `["ClientId","abc"]`, `actual ["ClientId","abc"]`],
+      ["extra keys", `{"ManagedIdentityIdType":"ClientId","Id":"abc","Tenant":"t"}`, `["Tenant"]`],
+      ["a system-assigned type with an Id", `{"ManagedIdentityIdType":"SystemAssigned","Id":"abc"}`, "takes no Id"]
+    ]
+    for (const [name, json, detail] of rejected) {
+      it.effect(`rejects ${name} with InvalidIdentity`, () =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(ManagedIdentity.fromMsalJson(json))
+          assert.strictEqual(error._tag, "InvalidIdentity")
+          assert.strictEqual(error.source, "Detection")
+          assert.include(error.message, "ManagedIdentityIdType")
+          assert.include(error.message, detail)
+          assert.isTrue(Either.isLeft(decode(json)), "FromMsalJson rejects it too")
+        }))
+    }
+  })
+
+  describe("FromMsalJson encoding", () => {
+    const identities: ReadonlyArray<readonly [ManagedIdentity.Identity, unknown]> = [
+      [ManagedIdentity.systemAssigned, { ManagedIdentityIdType: "SystemAssigned", Id: null }],
+      [ManagedIdentity.clientId("c"), { ManagedIdentityIdType: "ClientId", Id: "c" }],
+      [ManagedIdentity.resourceId("/r"), { ManagedIdentityIdType: "ResourceId", Id: "/r" }],
+      [ManagedIdentity.objectId("o"), { ManagedIdentityIdType: "ObjectId", Id: "o" }]
+    ]
+    for (const [identity, json] of identities) {
+      it(`${identity._tag} encodes to MSAL's form and decodes back`, () => {
+        const encoded = Schema.encodeSync(ManagedIdentity.FromMsalJson)(identity)
+        assert.deepStrictEqual(JSON.parse(encoded), json)
+        const decoded = Schema.decodeSync(ManagedIdentity.FromMsalJson)(encoded)
+        assert.isTrue(Equal.equals(decoded, identity))
+      })
+    }
+  })
+
+  describe("layerFromJson", () => {
+    it.effect("an unset variable means system-assigned", () =>
+      Effect.gen(function*() {
+        const identity = yield* fromEnv([])
+        assert.strictEqual(identity._tag, "SystemAssigned")
+      }))
+
+    it.effect("an empty variable means system-assigned", () =>
+      Effect.gen(function*() {
+        const identity = yield* fromEnv([["MY_VAR", ""]])
+        assert.strictEqual(identity._tag, "SystemAssigned")
+      }))
+
+    it.effect("a user-assigned identity from the variable", () =>
+      Effect.gen(function*() {
+        const identity = yield* fromEnv([["MY_VAR", `{"ManagedIdentityIdType":"ClientId","Id":"abc"}`]])
+        assert.isTrue(Equal.equals(identity, ManagedIdentity.clientId("abc")))
+      }))
+
+    it.effect("an invalid value fails the layer with InvalidIdentity", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(fromEnv([["MY_VAR", `{"foo":"bar"}`]]))
+        assert.strictEqual(error._tag, "InvalidIdentity")
+      }))
+  })
+
+  describe("model", () => {
+    it("toKey is stable and case-insensitive for ids", () => {
+      assert.strictEqual(ManagedIdentity.toKey(ManagedIdentity.systemAssigned), "system")
+      assert.strictEqual(ManagedIdentity.toKey(ManagedIdentity.clientId("ABC")), "ClientId:abc")
+      assert.notStrictEqual(
+        ManagedIdentity.toKey(ManagedIdentity.clientId("abc")),
+        ManagedIdentity.toKey(ManagedIdentity.objectId("abc"))
+      )
+    })
+
+    it.effect("layer and layerSystemAssigned provide the identity", () =>
+      Effect.gen(function*() {
+        const system = yield* Effect.provide(ManagedIdentity.ManagedIdentity, ManagedIdentity.layerSystemAssigned)
+        assert.strictEqual(system._tag, "SystemAssigned")
+        const user = yield* Effect.provide(
+          ManagedIdentity.ManagedIdentity,
+          ManagedIdentity.layer(ManagedIdentity.resourceId("/r"))
+        )
+        assert.isTrue(Equal.equals(user, ManagedIdentity.resourceId("/r")))
+      }))
+  })
+})

@@ -1,0 +1,147 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, DateTime, Deferred, Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
+import { type ManagedIdentityError, SourceUnavailable, TokenRequestFailed } from "../src/ManagedIdentityError.js"
+import * as TokenCache from "../src/TokenCache.js"
+import * as TokenCredential from "../src/TokenCredential.js"
+import type { TokenRequest } from "../src/TokenRequest.js"
+import * as TokenSource from "../src/TokenSource.js"
+
+const claims = `{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}`
+
+const setup = (
+  answer?: (request: TokenRequest) => Effect.Effect<TokenSource.IssuedToken, ManagedIdentityError>,
+  lifetimeSeconds = 86400
+) => {
+  const requests: Array<TokenRequest> = []
+  const issue = (request: TokenRequest) =>
+    Effect.map(Clock.currentTimeMillis, (now) =>
+      TokenSource.issuedToken({
+        token: Redacted.make(`token-${requests.length}`),
+        resource: request.resource,
+        issuedAt: DateTime.unsafeMake(now),
+        expiresOn: DateTime.unsafeMake(now + lifetimeSeconds * 1000)
+      }))
+  const client = ManagedIdentityClient.layer.pipe(
+    Layer.provide(TokenSource.layerTest({
+      getToken: (request) => Effect.suspend(() => (requests.push(request), (answer ?? issue)(request)))
+    })),
+    Layer.provide(TokenCache.layerMemory)
+  )
+  const runtime = ManagedRuntime.make(client)
+  return { requests, runtime, credential: TokenCredential.make(runtime) }
+}
+
+const rejection = (promise: Promise<unknown>): Promise<Error> =>
+  promise.then(() => assert.fail("expected a rejection"), (error: Error) => error)
+
+describe("TokenCredential", () => {
+  it("maps a .default scope to its resource and answers in the Azure SDK's shape", async () => {
+    const { credential, requests, runtime } = setup()
+    const before = Date.now()
+    const token = await credential.getToken("https://vault.azure.net/.default")
+    assert.isNotNull(token)
+    assert.strictEqual(token!.token, "token-1")
+    assert.strictEqual(token!.tokenType, "Bearer")
+    assert.approximately(token!.expiresOnTimestamp, before + 86_400_000, 5_000)
+    assert.approximately(token!.refreshAfterTimestamp!, before + 43_200_000, 5_000)
+    assert.deepStrictEqual(requests, [{ resource: "https://vault.azure.net" }])
+    const again = await credential.getToken(["https://vault.azure.net/.default"])
+    assert.strictEqual(again!.token, "token-1")
+    assert.strictEqual(requests.length, 1)
+    await runtime.dispose()
+  })
+
+  it("leaves refreshAfterTimestamp out for a token without refreshOn", async () => {
+    const { credential, runtime } = setup(undefined, 3600)
+    const token = await credential.getToken("https://storage.azure.com/.default")
+    assert.isFalse("refreshAfterTimestamp" in token!)
+    await runtime.dispose()
+  })
+
+  it("rejects anything but exactly one scope without a request", async () => {
+    const { credential, requests, runtime } = setup()
+    const many = await rejection(credential.getToken(["https://vault.azure.net/.default", "https://x/.default"]))
+    assert.include(many.message, "exactly one scope, got 2")
+    const none = await rejection(credential.getToken([]))
+    assert.include(none.message, "got 0")
+    assert.strictEqual(requests.length, 0)
+    await runtime.dispose()
+  })
+
+  it("passes claims through, decoding base64 claims", async () => {
+    const { credential, requests, runtime } = setup()
+    await credential.getToken("https://vault.azure.net/.default", { claims })
+    await credential.getToken("https://vault.azure.net/.default", { claims: Buffer.from(claims).toString("base64") })
+    assert.deepStrictEqual(requests, [
+      { resource: "https://vault.azure.net", claims },
+      { resource: "https://vault.azure.net", claims }
+    ])
+    await runtime.dispose()
+  })
+
+  it("an abort signal interrupts the wait and rejects with an AbortError", async () => {
+    const gate = Effect.runSync(Deferred.make<void>())
+    const { credential, requests, runtime } = setup((request) =>
+      Effect.zipRight(
+        Deferred.await(gate),
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          TokenSource.issuedToken({
+            token: Redacted.make("late"),
+            resource: request.resource,
+            issuedAt: DateTime.unsafeMake(now),
+            expiresOn: DateTime.unsafeMake(now + 3_600_000)
+          }))
+      )
+    )
+    const controller = new AbortController()
+    const waiting = credential.getToken("https://vault.azure.net/.default", { abortSignal: controller.signal })
+    const other = credential.getToken("https://vault.azure.net/.default")
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    controller.abort()
+    const error = await rejection(waiting)
+    assert.strictEqual(error.name, "AbortError")
+    Effect.runSync(Deferred.succeed(gate, undefined))
+    assert.strictEqual((await other)!.token, "late")
+    assert.strictEqual(requests.length, 1)
+    const aborted = await rejection(
+      credential.getToken("https://storage.azure.com/.default", { abortSignal: AbortSignal.abort() })
+    )
+    assert.strictEqual(aborted.name, "AbortError")
+    assert.strictEqual(requests.length, 1)
+    await runtime.dispose()
+  })
+
+  it("rejects SourceUnavailable as CredentialUnavailableError and other failures with the typed error", async () => {
+    const unavailable = setup(() =>
+      Effect.fail(new SourceUnavailable({ source: "Imds", endpoint: "http://169.254.169.254", reason: "refused" }))
+    )
+    const error = await rejection(unavailable.credential.getToken("https://vault.azure.net/.default"))
+    assert.strictEqual(error.name, "CredentialUnavailableError")
+    assert.include(error.message, "Imds is not available")
+    assert.strictEqual((error.cause as { _tag: string })._tag, "SourceUnavailable")
+    await unavailable.runtime.dispose()
+    const failed = setup(() =>
+      Effect.fail(new TokenRequestFailed({ source: "Imds", status: 400, error: "invalid_request" }))
+    )
+    const typed = await rejection(failed.credential.getToken("https://vault.azure.net/.default"))
+    assert.strictEqual((typed as unknown as { _tag: string })._tag, "TokenRequestFailed")
+    assert.include(typed.message, "invalid_request")
+    await failed.runtime.dispose()
+  })
+
+  it.effect("layer provides the adapter over the client in context, from a plain Runtime", () =>
+    Effect.gen(function*() {
+      const credential = yield* TokenCredential.TokenCredential
+      const token = yield* Effect.promise(() => credential.getToken("https://vault.azure.net/.default"))
+      assert.strictEqual(token!.token, "test-token:https://vault.azure.net:1")
+    }).pipe(
+      Effect.provide(
+        TokenCredential.layer.pipe(
+          Layer.provide(ManagedIdentityClient.layer),
+          Layer.provide(TokenSource.layerTest()),
+          Layer.provide(TokenCache.layerMemory)
+        )
+      )
+    ))
+})

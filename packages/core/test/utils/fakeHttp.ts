@@ -1,0 +1,146 @@
+/**
+ * A recording fake `HttpClient` for tests: answers each request with the next scripted reply and records what was
+ * sent. It never opens a socket, so any URL (even IMDS's `169.254.169.254`) is safe to point at it.
+ *
+ * ```ts
+ * const http = yield* FakeHttp.make([FakeHttp.json({ error: "busy" }, { status: 500 }), FakeHttp.json(token)])
+ * const source = yield* ImdsTokenSource.make().pipe(Effect.provide(http.layer), ...)
+ * assert.strictEqual(yield* http.count, 2)
+ * ```
+ */
+import { HttpClient, HttpClientError, type HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { Effect, Layer, Ref } from "effect"
+
+/** One scripted answer. */
+export type Reply =
+  | {
+    readonly _tag: "Response"
+    readonly status: number
+    readonly body: string
+    readonly headers: Readonly<Record<string, string>>
+  }
+  | { readonly _tag: "TransportFailure"; readonly code: string }
+  | { readonly _tag: "Never" }
+
+/** What the client was asked to send. Header names are lowercase, as `@effect/platform` stores them. */
+export interface RecordedRequest {
+  readonly method: string
+  /** The full URL, query included. */
+  readonly url: string
+  /** The URL without query or hash. */
+  readonly urlWithoutQuery: string
+  readonly params: Readonly<Record<string, string>>
+  readonly headers: Readonly<Record<string, string>>
+  /** The body as text (`Uint8Array` or string bodies), `undefined` when there is none. */
+  readonly body: string | undefined
+}
+
+/** The fake: provide `layer` (or `client`), then read what was sent. */
+export interface FakeHttp {
+  readonly client: HttpClient.HttpClient
+  readonly layer: Layer.Layer<HttpClient.HttpClient>
+  readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  readonly count: Effect.Effect<number>
+}
+
+/** A scripted list (the last reply repeats once the list runs out) or a function of the request and its index. */
+export type Script = ReadonlyArray<Reply> | ((request: RecordedRequest, index: number) => Reply)
+
+interface ReplyOptions {
+  readonly status?: number | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+/** A response with a text body (default status 200). */
+export const text = (body: string, options: ReplyOptions = {}): Reply => ({
+  _tag: "Response",
+  status: options.status ?? 200,
+  body,
+  headers: options.headers ?? {}
+})
+
+/** A response with `JSON.stringify(body)` and `content-type: application/json` (default status 200). */
+export const json = (body: unknown, options: ReplyOptions = {}): Reply =>
+  text(JSON.stringify(body), { ...options, headers: { "content-type": "application/json", ...options.headers } })
+
+/** A transport failure carrying a Node-style error `code`, as `RequestError` with reason `Transport`. */
+export const transportFailure = (code: string): Reply => ({ _tag: "TransportFailure", code })
+
+/** Connection refused: what a client sees when nothing listens at the endpoint. */
+export const refused: Reply = transportFailure("ECONNREFUSED")
+
+/** A request that is never answered (for timeouts). */
+export const never: Reply = { _tag: "Never" }
+
+const decoder = new TextDecoder()
+
+const nullBodyStatuses = new Set([101, 103, 204, 205, 304])
+
+const record = (request: HttpClientRequest.HttpClientRequest, url: URL): RecordedRequest => {
+  const body = request.body
+  const urlWithoutQuery = new URL(url)
+  urlWithoutQuery.search = ""
+  urlWithoutQuery.hash = ""
+  return {
+    method: request.method,
+    url: url.toString(),
+    urlWithoutQuery: urlWithoutQuery.toString(),
+    params: Object.fromEntries(url.searchParams),
+    headers: { ...request.headers },
+    body: body._tag === "Uint8Array"
+      ? decoder.decode(body.body)
+      : body._tag === "Raw" && typeof body.body === "string"
+      ? body.body
+      : undefined
+  }
+}
+
+/** Builds a fake client answering with `script`. */
+export const make = (script: Script): Effect.Effect<FakeHttp> =>
+  Effect.map(Ref.make<ReadonlyArray<RecordedRequest>>([]), (recorded) => {
+    const next = (request: RecordedRequest, index: number): Reply => {
+      if (typeof script === "function") return script(request, index)
+      const reply = script[Math.min(index, script.length - 1)]
+      if (reply === undefined) throw new Error("FakeHttp: the script is empty")
+      return reply
+    }
+    const client = HttpClient.make((request, url) =>
+      Effect.flatMap(
+        Ref.modify(recorded, (all) => {
+          const entry = record(request, url)
+          return [[entry, all.length] as const, [...all, entry]]
+        }),
+        ([entry, index]) => {
+          const reply = next(entry, index)
+          switch (reply._tag) {
+            case "Never":
+              return Effect.never
+            case "TransportFailure":
+              return Effect.fail(
+                new HttpClientError.RequestError({
+                  request,
+                  reason: "Transport",
+                  cause: Object.assign(new Error(`connect ${reply.code}`), { code: reply.code })
+                })
+              )
+            case "Response":
+              return Effect.succeed(
+                HttpClientResponse.fromWeb(
+                  request,
+                  new Response(nullBodyStatuses.has(reply.status) ? null : reply.body, {
+                    status: reply.status,
+                    headers: reply.headers
+                  })
+                )
+              )
+          }
+        }
+      )
+    )
+    return {
+      client,
+      layer: Layer.succeed(HttpClient.HttpClient, client),
+      requests: Ref.get(recorded),
+      count: Effect.map(Ref.get(recorded), (all) => all.length)
+    }
+  })
