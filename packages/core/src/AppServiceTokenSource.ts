@@ -62,14 +62,15 @@ export const make = (
         Effect.map(
           TokenEndpoint.secretEndpoint("AppService", "IDENTITY_ENDPOINT", options.endpoint, { pinned: false }),
           (url) =>
-          HttpClientRequest.get(url, {
-            urlParams: {
-              "api-version": apiVersion,
-              resource: request.resource,
-              ...Selector.selectorParams(identity, selectorNames)
-            },
-            headers: { "X-IDENTITY-HEADER": Redacted.value(options.identityHeader), Metadata: "true" }
-          }))
+            HttpClientRequest.get(url, {
+              urlParams: {
+                "api-version": apiVersion,
+                resource: request.resource,
+                ...Selector.selectorParams(identity, selectorNames)
+              },
+              headers: { "X-IDENTITY-HEADER": Redacted.value(options.identityHeader), Metadata: "true" }
+            })
+        )
     })
   })
 

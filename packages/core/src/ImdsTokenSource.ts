@@ -75,7 +75,11 @@ export const make = (
       timing: options,
       buildRequest: (request) =>
         Effect.succeed(HttpClientRequest.get(url, {
-          urlParams: { "api-version": apiVersion, resource: request.resource, ...Selector.selectorParams(identity, selectorNames) },
+          urlParams: {
+            "api-version": apiVersion,
+            resource: request.resource,
+            ...Selector.selectorParams(identity, selectorNames)
+          },
           headers: { Metadata: "true" }
         }))
     })

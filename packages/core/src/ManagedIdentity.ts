@@ -164,9 +164,10 @@ export const fromMsalJson = (json: string): Effect.Effect<Identity, InvalidIdent
     (error) =>
       new InvalidIdentity({
         source: "Detection",
-        reason: `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}: ${
-          ParseResult.TreeFormatter.formatErrorSync(error)
-        }`
+        reason:
+          `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}: ${
+            ParseResult.TreeFormatter.formatErrorSync(error)
+          }`
       })
   )
 

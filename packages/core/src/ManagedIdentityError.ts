@@ -112,7 +112,12 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
  */
 export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>(
   "@managed-identity/core/ConnectionFailed"
-)("ConnectionFailed", { source: ErrorSource, endpoint: Schema.String, reason: Schema.String, attempts: Schema.Number }) {
+)("ConnectionFailed", {
+  source: ErrorSource,
+  endpoint: Schema.String,
+  reason: Schema.String,
+  attempts: Schema.Number
+}) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */

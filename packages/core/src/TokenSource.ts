@@ -12,8 +12,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import type { TokenRequest } from "./TokenRequest.js"
 
 /**

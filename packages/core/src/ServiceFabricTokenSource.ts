@@ -1,0 +1,178 @@
+/**
+ * Tokens from Service Fabric (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER` + `IDENTITY_SERVER_THUMBPRINT`), over https
+ * trusted only through the SHA-1 thumbprint of the server certificate.
+ *
+ * The TLS pin is platform work, so this module states it as a service, {@link PinnedHttpClient}, which a platform
+ * package provides (`@managed-identity/platform-node` does, with an undici agent).
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Environment from "./internal/environment.js"
+import * as TokenEndpoint from "./internal/tokenEndpoint.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
+import { InvalidIdentity } from "./ManagedIdentityError.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import type { TokenRequest } from "./TokenRequest.js"
+import * as TokenSource from "./TokenSource.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const apiVersion = "2019-07-01-preview"
+
+/**
+ * The default retry policy of Service Fabric (never retries 404).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+
+/**
+ * An `HttpClient` per certificate thumbprint that trusts a server only if the SHA-1 of its certificate's DER
+ * encoding equals the thumbprint (public-CA validation and hostname checks do not apply), never follows a
+ * redirect, and writes a request only after the pin has been checked. A mismatch fails the request with a
+ * transport error whose cause chain holds a `ServiceFabricCertificateMismatch`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class PinnedHttpClient extends Context.Tag("@managed-identity/core/ServiceFabricTokenSource/PinnedHttpClient")<
+  PinnedHttpClient,
+  PinnedHttpClient.Service
+>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace PinnedHttpClient {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** The client pinned to `thumbprint`; fails with `InvalidIdentity` if it is not a SHA-1 thumbprint. */
+    readonly forThumbprint: (thumbprint: string) => Effect.Effect<HttpClient.HttpClient, InvalidIdentity>
+  }
+}
+
+/**
+ * Normalises a certificate thumbprint: spaces, tabs, newlines and `:` are dropped and the rest lower-cased; it
+ * must then be 40 hexadecimal characters. Thumbprints are not secrets, but the message does not echo it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const normalizeThumbprint = (thumbprint: string): Either.Either<string, InvalidIdentity> => {
+  const normalized = thumbprint.replace(/[ \t\r\n:]/g, "").toLowerCase()
+  return /^[0-9a-f]{40}$/.test(normalized) ? Either.right(normalized) : Either.left(
+    new InvalidIdentity({
+      source: "ServiceFabric",
+      reason:
+        `IDENTITY_SERVER_THUMBPRINT must be a SHA-1 thumbprint: 40 hexadecimal characters once spaces and ':' are removed (got ${normalized.length} characters)`
+    })
+  )
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends TokenEndpoint.TimingOptions {
+  /** `IDENTITY_ENDPOINT`: an https URL. */
+  readonly endpoint: string
+  /** `IDENTITY_HEADER`, sent as `secret`. */
+  readonly identityHeader: Redacted.Redacted<string>
+  /** `IDENTITY_SERVER_THUMBPRINT`: the SHA-1 thumbprint of the endpoint's certificate. */
+  readonly thumbprint: string
+}
+
+const urlParams = (request: TokenRequest): Record<string, string> => ({
+  "api-version": apiVersion,
+  resource: request.resource,
+  ...(request.tokenSha256ToRefresh === undefined ? {} : { token_sha256_to_refresh: request.tokenSha256ToRefresh }),
+  ...(request.clientCapabilities === undefined || request.clientCapabilities.length === 0
+    ? {}
+    : { xms_cc: request.clientCapabilities.join(",") })
+})
+
+/**
+ * Builds the source. A user-assigned identity is refused (`InvalidIdentity`, nothing sent): on Service Fabric the
+ * identity comes from the cluster, and a user-assigned id would be silently ignored by the endpoint. The endpoint
+ * must be https and the thumbprint well formed, also checked before anything is sent.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<TokenSource.TokenSource.Service, never, PinnedHttpClient | ManagedIdentity.ManagedIdentity> =>
+  Effect.map(Effect.all([PinnedHttpClient, ManagedIdentity.ManagedIdentity]), ([pinned, identity]) => {
+    const endpoint: TokenEndpoint.Endpoint = { kind: "ServiceFabric", url: options.endpoint }
+    return TokenSource.make({
+      kind: "ServiceFabric",
+      identity,
+      capabilities: { tokenRevocation: true, clientCapabilities: true },
+      getToken: (request) =>
+        identity._tag !== "SystemAssigned"
+          ? Effect.fail(TokenEndpoint.unsupportedIdentity("ServiceFabric", identity))
+          : Effect.flatMap(
+            Effect.all([
+              TokenEndpoint.secretEndpoint("ServiceFabric", "IDENTITY_ENDPOINT", options.endpoint, { pinned: true }),
+              Effect.flatMap(normalizeThumbprint(options.thumbprint), pinned.forThumbprint)
+            ]),
+            ([url, client]) => {
+              const httpRequest = HttpClientRequest.get(url, {
+                urlParams: urlParams(request),
+                headers: { secret: Redacted.value(options.identityHeader) }
+              })
+              return TokenEndpoint.withRetries(endpoint, options, (attempt) =>
+                Effect.flatMap(
+                  TokenEndpoint.exchange(client, endpoint, attempt, httpRequest),
+                  (received) =>
+                    Effect.map(TokenEndpoint.decodeAnswer(endpoint, received, request.resource), ({ token }) => token)
+                ))
+            }
+          )
+    })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<TokenSource.TokenSource, never, PinnedHttpClient | ManagedIdentity.ManagedIdentity> =>
+  Layer.effect(TokenSource.TokenSource, make(options))
+
+/**
+ * Reads `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and `IDENTITY_SERVER_THUMBPRINT` through `Config`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  timing: TokenEndpoint.TimingOptions = {}
+): Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, PinnedHttpClient | ManagedIdentity.ManagedIdentity> =>
+  Layer.effect(
+    TokenSource.TokenSource,
+    Effect.flatMap(
+      Config.all({
+        endpoint: Environment.required("IDENTITY_ENDPOINT"),
+        identityHeader: Environment.requiredSecret("IDENTITY_HEADER"),
+        thumbprint: Environment.required("IDENTITY_SERVER_THUMBPRINT")
+      }),
+      (config) => make({ ...timing, ...config })
+    )
+  )

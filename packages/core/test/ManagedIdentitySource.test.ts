@@ -1,0 +1,372 @@
+import { Error as PlatformError, FileSystem, HttpClient, HttpClientResponse } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import {
+  ManagedIdentity,
+  ManagedIdentitySource,
+  RetryPolicy,
+  ServiceFabricTokenSource,
+  TokenSource
+} from "@managed-identity/core"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
+
+const linuxAgent = "/opt/azcmagent/bin/himds"
+const windowsAgent = "C:\\Program Files\\AzureConnectedMachineAgent\\himds.exe"
+
+const fakeFileSystem = (present: ReadonlyArray<string> = [], failing = false) => {
+  const checked: Array<string> = []
+  const layer = FileSystem.layerNoop({
+    exists: (path) =>
+      Effect.suspend(() => {
+        checked.push(path)
+        return failing
+          ? Effect.fail(
+            new PlatformError.SystemError({
+              reason: "PermissionDenied",
+              module: "FileSystem",
+              method: "exists",
+              pathOrDescriptor: path
+            })
+          )
+          : Effect.succeed(present.includes(path))
+      }),
+    readLink: (path) =>
+      Effect.fail(
+        new PlatformError.SystemError({
+          reason: "InvalidData",
+          module: "FileSystem",
+          method: "readLink",
+          pathOrDescriptor: path
+        })
+      ),
+    stat: () => Effect.die("unused")
+  })
+  return { checked, layer }
+}
+
+const detectWith = (
+  variables: Record<string, string>,
+  options: { readonly platform?: string; readonly present?: ReadonlyArray<string>; readonly failing?: boolean } = {}
+) => {
+  const fs = fakeFileSystem(options.present, options.failing)
+  return Effect.map(
+    ManagedIdentitySource.detect.pipe(
+      Effect.provide(fs.layer),
+      Effect.provide(ManagedIdentitySource.layerHostPlatform(options.platform ?? "linux")),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(variables))))
+    ),
+    (detection) => ({ detection, checked: fs.checked })
+  )
+}
+
+const all = {
+  IDENTITY_ENDPOINT: "https://127.0.0.1:2377/token",
+  IDENTITY_HEADER: "header-secret",
+  IDENTITY_SERVER_THUMBPRINT: "ab".repeat(20),
+  MSI_ENDPOINT: "http://127.0.0.1:46808/MSI/auth",
+  MSI_SECRET: "msi-secret",
+  IMDS_ENDPOINT: "http://localhost:40342"
+}
+
+const pick = (...names: ReadonlyArray<keyof typeof all>) =>
+  Object.fromEntries(names.map((name) => [name, all[name]])) as Record<string, string>
+
+describe("ManagedIdentitySource.detect", () => {
+  const rows: ReadonlyArray<{
+    readonly name: string
+    readonly variables: Record<string, string>
+    readonly kind: TokenSource.SourceKind
+    readonly reason: string
+  }> = [
+    {
+      name: "Service Fabric",
+      variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"),
+      kind: "ServiceFabric",
+      reason: "Service Fabric: IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set"
+    },
+    {
+      name: "App Service",
+      variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER"),
+      kind: "AppService",
+      reason: "App Service: IDENTITY_ENDPOINT and IDENTITY_HEADER are set"
+    },
+    {
+      name: "Azure Machine Learning",
+      variables: pick("MSI_ENDPOINT", "MSI_SECRET"),
+      kind: "MachineLearning",
+      reason: "Azure Machine Learning: MSI_ENDPOINT and MSI_SECRET are set"
+    },
+    {
+      name: "Cloud Shell",
+      variables: pick("MSI_ENDPOINT"),
+      kind: "CloudShell",
+      reason: "Cloud Shell: MSI_ENDPOINT is set without MSI_SECRET"
+    },
+    {
+      name: "Azure Arc by variables",
+      variables: pick("IDENTITY_ENDPOINT", "IMDS_ENDPOINT"),
+      kind: "AzureArc",
+      reason: "Azure Arc: IDENTITY_ENDPOINT and IMDS_ENDPOINT are set"
+    }
+  ]
+  for (const { kind, name, reason, variables } of rows) {
+    it.effect(`${name} is decided by variables alone`, () =>
+      Effect.gen(function*() {
+        const { checked, detection } = yield* detectWith(variables, { present: [linuxAgent] })
+        assert.deepStrictEqual(detection, {
+          kind,
+          reasons: [reason, `variables seen: ${Object.keys(variables).join(", ")}`],
+          variablesSeen: Object.keys(variables),
+          filesChecked: []
+        })
+        assert.deepStrictEqual(checked, [])
+      }))
+  }
+
+  const precedence: ReadonlyArray<
+    { readonly variables: Record<string, string>; readonly kind: TokenSource.SourceKind }
+  > = [
+    { variables: all, kind: "ServiceFabric" },
+    {
+      variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"),
+      kind: "AppService"
+    },
+    { variables: pick("IDENTITY_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"), kind: "MachineLearning" },
+    { variables: pick("IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IMDS_ENDPOINT"), kind: "CloudShell" },
+    { variables: pick("IDENTITY_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT"), kind: "AzureArc" }
+  ]
+  for (const { kind, variables } of precedence) {
+    it.effect(`${Object.keys(variables).join(" + ")} → ${kind}`, () =>
+      Effect.gen(function*() {
+        const { detection } = yield* detectWith(variables)
+        assert.strictEqual(detection.kind, kind)
+      }))
+  }
+
+  it.effect("empty variables count as unset", () =>
+    Effect.gen(function*() {
+      const appService = yield* detectWith({
+        ...pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER"),
+        IDENTITY_SERVER_THUMBPRINT: ""
+      })
+      assert.strictEqual(appService.detection.kind, "AppService")
+      assert.deepStrictEqual(appService.detection.variablesSeen, ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"])
+      const cloudShell = yield* detectWith({ MSI_ENDPOINT: all.MSI_ENDPOINT, MSI_SECRET: " " })
+      assert.strictEqual(cloudShell.detection.kind, "CloudShell")
+      const imds = yield* detectWith(Object.fromEntries(Object.keys(all).map((name) => [name, ""])))
+      assert.strictEqual(imds.detection.kind, "Imds")
+      assert.deepStrictEqual(imds.detection.variablesSeen, [])
+    }))
+
+  it.effect("Azure Arc by the agent binary on Linux", () =>
+    Effect.gen(function*() {
+      const { checked, detection } = yield* detectWith(pick("IDENTITY_ENDPOINT"), { present: [linuxAgent] })
+      assert.deepStrictEqual(detection, {
+        kind: "AzureArc",
+        reasons: [
+          "Azure Arc: the agent /opt/azcmagent/bin/himds is installed",
+          "variables seen: IDENTITY_ENDPOINT",
+          "/opt/azcmagent/bin/himds exists"
+        ],
+        variablesSeen: ["IDENTITY_ENDPOINT"],
+        filesChecked: [{ path: linuxAgent, exists: true }]
+      })
+      assert.deepStrictEqual(checked, [linuxAgent])
+    }))
+
+  it.effect("Azure Arc by the agent binary on Windows, under %ProgramFiles%", () =>
+    Effect.gen(function*() {
+      const { checked, detection } = yield* detectWith({ ProgramFiles: "C:\\Program Files\\" }, {
+        platform: "win32",
+        present: [windowsAgent]
+      })
+      assert.strictEqual(detection.kind, "AzureArc")
+      assert.deepStrictEqual(detection.filesChecked, [{ path: windowsAgent, exists: true }])
+      assert.deepStrictEqual(checked, [windowsAgent])
+    }))
+
+  it.effect("IMDS otherwise, saying which files were checked", () =>
+    Effect.gen(function*() {
+      const linux = yield* detectWith({})
+      assert.deepStrictEqual(linux.detection, {
+        kind: "Imds",
+        reasons: [
+          "IMDS: no variable or file selects another source",
+          "no managed identity variable is set",
+          "/opt/azcmagent/bin/himds does not exist"
+        ],
+        variablesSeen: [],
+        filesChecked: [{ path: linuxAgent, exists: false }]
+      })
+      const windows = yield* detectWith({ ProgramFiles: "C:\\Program Files" }, {
+        platform: "win32",
+        present: [linuxAgent]
+      })
+      assert.strictEqual(windows.detection.kind, "Imds")
+      assert.deepStrictEqual(windows.detection.filesChecked, [{ path: windowsAgent, exists: false }])
+    }))
+
+  it.effect("Windows without ProgramFiles and other platforms look for no file", () =>
+    Effect.gen(function*() {
+      const windows = yield* detectWith({}, { platform: "win32", present: [windowsAgent] })
+      assert.strictEqual(windows.detection.kind, "Imds")
+      assert.deepStrictEqual(windows.checked, [])
+      assert.include(windows.detection.reasons, "ProgramFiles is not set, so the Azure Arc agent was not looked for")
+      const darwin = yield* detectWith({}, { platform: "darwin", present: [linuxAgent] })
+      assert.strictEqual(darwin.detection.kind, "Imds")
+      assert.deepStrictEqual(darwin.checked, [])
+      assert.include(
+        darwin.detection.reasons,
+        "the Azure Arc agent is only looked for on Linux and Windows, not on darwin"
+      )
+    }))
+
+  it.effect("a file that cannot be checked counts as absent and says so", () =>
+    Effect.gen(function*() {
+      const { detection } = yield* detectWith({}, { failing: true })
+      assert.strictEqual(detection.kind, "Imds")
+      assert.deepStrictEqual(detection.filesChecked, [{ path: linuxAgent, exists: false }])
+      assert.match(detection.reasons[2], /^\/opt\/azcmagent\/bin\/himds could not be checked \(/)
+    }))
+
+  it.effect("names variables but never their values", () =>
+    Effect.gen(function*() {
+      const { detection } = yield* detectWith(all)
+      const text = JSON.stringify(detection)
+      for (const value of Object.values(all)) assert.notInclude(text, value)
+    }))
+})
+
+describe("ManagedIdentitySource.layer", () => {
+  const tokenJson = JSON.stringify({ access_token: "AT", expires_in: 3600 })
+
+  const run = (
+    variables: Record<string, string>,
+    options: {
+      readonly layer?: typeof ManagedIdentitySource.layer
+      readonly present?: ReadonlyArray<string>
+      readonly status?: number
+      readonly files?: Record<string, string>
+    } = {}
+  ) => {
+    const urls: Array<string> = []
+    const client = HttpClient.make((request, url) =>
+      Effect.sync(() => {
+        urls.push(url.toString())
+        const challenge = url.port === "40342" && request.headers.authorization === undefined
+        return HttpClientResponse.fromWeb(
+          request,
+          challenge
+            ? new Response("", { status: 401, headers: { "www-authenticate": "Basic realm=/x/arc.key" } })
+            : new Response(tokenJson, { status: options.status ?? 200 })
+        )
+      })
+    )
+    const fs = FileSystem.layerNoop({
+      exists: (path) => Effect.succeed((options.present ?? []).includes(path)),
+      readLink: (path) =>
+        Effect.fail(
+          new PlatformError.SystemError({
+            reason: "InvalidData",
+            module: "FileSystem",
+            method: "readLink",
+            pathOrDescriptor: path
+          })
+        ),
+      stat: (path) =>
+        Effect.succeed({
+          type: "File",
+          mtime: Option.none(),
+          atime: Option.none(),
+          birthtime: Option.none(),
+          dev: 0,
+          ino: Option.none(),
+          mode: 0o600,
+          nlink: Option.none(),
+          uid: Option.none(),
+          gid: Option.none(),
+          rdev: Option.none(),
+          size: FileSystem.Size((options.files ?? {})[path]?.length ?? 0),
+          blksize: Option.none(),
+          blocks: Option.none()
+        }),
+      readFile: (path) => Effect.succeed(new TextEncoder().encode((options.files ?? {})[path] ?? ""))
+    })
+    const layer = (options.layer ?? ManagedIdentitySource.layer).pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+      Layer.provide(
+        Layer.succeed(ServiceFabricTokenSource.PinnedHttpClient, { forThumbprint: () => Effect.succeed(client) })
+      ),
+      Layer.provide(fs),
+      Layer.provide(ManagedIdentity.layerSystemAssigned),
+      Layer.provide(ManagedIdentitySource.layerHostPlatform("linux"))
+    )
+    return Effect.gen(function*() {
+      const source = yield* TokenSource.TokenSource
+      const result = yield* Effect.either(source.getToken({ resource: "r" }))
+      return { kind: source.kind, urls, result }
+    }).pipe(
+      Effect.provide(layer),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(variables))))
+    )
+  }
+
+  const cases: ReadonlyArray<{
+    readonly variables: Record<string, string>
+    readonly kind: TokenSource.SourceKind
+    readonly url: string
+  }> = [
+    {
+      variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"),
+      kind: "ServiceFabric",
+      url: "https://127.0.0.1:2377/token?api-version=2019-07-01-preview&resource=r"
+    },
+    {
+      variables: { IDENTITY_ENDPOINT: "http://127.0.0.1:8081/msi/token", IDENTITY_HEADER: "h" },
+      kind: "AppService",
+      url: "http://127.0.0.1:8081/msi/token?api-version=2019-08-01&resource=r"
+    },
+    {
+      variables: pick("MSI_ENDPOINT", "MSI_SECRET"),
+      kind: "MachineLearning",
+      url: "http://127.0.0.1:46808/MSI/auth?api-version=2017-09-01&resource=r"
+    },
+    { variables: pick("MSI_ENDPOINT"), kind: "CloudShell", url: "http://127.0.0.1:46808/MSI/auth" },
+    {
+      variables: { AZURE_POD_IDENTITY_AUTHORITY_HOST: "http://127.0.0.1:8888/" },
+      kind: "Imds",
+      url: "http://127.0.0.1:8888/metadata/identity/oauth2/token?api-version=2018-02-01&resource=r"
+    }
+  ]
+  for (const { kind, url, variables } of cases) {
+    it.effect(`provides the ${kind} source built from the same variables`, () =>
+      Effect.gen(function*() {
+        const outcome = yield* run(variables)
+        assert.strictEqual(outcome.kind, kind)
+        assert.strictEqual(outcome.result._tag, "Right")
+        assert.deepStrictEqual(outcome.urls, [url])
+      }))
+  }
+
+  it.effect("provides Azure Arc, detected by its agent, at the default endpoint with the given key directory", () =>
+    Effect.gen(function*() {
+      const outcome = yield* run({}, {
+        present: [linuxAgent],
+        files: { "/arc-keys/arc.key": "k" },
+        layer: ManagedIdentitySource.layerWithOptions({ azureArcKeyDirectory: "/arc-keys" })
+      })
+      assert.strictEqual(outcome.kind, "AzureArc")
+      assert.strictEqual(outcome.result._tag, "Right")
+      const url = "http://localhost:40342/metadata/identity/oauth2/token?api-version=2020-06-01&resource=r"
+      assert.deepStrictEqual(outcome.urls, [url, url])
+    }))
+
+  it.effect("passes the timing options to the source", () =>
+    Effect.gen(function*() {
+      const outcome = yield* run(pick("MSI_ENDPOINT"), {
+        status: 503,
+        layer: ManagedIdentitySource.layerWithOptions({ retrySchedule: RetryPolicy.none })
+      })
+      assert.strictEqual(outcome.result._tag, "Left")
+      assert.strictEqual(outcome.urls.length, 1)
+    }))
+})
