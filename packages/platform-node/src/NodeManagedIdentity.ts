@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
-import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
@@ -45,8 +45,38 @@ export const layerPlatform: Layer.Layer<Platform> = Layer.mergeAll(
 )
 
 /**
+ * Options of {@link layerWithOptions}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Timing of the detected source and, for Azure Arc, the key directory. */
+  readonly source?: ManagedIdentitySource.Options | undefined
+  /** Client options, e.g. client capabilities. */
+  readonly client?: ManagedIdentityClient.Options | undefined
+}
+
+/**
  * The client for the identity in context, with the source detected from the environment, an in-memory cache and
  * the Node platform. Swap any piece by building the same graph yourself (see the README).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithOptions = (options: Options): Layer.Layer<
+  ManagedIdentityClient.ManagedIdentityClient,
+  ConfigError.ConfigError,
+  ManagedIdentity.ManagedIdentity
+> =>
+  ManagedIdentityClient.layerWithOptions(options.client ?? {}).pipe(
+    Layer.provide(ManagedIdentitySource.layerWithOptions(options.source ?? {})),
+    Layer.provide(TokenCache.layerMemory),
+    Layer.provide(layerPlatform)
+  )
+
+/**
+ * {@link layerWithOptions} with defaults: the identity in context, the detected source, an in-memory cache.
  *
  * @since 0.1.0
  * @category layers
@@ -55,11 +85,7 @@ export const layerWithoutIdentity: Layer.Layer<
   ManagedIdentityClient.ManagedIdentityClient,
   ConfigError.ConfigError,
   ManagedIdentity.ManagedIdentity
-> = ManagedIdentityClient.layer.pipe(
-  Layer.provide(ManagedIdentitySource.layer),
-  Layer.provide(TokenCache.layerMemory),
-  Layer.provide(layerPlatform)
-)
+> = layerWithOptions({})
 
 /**
  * Everything with defaults: the system-assigned identity, the detected source, an in-memory cache.

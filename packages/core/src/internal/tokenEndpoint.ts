@@ -1,5 +1,5 @@
 import * as Headers from "@effect/platform/Headers"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -309,7 +309,8 @@ export const withRetries = <A>(
             reason: `no token within the ${Duration.format(deadline)} deadline`
           })
       }),
-      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...secretHeaderNames])
+      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...secretHeaderNames]),
+      Effect.locally(HttpClient.currentTracerPropagation, false)
     )
   })
 
