@@ -1,6 +1,8 @@
 /**
  * Runs an example as if it were on an Azure host: the managed identity emulator starts on 127.0.0.1 and the
- * program sees exactly the variables that host would set (through `Config`, nothing touches `process.env`).
+ * program sees exactly the variables that host would set, through `Config`. They are also copied into
+ * `process.env`, so code that builds its own runtime (and so reads the real environment) reaches the emulator too,
+ * never a real Azure endpoint.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { ManagedIdentityEmulator } from "@managed-identity/platform-node"
@@ -13,11 +15,13 @@ export const runOnEmulator = <E>(
 ): void =>
   NodeRuntime.runMain(
     Effect.scoped(
-      Effect.flatMap(ManagedIdentityEmulator.start(), (emulator) =>
-        program.pipe(
+      Effect.flatMap(ManagedIdentityEmulator.start(), (emulator) => {
+        Object.assign(process.env, emulator.env(kind), extraEnv)
+        return program.pipe(
           Effect.withConfigProvider(
             ConfigProvider.fromMap(new Map(Object.entries({ ...emulator.env(kind), ...extraEnv })))
           )
-        ))
+        )
+      })
     )
   )
