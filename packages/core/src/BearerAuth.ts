@@ -73,9 +73,17 @@ const authenticate = <E, R, E2>(
  *
  * @example
  * ```ts
- * const vault = yield* HttpClient.HttpClient.pipe(
- *   Effect.flatMap(BearerAuth.withManagedIdentity("https://vault.azure.net"))
- * )
+ * import { HttpClient } from "@effect/platform"
+ * import { BearerAuth } from "@managed-identity/core"
+ * import { Effect } from "effect"
+ *
+ * const readSecret = Effect.gen(function*() {
+ *   const vault = yield* HttpClient.HttpClient.pipe(
+ *     Effect.flatMap(BearerAuth.withManagedIdentity("https://vault.azure.net"))
+ *   )
+ *   const response = yield* vault.get("https://my-vault.vault.azure.net/secrets/db-password?api-version=7.4")
+ *   return yield* response.json
+ * })
  * ```
  *
  * @since 0.1.0

@@ -208,6 +208,20 @@ export const layerConfig = (config: Config.Config<Identity>): Layer.Layer<Manage
  * variable means the system-assigned identity, so one deployment artefact runs on hosts with and without a
  * user-assigned identity; anything else that does not decode is an `InvalidIdentity`.
  *
+ * @example
+ * ```ts
+ * import { ManagedIdentity } from "@managed-identity/core"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * // MY_MANAGED_IDENTITY_CONFIG='{"ManagedIdentityIdType":"ClientId","Id":"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}'
+ * const identity = ManagedIdentity.ManagedIdentity.pipe(
+ *   Effect.provide(ManagedIdentity.layerFromJson("MY_MANAGED_IDENTITY_CONFIG")),
+ *   Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
+ *     ["MY_MANAGED_IDENTITY_CONFIG", `{"ManagedIdentityIdType":"ClientId","Id":"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}`]
+ *   ])))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

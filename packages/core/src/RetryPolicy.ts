@@ -187,6 +187,18 @@ export const forSource = (kind: SourceKind): RetryPolicy => kind === "Imds" ? im
 /**
  * No retries at all.
  *
+ * @example
+ * ```ts
+ * import { AppServiceTokenSource, ImdsTokenSource, RetryPolicy } from "@managed-identity/core"
+ * import { Schedule } from "effect"
+ *
+ * const noRetries = AppServiceTokenSource.layerConfig({ retrySchedule: RetryPolicy.none })
+ * const fiveQuickRetries = ImdsTokenSource.layer({
+ *   retrySchedule: Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(5))),
+ *   attemptTimeout: "2 seconds"
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category schedules
  */

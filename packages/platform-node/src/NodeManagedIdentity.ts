@@ -90,6 +90,19 @@ export const layerWithoutIdentity: Layer.Layer<
 /**
  * Everything with defaults: the system-assigned identity, the detected source, an in-memory cache.
  *
+ * @example
+ * ```ts
+ * import { ManagedIdentityClient } from "@managed-identity/core"
+ * import { NodeManagedIdentity } from "@managed-identity/platform-node"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* ManagedIdentityClient.ManagedIdentityClient
+ *   const token = yield* client.getToken("https://vault.azure.net")
+ *   return token.expiresOn
+ * }).pipe(Effect.provide(NodeManagedIdentity.layer))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
