@@ -21,6 +21,7 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as TokenSource from "@managed-identity/core/TokenSource"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -43,25 +44,18 @@ import * as EmulatorIdentity from "./internal/emulatorIdentity.js"
 import * as EmulatorProtocol from "./internal/emulatorProtocol.js"
 
 /**
- * The managed identity sources the emulator serves.
+ * The managed identity sources the emulator serves (the core's `TokenSource.SourceKind`).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const SourceKind = Schema.Literal(
-  "Imds",
-  "AppService",
-  "ServiceFabric",
-  "AzureArc",
-  "CloudShell",
-  "MachineLearning"
-)
+export const SourceKind = TokenSource.SourceKind
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type SourceKind = typeof SourceKind.Type
+export type SourceKind = TokenSource.SourceKind
 
 const times = { times: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true }) }
 

@@ -1,0 +1,283 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { promisify } from "node:util"
+import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
+
+const vault = "https://vault.azure.net"
+const packageDirectory = Path.dirname(import.meta.dirname)
+const bundleDirectory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "managed-identity-cli-"))
+const bundle = Path.join(bundleDirectory, "managed-identity.mjs")
+
+beforeAll(async () => {
+  await promisify(ChildProcess.execFile)(process.execPath, ["scripts/bundle.mjs", bundle], { cwd: packageDirectory })
+})
+
+afterAll(() => Fs.rmSync(bundleDirectory, { recursive: true, force: true }))
+
+interface Outcome {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const childEnv = (env: Record<string, string>) => ({ PATH: process.env.PATH ?? "", ...env })
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.async<Outcome>((resume) => {
+    const child = ChildProcess.execFile(
+      process.execPath,
+      [bundle, ...args],
+      { env: childEnv(env), timeout: 15_000 },
+      (error, stdout, stderr) =>
+        resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }))
+    )
+    return Effect.sync(() => child.kill())
+  })
+
+/** Spawns a long-running command, waits until stdout matches `ready`, and stops it when the scope closes. */
+const spawnUntil = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp) =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() => ChildProcess.spawn(process.execPath, [bundle, ...args], { env: childEnv(env) })),
+      (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+    )
+    const stdout = yield* Effect.async<string>((resume) => {
+      let text = ""
+      child.stdout.setEncoding("utf8")
+      child.stdout.on("data", (chunk: string) => {
+        text += chunk
+        if (ready.test(text)) resume(Effect.succeed(text))
+      })
+      child.on("exit", (code) => resume(Effect.die(new Error(`exited with ${code} before ready: ${text}`))))
+    }).pipe(Effect.timeout("10 seconds"), Effect.orDie)
+    const stop = Effect.async<number | null>((resume) => {
+      child.on("exit", (code) => resume(Effect.succeed(code)))
+      child.kill("SIGTERM")
+    })
+    return { stdout, stop }
+  })
+
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString())
+
+const exportsOf = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text.split("\n").flatMap((line) => {
+      const match = /^export ([A-Z_]+)=(.*)$/.exec(line)
+      return match === null ? [] : [[match[1], match[2]]]
+    })
+  )
+
+describe("managed-identity CLI", () => {
+  describe("token", () => {
+    it.scopedLive("--json prints exactly the documented keys for an IMDS token", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const outcome = yield* cli(["token", "--resource", vault, "--json"], emulator.env("Imds"))
+        assert.strictEqual(outcome.code, 0, outcome.stderr)
+        assert.strictEqual(outcome.stderr, "")
+        const printed = JSON.parse(outcome.stdout)
+        assert.deepStrictEqual(Object.keys(printed), ["accessToken", "tokenType", "expiresOn", "resource", "source"])
+        assert.strictEqual(printed.tokenType, "Bearer")
+        assert.strictEqual(printed.resource, vault)
+        assert.strictEqual(printed.source, "identity_provider")
+        assert.isTrue(Math.abs(Date.parse(printed.expiresOn) - (Date.now() + 86_400_000)) < 5_000, printed.expiresOn)
+        assert.strictEqual(claimsOf(printed.accessToken).aud, vault)
+        const requests = yield* emulator.requests
+        assert.deepStrictEqual(requests.map((request) => [request.source, request.method, request.query]), [[
+          "Imds",
+          "GET",
+          { "api-version": "2018-02-01", resource: vault }
+        ]])
+        assert.strictEqual(requests[0].headers["metadata"], "true")
+      }))
+
+    it.scopedLive("gets an App Service token for a user-assigned client id and prints no secret", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const outcome = yield* cli(
+          ["token", "--resource", vault, "--client-id", "my-client", "--json"],
+          emulator.env("AppService")
+        )
+        assert.strictEqual(outcome.code, 0, outcome.stderr)
+        const printed = JSON.parse(outcome.stdout)
+        assert.deepStrictEqual(Object.keys(printed), ["accessToken", "tokenType", "expiresOn", "resource", "source"])
+        assert.strictEqual(claimsOf(printed.accessToken).appid, "my-client")
+        assert.notInclude(outcome.stdout + outcome.stderr, emulator.secrets.identityHeader)
+        const requests = yield* emulator.requests
+        assert.deepStrictEqual(requests.map((request) => [request.source, request.query]), [[
+          "AppService",
+          { "api-version": "2019-08-01", resource: vault, client_id: "my-client" }
+        ]])
+        assert.strictEqual(requests[0].headers["x-identity-header"], emulator.secrets.identityHeader)
+      }))
+
+    it.scopedLive("without --json prints the bare access token", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const outcome = yield* cli(["token", "--resource", vault], emulator.env("CloudShell"))
+        assert.strictEqual(outcome.code, 0, outcome.stderr)
+        assert.match(outcome.stdout, /^[\w-]+\.[\w-]+\.\n$/)
+        assert.strictEqual(claimsOf(outcome.stdout.trim()).aud, vault)
+      }))
+
+    it.scopedLive("a 403 from the endpoint exits 1 with the error tag and message on stderr", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        yield* emulator.setFaults("Imds", [{ status: 403, body: { error: "access_denied", error_description: "no" } }])
+        const outcome = yield* cli(["token", "--resource", vault, "--json"], emulator.env("Imds"))
+        assert.strictEqual(outcome.code, 1)
+        assert.strictEqual(outcome.stdout, "")
+        assert.isTrue(outcome.stderr.startsWith("TokenRequestFailed: "), outcome.stderr)
+        assert.include(outcome.stderr, "access_denied")
+        assert.strictEqual(yield* emulator.requestCount("Imds"), 1)
+      }))
+
+    it.scopedLive("usage errors exit 2 before any request", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const env = emulator.env("Imds")
+        const [bogus, unknownAfterResource, missing, conflicting] = yield* Effect.all([
+          cli(["token", "--bogus"], env),
+          cli(["token", "--resource", vault, "--bogus"], env),
+          cli(["token", "--json"], env),
+          cli(["token", "--resource", vault, "--client-id", "a", "--object-id", "b"], env)
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(
+          [bogus.code, unknownAfterResource.code, missing.code, conflicting.code],
+          [2, 2, 2, 2]
+        )
+        assert.include(unknownAfterResource.stderr, "Received unknown argument: '--bogus'")
+        assert.include(missing.stderr, "--resource")
+        assert.strictEqual(
+          conflicting.stderr,
+          "usage: choose at most one of --client-id, --resource-id, --object-id and --identity-json\n"
+        )
+        assert.strictEqual(yield* emulator.requestCount(), 0)
+      }))
+  })
+
+  it.scopedLive("source --json reports App Service and why, without the secret", () =>
+    Effect.gen(function*() {
+      const emulator = yield* ManagedIdentityEmulator.start()
+      const outcome = yield* cli(["source", "--json"], emulator.env("AppService"))
+      assert.strictEqual(outcome.code, 0, outcome.stderr)
+      const detection = JSON.parse(outcome.stdout)
+      assert.strictEqual(detection.kind, "AppService")
+      assert.deepStrictEqual(detection.reasons, [
+        "App Service: IDENTITY_ENDPOINT and IDENTITY_HEADER are set",
+        "variables seen: IDENTITY_ENDPOINT, IDENTITY_HEADER"
+      ])
+      assert.deepStrictEqual(detection.variablesSeen, ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"])
+      assert.notInclude(outcome.stdout, emulator.secrets.identityHeader)
+    }))
+
+  describe("emulator", () => {
+    it.scopedLive("prints App Service exports that a token command can use, and stops on SIGTERM", () =>
+      Effect.gen(function*() {
+        const running = yield* spawnUntil(
+          ["emulator", "--port", "0", "--source", "app-service"],
+          {},
+          /export IDENTITY_HEADER=.*\n/
+        )
+        assert.match(running.stdout, /^export IDENTITY_ENDPOINT=http:\/\/127\.0\.0\.1:\d+\/msi\/token$/m)
+        assert.include(running.stdout, "unset IDENTITY_SERVER_THUMBPRINT MSI_ENDPOINT MSI_SECRET IMDS_ENDPOINT\n")
+        const env = exportsOf(running.stdout)
+        assert.deepStrictEqual(Object.keys(env), ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"])
+        const outcome = yield* cli(["token", "--resource", vault, "--json"], env)
+        assert.strictEqual(outcome.code, 0, outcome.stderr)
+        assert.strictEqual(JSON.parse(outcome.stdout).resource, vault)
+        assert.strictEqual(yield* running.stop, 0)
+      }))
+
+    it.scopedLive("--json with a SourceKind spelling, faults and a token lifetime", () =>
+      Effect.gen(function*() {
+        const running = yield* spawnUntil(
+          [
+            "emulator",
+            "--source",
+            "SERVICEFABRIC",
+            "--json",
+            "--token-lifetime",
+            "600",
+            "--fault",
+            JSON.stringify({ ServiceFabric: [{ status: 403 }] })
+          ],
+          {},
+          /\n/
+        )
+        const printed = JSON.parse(running.stdout)
+        assert.deepStrictEqual(Object.keys(printed), [
+          "baseUrl",
+          "serviceFabricUrl",
+          "thumbprint",
+          "arcKeyDirectory",
+          "env"
+        ])
+        assert.deepStrictEqual(printed.env, {
+          ServiceFabric: {
+            IDENTITY_ENDPOINT: printed.serviceFabricUrl,
+            IDENTITY_HEADER: printed.env.ServiceFabric.IDENTITY_HEADER,
+            IDENTITY_SERVER_THUMBPRINT: printed.thumbprint
+          }
+        })
+        const token = ["token", "--resource", vault, "--json"]
+        const faulted = yield* cli(token, printed.env.ServiceFabric)
+        assert.strictEqual(faulted.code, 1)
+        assert.isTrue(faulted.stderr.startsWith("TokenRequestFailed: "), faulted.stderr)
+        const issued = yield* cli(token, printed.env.ServiceFabric)
+        assert.strictEqual(issued.code, 0, issued.stderr)
+        const expiresOn = Date.parse(JSON.parse(issued.stdout).expiresOn)
+        assert.isTrue(Math.abs(expiresOn - (Date.now() + 600_000)) < 5_000, String(expiresOn))
+        assert.strictEqual(yield* running.stop, 0)
+      }))
+
+    it.scopedLive("--all prints a block per source, the Azure Arc key directory included", () =>
+      Effect.gen(function*() {
+        const running = yield* spawnUntil(["emulator", "--all"], {}, /export MSI_SECRET=.*\n/)
+        const headings = running.stdout.split("\n").filter((line) => /^# [A-Z][\w ]+$/.test(line))
+        assert.deepStrictEqual(headings, [
+          "# IMDS",
+          "# App Service",
+          "# Service Fabric",
+          "# Azure Arc",
+          "# Cloud Shell",
+          "# Azure Machine Learning"
+        ])
+        assert.match(running.stdout, /^# key files are written to (\S+): pass --arc-key-directory \1 to/m)
+        assert.match(running.stdout, /^export IDENTITY_SERVER_THUMBPRINT=[0-9A-F]{40}$/m)
+        assert.strictEqual(yield* running.stop, 0)
+      }))
+
+    it.live("bad flags exit 2", () =>
+      Effect.gen(function*() {
+        const outcomes = yield* Effect.all([
+          cli(["emulator", "--all", "--source", "imds"], {}),
+          cli(["emulator", "--source", "nowhere"], {}),
+          cli(["emulator", "--fault", "{\"Imds\":[{\"status\":\"x\"}]}"], {}),
+          cli(["emulator", "--port", "70000"], {})
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [2, 2, 2, 2])
+        assert.strictEqual(outcomes[0].stderr, "usage: choose --source or --all, not both\n")
+        assert.include(outcomes[1].stderr, "Unknown source 'nowhere'")
+        assert.include(outcomes[2].stderr, "Invalid fault script")
+      }))
+  })
+
+  it.live("--help exits 0 on every command", () =>
+    Effect.gen(function*() {
+      const commands = [[], ["token"], ["source"], ["emulator"], ["demo"]]
+      const outcomes = yield* Effect.all(commands.map((command) => cli([...command, "--help"], {})), {
+        concurrency: "unbounded"
+      })
+      assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [0, 0, 0, 0, 0])
+      assert.include(outcomes[0].stdout, "emulator [--port integer]")
+      assert.include(outcomes[1].stdout, "$ token --resource uri")
+      assert.include(outcomes[2].stdout, "$ source [--json]")
+      assert.include(outcomes[3].stdout, "test secrets")
+      assert.include(outcomes[4].stdout, "$ demo")
+    }))
+})
