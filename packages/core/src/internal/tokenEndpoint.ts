@@ -3,11 +3,13 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
@@ -28,6 +30,7 @@ import {
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { TokenRequest } from "../TokenRequest.js"
 import * as TokenSource from "../TokenSource.js"
+import * as Metrics from "./metrics.js"
 import * as Wire from "./wire.js"
 
 /** The version this library reports in `User-Agent`. */
@@ -164,7 +167,15 @@ const uuidV4 = Effect.map(
   }
 )
 
-/** Sends one request (with request id and user agent) and reads its whole body, within the 64 KiB limit. */
+const requestOutcome = (exit: Exit.Exit<HttpClientResponse.HttpClientResponse, ManagedIdentityError>): string =>
+  Exit.isSuccess(exit)
+    ? String(exit.value.status)
+    : Option.match(Cause.failureOption(exit.cause), { onNone: () => "interrupted", onSome: (error) => error._tag })
+
+/**
+ * Sends one request (with request id and user agent) and reads its whole body, within the 64 KiB limit. The request
+ * is counted by source and status, and the status is set on the current (attempt) span.
+ */
 export const exchange = (
   client: HttpClient.HttpClient,
   endpoint: Endpoint,
@@ -176,6 +187,10 @@ export const exchange = (
       HttpClientRequest.setHeaders(request, { "x-ms-client-request-id": requestId, "user-agent": userAgent })
     ).pipe(
       Effect.mapError((error) => transportError(endpoint, attempt, error)),
+      Effect.onExit((exit) =>
+        Effect.sync(() => Metrics.increment(Metrics.requests(endpoint.kind, requestOutcome(exit))))
+      ),
+      Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
       Effect.flatMap((response) =>
         Effect.map(readBody(endpoint, attempt, response), (body) => ({
           status: response.status,
@@ -259,6 +274,10 @@ export const failedAnswer = (endpoint: Endpoint, received: Received, now: number
  * Runs `attempt` under the source's timing: each attempt in its own span with a timeout, retried by the policy,
  * the whole bounded by the deadline. The attempt number (from 1) is passed in so errors can tell the first
  * attempt from later ones.
+ *
+ * The span `ManagedIdentity.attempt` carries the source, the attempt number, the delay waited before it, the HTTP
+ * status and the outcome (`token` or the error tag). Attempts after the first count as retries and are logged at
+ * debug level, as is every failed attempt (tag and message: never a secret).
  */
 export const withRetries = <A>(
   endpoint: Endpoint,
@@ -267,11 +286,23 @@ export const withRetries = <A>(
 ): Effect.Effect<A, ManagedIdentityError> =>
   Effect.suspend(() => {
     let attempts = 0
+    let lastEnded = 0
+    const retries = Metrics.retries(endpoint.kind)
+    const attemptEnded = Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        lastEnded = clock.unsafeCurrentTimeMillis()
+      })
+    )
     const attemptTimeout = Duration.decode(timing.attemptTimeout ?? RetryPolicy.defaultAttemptTimeout)
     const deadline = Duration.decode(timing.deadline ?? RetryPolicy.defaultDeadline)
-    const one = Effect.suspend(() => {
+    const one = Effect.clockWith((clock) => {
       const n = ++attempts
-      return attempt(n).pipe(
+      const delayMillis = n === 1 ? 0 : clock.unsafeCurrentTimeMillis() - lastEnded
+      if (n > 1) Metrics.increment(retries)
+      const retried = n === 1 ? Effect.void : Effect.logDebug("managed identity token request retried").pipe(
+        Effect.annotateLogs({ source: endpoint.kind, attempt: n, delayMillis })
+      )
+      return Effect.zipRight(retried, attempt(n)).pipe(
         Effect.timeoutFail({
           duration: attemptTimeout,
           onTimeout: () =>
@@ -283,14 +314,21 @@ export const withRetries = <A>(
         }),
         Effect.tapBoth({
           onFailure: (error) =>
-            Effect.annotateCurrentSpan({
-              "managed_identity.outcome": error._tag,
-              ...(error._tag === "TokenRequestFailed" ? { "http.response.status_code": error.status } : {})
-            }),
+            Effect.zipRight(
+              Effect.annotateCurrentSpan("managed_identity.outcome", error._tag),
+              Effect.logDebug("managed identity token attempt failed").pipe(
+                Effect.annotateLogs({ source: endpoint.kind, attempt: n, error: error._tag, message: error.message })
+              )
+            ),
           onSuccess: () => Effect.annotateCurrentSpan("managed_identity.outcome", "token")
         }),
+        Effect.ensuring(attemptEnded),
         Effect.withSpan("ManagedIdentity.attempt", {
-          attributes: { "managed_identity.source": endpoint.kind, "managed_identity.attempt": n }
+          attributes: {
+            "managed_identity.source": endpoint.kind,
+            "managed_identity.attempt": n,
+            "managed_identity.delay_ms": delayMillis
+          }
         })
       )
     })

@@ -69,9 +69,9 @@ const demoSource = (
         Effect.flatMap(timed(effect), ([value, millis]) =>
           Effect.map(requests, (after) => [value, millis, exchanges(after - before)] as const))
     )
-  const withClient = <A, E>(
+  const withClient = <A, E, CacheError>(
     identity: ManagedIdentity.Identity,
-    cache: Layer.Layer<TokenCache.TokenCache, unknown>,
+    cache: Layer.Layer<TokenCache.TokenCache, CacheError>,
     use: (client: ManagedIdentityClient.ManagedIdentityClient.Service) => Effect.Effect<A, E>
   ) =>
     Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, use).pipe(

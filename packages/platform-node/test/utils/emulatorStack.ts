@@ -3,7 +3,7 @@
  * `ConfigProvider`, and the client built by `NodeManagedIdentity.layerWithOptions`.
  */
 import { ManagedIdentity, type ManagedIdentityClient } from "@managed-identity/core"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { type ConfigError, ConfigProvider, Effect, Layer } from "effect"
 import type * as ManagedIdentityEmulator from "../../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../../src/NodeManagedIdentity.js"
 
@@ -27,7 +27,7 @@ export const clientLayer = (
   emulator: ManagedIdentityEmulator.Emulator,
   identity: ManagedIdentity.Identity = ManagedIdentity.systemAssigned,
   options: NodeManagedIdentity.Options = {}
-): Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, unknown> =>
+): Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, ConfigError.ConfigError> =>
   NodeManagedIdentity.layerWithOptions({
     ...options,
     source: { azureArcKeyDirectory: emulator.arcKeyDirectory, ...options.source }

@@ -1,0 +1,286 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Fiber, HashMap, Layer, Logger, LogLevel, Metric, Redacted, TestClock, Tracer } from "effect"
+import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
+import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
+import * as Metrics from "../src/internal/metrics.js"
+import * as ManagedIdentity from "../src/ManagedIdentity.js"
+import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
+import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as TokenCache from "../src/TokenCache.js"
+import type * as TokenSource from "../src/TokenSource.js"
+import * as FakeHttp from "./utils/fakeHttp.js"
+
+const resource = "https://vault.azure.net"
+const tokenValue = "AT-observability-token-value"
+const identityHeader = "observability-identity-header-secret"
+
+const tokenBody = (lifetimeSeconds = 3600) => ({ access_token: tokenValue, expires_in: lifetimeSeconds })
+
+interface Telemetry {
+  readonly spans: Array<Tracer.Span>
+  readonly logs: Array<{ readonly level: string; readonly message: string; readonly annotations: string }>
+  readonly layer: Layer.Layer<never>
+}
+
+/** Records every span (through the default tracer) and every log line at every level. */
+const telemetry = Effect.map(Effect.tracer, (native): Telemetry => {
+  const spans: Array<Tracer.Span> = []
+  const logs: Telemetry["logs"] = []
+  const tracer = Tracer.make({
+    span: (...args) => {
+      const span = native.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: native.context
+  })
+  const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
+    logs.push({
+      level: logLevel.label,
+      message: `${JSON.stringify(message)} ${Cause.isEmpty(cause) ? "" : Cause.pretty(cause)}`,
+      annotations: JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))
+    })
+  })
+  return {
+    spans,
+    logs,
+    layer: Layer.mergeAll(
+      Layer.setTracer(tracer),
+      Logger.replace(Logger.defaultLogger, logger),
+      Logger.minimumLogLevel(LogLevel.All)
+    )
+  }
+})
+
+const clientWith = (source: Layer.Layer<TokenSource.TokenSource, never, never>) =>
+  ManagedIdentityClient.layer.pipe(Layer.provide(source), Layer.provide(TokenCache.layerMemory))
+
+const imdsClient = (http: FakeHttp.FakeHttp, options: ImdsTokenSource.Options = {}) =>
+  clientWith(
+    ImdsTokenSource.layer(options).pipe(Layer.provide(http.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
+  )
+
+const getToken = Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource))
+
+const counter = (metric: Metrics.Counter) => Effect.map(Metric.value(metric), (state) => state.count)
+
+const attributes = (span: Tracer.Span) =>
+  Object.fromEntries([...span.attributes].filter(([key]) => key !== "code.stacktrace"))
+
+const serialise = (value: unknown) =>
+  JSON.stringify(value, (_, inner) => typeof inner === "bigint" ? inner.toString() : inner)
+
+const parentOf = (span: Tracer.Span) => span.parent._tag === "Some" ? span.parent.value : undefined
+
+describe("Observability", () => {
+  it.effect("getToken is a span whose children are the attempts: source, attempt, delay before it, status", () =>
+    Effect.gen(function*() {
+      const capture = yield* telemetry
+      const http = yield* FakeHttp.make([
+        FakeHttp.text("", { status: 500, headers: { "retry-after": "3" } }),
+        FakeHttp.text("", { status: 429, headers: { "retry-after": "5" } }),
+        FakeHttp.json(tokenBody())
+      ])
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(getToken)
+        yield* TestClock.adjust("8 seconds")
+        yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(imdsClient(http)), Effect.provide(capture.layer))
+
+      const root = capture.spans.filter((span) => span.name === "ManagedIdentityClient.getToken")
+      assert.strictEqual(root.length, 1)
+      assert.deepStrictEqual(attributes(root[0]), {
+        "managed_identity.source": "Imds",
+        "managed_identity.resource": resource
+      })
+      const attempts = capture.spans.filter((span) => span.name === "ManagedIdentity.attempt")
+      assert.deepStrictEqual(attempts.map(attributes), [
+        {
+          "managed_identity.source": "Imds",
+          "managed_identity.attempt": 1,
+          "managed_identity.delay_ms": 0,
+          "http.response.status_code": 500,
+          "managed_identity.outcome": "TokenRequestFailed"
+        },
+        {
+          "managed_identity.source": "Imds",
+          "managed_identity.attempt": 2,
+          "managed_identity.delay_ms": 3000,
+          "http.response.status_code": 429,
+          "managed_identity.outcome": "TokenRequestFailed"
+        },
+        {
+          "managed_identity.source": "Imds",
+          "managed_identity.attempt": 3,
+          "managed_identity.delay_ms": 5000,
+          "http.response.status_code": 200,
+          "managed_identity.outcome": "token"
+        }
+      ])
+      for (const attempt of attempts) {
+        assert.strictEqual(parentOf(attempt), root[0])
+        assert.strictEqual(attempt.status._tag, "Ended")
+      }
+      assert.strictEqual(
+        attempts.filter((span) => span.status._tag === "Ended" && span.status.exit._tag === "Success")
+          .length,
+        1
+      )
+      const http_ = capture.spans.filter((span) => span.name.startsWith("http.client"))
+      assert.strictEqual(http_.length, 3)
+      for (const span of http_) assert.include(attempts, parentOf(span))
+    }))
+
+  it.effect("a cache hit opens no span and makes no request", () =>
+    Effect.gen(function*() {
+      const capture = yield* telemetry
+      const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
+      yield* Effect.gen(function*() {
+        yield* getToken
+        const spansAfterMiss = capture.spans.length
+        const hit = yield* getToken
+        assert.strictEqual(hit.source, "cache")
+        assert.strictEqual(capture.spans.length, spansAfterMiss)
+      }).pipe(Effect.provide(imdsClient(http)), Effect.provide(capture.layer))
+      assert.strictEqual(yield* http.count, 1)
+    }))
+
+  it.effect("counts requests by source and status, retries, cache hits and misses", () =>
+    Effect.gen(function*() {
+      const http = yield* FakeHttp.make([
+        FakeHttp.text("", { status: 503, headers: { "retry-after": "1" } }),
+        FakeHttp.json(tokenBody())
+      ])
+      const read = Effect.all({
+        r503: counter(Metrics.requests("Imds", "503")),
+        r200: counter(Metrics.requests("Imds", "200")),
+        retries: counter(Metrics.retries("Imds")),
+        hits: counter(Metrics.cacheHits("Imds")),
+        misses: counter(Metrics.cacheMisses("Imds"))
+      })
+      const before = yield* read
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(getToken)
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(fiber)
+        yield* getToken
+        yield* getToken
+      }).pipe(Effect.provide(imdsClient(http)))
+      const after = yield* read
+      assert.deepStrictEqual({
+        r503: after.r503 - before.r503,
+        r200: after.r200 - before.r200,
+        retries: after.retries - before.retries,
+        hits: after.hits - before.hits,
+        misses: after.misses - before.misses
+      }, { r503: 1, r200: 1, retries: 1, hits: 2, misses: 1 })
+    }))
+
+  it.effect("a request that got no response is counted by its error tag, or as interrupted by a timeout", () =>
+    Effect.gen(function*() {
+      const refused = yield* FakeHttp.make([FakeHttp.refused])
+      const hanging = yield* FakeHttp.make([FakeHttp.never])
+      const read = Effect.all([
+        counter(Metrics.requests("Imds", "SourceUnavailable")),
+        counter(Metrics.requests("Imds", "interrupted"))
+      ])
+      const [unavailable, interrupted] = yield* read
+      yield* Effect.flip(getToken.pipe(Effect.provide(imdsClient(refused))))
+      const fiber = yield* Effect.fork(
+        getToken.pipe(
+          Effect.provide(imdsClient(hanging, { retrySchedule: RetryPolicy.none, attemptTimeout: "2 seconds" }))
+        )
+      )
+      yield* TestClock.adjust("2 seconds")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(error._tag, "Timeout")
+      const [unavailableAfter, interruptedAfter] = yield* read
+      assert.strictEqual(unavailableAfter - unavailable, 1)
+      assert.strictEqual(interruptedAfter - interrupted, 1)
+    }))
+
+  it.effect("a failed background refresh is counted and the cached token still served", () =>
+    Effect.gen(function*() {
+      const http = yield* FakeHttp.make([
+        FakeHttp.json(tokenBody(7200)),
+        FakeHttp.json({ error: "invalid_request" }, { status: 400 })
+      ])
+      const before = yield* counter(Metrics.refreshFailures("Imds"))
+      yield* Effect.gen(function*() {
+        yield* getToken
+        yield* TestClock.adjust("3601 seconds")
+        const served = yield* getToken
+        assert.strictEqual(served.source, "cache")
+        yield* TestClock.adjust("1 millis")
+      }).pipe(Effect.provide(imdsClient(http)))
+      assert.strictEqual(yield* http.count, 2)
+      assert.strictEqual((yield* counter(Metrics.refreshFailures("Imds"))) - before, 1)
+    }))
+
+  it.effect("debug logs tell each failed and retried attempt, and no line or span holds the token or secret", () =>
+    Effect.gen(function*() {
+      const capture = yield* telemetry
+      const http = yield* FakeHttp.make([
+        FakeHttp.json({ statusCode: 500, message: "busy" }, { status: 500, headers: { "retry-after": "2" } }),
+        FakeHttp.json({ access_token: tokenValue, expires_on: "86400" })
+      ])
+      const source = AppServiceTokenSource.layer({
+        endpoint: "http://127.0.0.1:41234/msi/token",
+        identityHeader: Redacted.make(identityHeader)
+      }).pipe(Layer.provide(http.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
+      const token = yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(getToken)
+        yield* TestClock.adjust("2 seconds")
+        return yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(clientWith(source)), Effect.provide(capture.layer))
+      assert.strictEqual(Redacted.value(token.token), tokenValue)
+      const [first] = yield* http.requests
+      assert.strictEqual(first.headers["x-identity-header"], identityHeader)
+
+      const debug = capture.logs.filter((line) => line.level === "DEBUG")
+      const failed = debug.find((line) => line.message.includes("managed identity token attempt failed"))
+      const retried = debug.find((line) => line.message.includes("managed identity token request retried"))
+      assert.isDefined(failed)
+      assert.include(failed!.annotations, "\"source\":\"AppService\"")
+      assert.include(failed!.annotations, "\"attempt\":1")
+      assert.include(failed!.annotations, "\"error\":\"TokenRequestFailed\"")
+      assert.isDefined(retried)
+      assert.include(retried!.annotations, "\"attempt\":2")
+      assert.include(retried!.annotations, "\"delayMillis\":2000")
+
+      const headerSpan = capture.spans.find((span) => span.attributes.has("http.request.header.x-identity-header"))
+      assert.isDefined(headerSpan)
+      assert.strictEqual(headerSpan!.attributes.get("http.request.header.x-identity-header"), "<redacted>")
+      const everything = serialise([
+        capture.logs,
+        capture.spans.map((span) => ({
+          name: span.name,
+          attributes: Object.fromEntries(span.attributes),
+          events: "events" in span ? span.events : [],
+          status: span.status._tag === "Started"
+            ? "Started"
+            : span.status.exit._tag === "Success"
+            ? "Success"
+            : Cause.pretty(span.status.exit.cause)
+        }))
+      ])
+      assert.notInclude(everything, tokenValue)
+      assert.notInclude(everything, identityHeader)
+    }))
+
+  it.effect("at the default minimum level nothing is logged for a retried request", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => {
+        lines.push(String(message))
+      })
+      const http = yield* FakeHttp.make([FakeHttp.text("", { status: 500 }), FakeHttp.json(tokenBody())])
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(getToken)
+        yield* TestClock.adjust("2 seconds")
+        yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(imdsClient(http)), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      assert.strictEqual(yield* http.count, 2)
+      assert.deepStrictEqual(lines, [])
+    }))
+})

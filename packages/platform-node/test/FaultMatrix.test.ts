@@ -1,0 +1,407 @@
+/**
+ * Every fault kind of the emulator × every source, through the real Node stack (`NodeManagedIdentity`, undici, the
+ * pinned Service Fabric client) with a fast retry schedule: 3 retries 50 ms apart; 5 s per attempt, or 2 s for the
+ * faults meant to time out. The whole matrix runs once (after one plain token per source, so that loading code does
+ * not eat into the 2 s; then one emulator per row, five rows at a time, sources in parallel) under a
+ * logger that keeps every line at every level and a tracer that keeps every span; the tests then check each cell and
+ * that no secret leaked.
+ *
+ * Azure Arc makes two requests per attempt (challenge, then the key): its faults hit the second one, so every Arc
+ * count is twice the others'. The table is printed after the run; `FAULT_MATRIX_WRITE=1` also writes FAULT_MATRIX.md.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
+import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
+import {
+  Cause,
+  ConfigProvider,
+  Effect,
+  Exit,
+  HashMap,
+  Logger,
+  LogLevel,
+  Option,
+  Redacted,
+  Schedule,
+  Tracer
+} from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { afterAll, beforeAll } from "vitest"
+import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
+import { allSources, clientLayer, onHost } from "./utils/emulatorStack.js"
+
+type SourceKind = ManagedIdentityEmulator.SourceKind
+type Step = ManagedIdentityEmulator.FaultStep
+
+const resource = "https://vault.azure.net"
+const attempts = 4
+const retrySchedule = Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(attempts - 1)))
+/**
+ * Generous per attempt, so a loaded machine never turns a slow answer into a timeout; the deadline is never reached
+ * (`Deadline.test.ts` in core proves it).
+ */
+const timing = { retrySchedule, attemptTimeout: "5 seconds", deadline: "60 seconds" } as const
+/** For the faults meant to time out: every attempt is cut by its own timeout, and the row stays short. */
+const cutTiming = { retrySchedule, attemptTimeout: "2 seconds", deadline: "60 seconds" } as const
+
+/** What a user sees: a token or an error tag, and how many requests the endpoint got. */
+interface Expected {
+  readonly outcome: string
+  readonly requests: number
+}
+
+interface Case {
+  readonly name: string
+  /** The fault as the emulator's script step; `once` or on every attempt. */
+  readonly step: Step
+  readonly every?: boolean
+  /** Runs with {@link cutTiming}. */
+  readonly cut?: boolean
+  /** Per source: the outcome and the number of attempts (Azure Arc's requests are twice that). */
+  readonly expect: (kind: SourceKind) => { readonly outcome: Expected["outcome"]; readonly attempts: number }
+  /** The least time between the faulted request and the next one. */
+  readonly minGapMillis?: number
+}
+
+const same = (outcome: "token" | ManagedIdentityError["_tag"], n: number) => () => ({ outcome, attempts: n })
+const imdsRetries = (kind: SourceKind) =>
+  kind === "Imds" ? { outcome: "token" as const, attempts: 2 } : { outcome: "TokenRequestFailed" as const, attempts: 1 }
+
+const cases: ReadonlyArray<Case> = [
+  { name: "500 once", step: { status: 500 }, expect: same("token", 2) },
+  { name: "500 every time", step: { status: 500 }, every: true, expect: same("TokenRequestFailed", attempts) },
+  {
+    name: "429 + Retry-After: 1 once",
+    step: { status: 429, headers: { "Retry-After": "1" } },
+    expect: same("token", 2),
+    minGapMillis: 1000
+  },
+  { name: "400", step: { status: 400 }, expect: same("TokenRequestFailed", 1) },
+  { name: "404 once", step: { status: 404 }, expect: imdsRetries },
+  { name: "410 once", step: { status: 410 }, expect: imdsRetries },
+  { name: "delay 100 ms (< attempt timeout)", step: { delay: 100 }, expect: same("token", 1) },
+  {
+    name: "delay 10 s (> attempt timeout) every time",
+    step: { delay: 10_000 },
+    every: true,
+    cut: true,
+    expect: same("Timeout", attempts)
+  },
+  { name: "reset once", step: { reset: true }, expect: same("token", 2) },
+  { name: "reset every time", step: { reset: true }, every: true, expect: same("ConnectionFailed", attempts) },
+  { name: "hang once", step: { hang: true }, cut: true, expect: same("token", 2) },
+  { name: "hang every time", step: { hang: true }, every: true, cut: true, expect: same("Timeout", attempts) },
+  { name: "malformedJson", step: { malformedJson: true }, expect: same("InvalidTokenResponse", 1) },
+  { name: "oversized (> 64 KiB)", step: { oversized: true }, expect: same("InvalidTokenResponse", 1) },
+  { name: "trickle 2 ms / 16 bytes", step: { trickle: 2 }, expect: same("token", 1) },
+  {
+    name: "trickle 500 ms / 16 bytes every time",
+    step: { trickle: 500 },
+    every: true,
+    cut: true,
+    expect: same("Timeout", attempts)
+  }
+]
+
+const closedPortCase = "connection refused (closed port)"
+
+const requestsPerAttempt = (kind: SourceKind) => kind === "AzureArc" ? 2 : 1
+
+/** Azure Arc: the challenge is answered normally (`delay: 0`), the fault hits the request with the key. */
+const script = (kind: SourceKind, testCase: Case): ReadonlyArray<Step> => {
+  const perAttempt: ReadonlyArray<Step> = kind === "AzureArc" ? [{ delay: 0 }, testCase.step] : [testCase.step]
+  return testCase.every === true ? Array.from({ length: attempts }, () => perAttempt).flat() : perAttempt
+}
+
+interface Cell {
+  readonly expected: Expected
+  readonly actual: Expected
+  readonly gapMillis?: number
+}
+
+interface Run {
+  readonly cells: ReadonlyMap<string, ReadonlyMap<SourceKind, Cell>>
+  readonly errors: ReadonlyArray<ManagedIdentityError>
+  readonly tokens: ReadonlyArray<string>
+  readonly secrets: ReadonlyArray<string>
+  readonly captured: string
+  readonly logLines: number
+  readonly spanCount: number
+}
+
+const serialise = (value: unknown) =>
+  JSON.stringify(value, (_, inner) => typeof inner === "bigint" ? inner.toString() : inner)
+
+/** Below the ephemeral range, so no server started with port 0 (the emulators) can be handed it. */
+const closedPort = 1
+
+const closedPortEnv = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind, port: number) => {
+  const env = emulator.env(kind)
+  const moved = (url: string) => {
+    const parsed = new URL(url)
+    parsed.port = String(port)
+    return parsed.toString()
+  }
+  switch (kind) {
+    case "Imds":
+      return { AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${port}` }
+    case "AppService":
+    case "ServiceFabric":
+    case "AzureArc":
+      return { ...env, IDENTITY_ENDPOINT: moved(env.IDENTITY_ENDPOINT) }
+    case "CloudShell":
+    case "MachineLearning":
+      return { ...env, MSI_ENDPOINT: moved(env.MSI_ENDPOINT) }
+  }
+}
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
+  Exit.isSuccess(exit)
+    ? "token"
+    : Option.match(Cause.failureOption(exit.cause), {
+      onNone: () => Cause.pretty(exit.cause),
+      onSome: (error) => (error as ManagedIdentityError)._tag
+    })
+
+const runMatrix = Effect.gen(function*() {
+  const spans: Array<Tracer.Span> = []
+  const lines: Array<unknown> = []
+  const errors: Array<ManagedIdentityError> = []
+  const tokens: Array<string> = []
+  const secrets: Array<string> = []
+  const native = yield* Effect.tracer
+  const tracer = Tracer.make({
+    span: (...args) => {
+      const span = native.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: native.context
+  })
+  const logger = Logger.make(({ annotations, cause, date, fiberId, logLevel, message, spans: logSpans }) => {
+    lines.push({
+      date,
+      fiberId,
+      level: logLevel.label,
+      message,
+      cause: Cause.isEmpty(cause) ? undefined : Cause.pretty(cause),
+      annotations: Object.fromEntries(HashMap.toEntries(annotations)),
+      spans: [...logSpans].map((span) => span.label)
+    })
+  })
+
+  /** The client on the Node stack, every span and log line captured. */
+  const getToken = (emulator: ManagedIdentityEmulator.Emulator, env: Record<string, string>, cut = false) =>
+    Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource)).pipe(
+      Effect.provide(clientLayer(emulator, ManagedIdentity.systemAssigned, { source: cut ? cutTiming : timing })),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+      Effect.withTracer(tracer),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.exit,
+      Effect.tap((exit) =>
+        Exit.match(exit, {
+          onSuccess: (token) => tokens.push(Redacted.value(token.token)),
+          onFailure: (cause) =>
+            Option.map(Cause.failureOption(cause), (error) => errors.push(error as ManagedIdentityError))
+        })
+      )
+    )
+
+  const runCell = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind, testCase: Case) =>
+    Effect.gen(function*() {
+      yield* emulator.setFaults(kind, script(kind, testCase))
+      const exit = yield* getToken(emulator, emulator.env(kind), testCase.cut)
+      const recorded = (yield* emulator.requests).filter((request) => request.source === kind)
+      const expected = testCase.expect(kind)
+      const faulted = requestsPerAttempt(kind) - 1
+      const gap = testCase.minGapMillis === undefined || recorded.length < faulted + 2
+        ? undefined
+        : recorded[faulted + 1].at - recorded[faulted].at
+      const cell: Cell = {
+        expected: { outcome: expected.outcome, requests: expected.attempts * requestsPerAttempt(kind) },
+        actual: { outcome: outcomeOf(exit), requests: recorded.length },
+        ...(gap === undefined ? {} : { gapMillis: gap })
+      }
+      return [kind, cell] as const
+    })
+
+  const closedPortCell = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind) =>
+    Effect.gen(function*() {
+      const exit = yield* getToken(emulator, closedPortEnv(emulator, kind, closedPort))
+      const cell: Cell = {
+        expected: { outcome: "SourceUnavailable", requests: 0 },
+        actual: { outcome: outcomeOf(exit), requests: yield* emulator.requestCount(kind) }
+      }
+      return [kind, cell] as const
+    })
+
+  /** One emulator per row, so rows run side by side; its secrets and every Arc key it wrote are kept. */
+  const row = (
+    name: string,
+    cell: (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind) => Effect.Effect<readonly [SourceKind, Cell]>
+  ) =>
+    Effect.scoped(Effect.gen(function*() {
+      const emulator = yield* ManagedIdentityEmulator.start()
+      const cells = yield* Effect.forEach(allSources, (kind) => cell(emulator, kind), { concurrency: "unbounded" })
+      const lastKey = yield* emulator.lastArcKey
+      secrets.push(
+        ...[
+          emulator.secrets.identityHeader,
+          emulator.secrets.msiSecret,
+          emulator.secrets.serviceFabricSecret,
+          ...Option.toArray(Option.map(lastKey, Redacted.value)),
+          ...Fs.readdirSync(emulator.arcKeyDirectory).map((file) =>
+            Fs.readFileSync(Path.join(emulator.arcKeyDirectory, file), "utf8")
+          )
+        ].filter((secret) => secret.length > 0)
+      )
+      return [name, new Map(cells)] as const
+    }))
+
+  yield* Effect.scoped(
+    Effect.flatMap(
+      ManagedIdentityEmulator.start(),
+      (emulator) =>
+        Effect.forEach(
+          allSources,
+          (kind) =>
+            Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource)).pipe(
+              Effect.provide(clientLayer(emulator)),
+              onHost(emulator, kind)
+            ),
+          { discard: true }
+        )
+    )
+  )
+
+  const slowFirst = [...cases.filter((testCase) => testCase.cut === true), ...cases.filter((testCase) => !testCase.cut)]
+  const rows = yield* Effect.all(
+    [
+      ...slowFirst.map((testCase) => row(testCase.name, (emulator, kind) => runCell(emulator, kind, testCase))),
+      row(closedPortCase, closedPortCell)
+    ],
+    { concurrency: 5 }
+  )
+
+  const captured = serialise({
+    lines,
+    spans: spans.map((span) => ({
+      name: span.name,
+      attributes: Object.fromEntries(span.attributes),
+      events: "events" in span ? span.events : [],
+      links: span.links,
+      status: span.status._tag === "Started"
+        ? "Started"
+        : Exit.isSuccess(span.status.exit)
+        ? "Success"
+        : Cause.pretty(span.status.exit.cause)
+    }))
+  })
+  const run: Run = {
+    cells: new Map(rows),
+    errors,
+    tokens,
+    secrets,
+    captured,
+    logLines: lines.length,
+    spanCount: spans.length
+  }
+  return run
+}).pipe(Effect.orDie)
+
+const rowNames = [...cases.map((testCase) => testCase.name), closedPortCase]
+
+const show = (expected: Expected) => `${expected.outcome} · ${expected.requests}`
+
+const table = (run: Run) =>
+  [
+    `| fault | ${allSources.join(" | ")} |`,
+    `| --- | ${allSources.map(() => "---").join(" | ")} |`,
+    ...rowNames.map((name) =>
+      `| ${name} | ${allSources.map((kind) => show(run.cells.get(name)!.get(kind)!.actual)).join(" | ")} |`
+    )
+  ].join("\n")
+
+let result: Run | undefined
+
+beforeAll(async () => {
+  result = await Effect.runPromise(runMatrix)
+}, 30_000)
+
+afterAll(() => {
+  if (result === undefined) return
+  const markdown = [
+    "# Fault matrix",
+    "",
+    "Generated by `packages/platform-node/test/FaultMatrix.test.ts` (`FAULT_MATRIX_WRITE=1 pnpm vitest run " +
+    "packages/platform-node/test/FaultMatrix.test.ts`). Each cell: what the caller got · requests the endpoint " +
+    `received. Schedule: ${attempts - 1} retries 50 ms apart; 5 s per attempt, or 2 s ` +
+    "for the faults meant to time out (delay 10 s, hang, trickle 500 ms). Azure Arc makes two requests per attempt " +
+    "(challenge, then the key) and its faults hit the second.",
+    "",
+    table(result),
+    ""
+  ].join("\n")
+  console.log(`\n${markdown}`)
+  if (process.env.FAULT_MATRIX_WRITE === "1") {
+    Fs.writeFileSync(new URL("FAULT_MATRIX.md", import.meta.url), markdown)
+  }
+})
+
+const current = Effect.sync(() => {
+  if (result === undefined) throw new Error("the matrix did not run")
+  return result
+})
+
+describe("fault matrix: every fault kind × every source through the Node stack and the emulator", () => {
+  for (const kind of allSources) {
+    it.live(`${kind}: error tag or token, and request count, for every fault`, () =>
+      Effect.map(current, (run) => {
+        const mismatches = rowNames.flatMap((name) => {
+          const cell = run.cells.get(name)!.get(kind)!
+          return show(cell.actual) === show(cell.expected)
+            ? []
+            : [`${name}: expected ${show(cell.expected)}, got ${show(cell.actual)}`]
+        })
+        assert.deepStrictEqual(mismatches, [])
+      }))
+  }
+
+  it.live("429 with Retry-After: 1: the retry waits at least 1 s (the schedule alone would wait 50 ms)", () =>
+    Effect.map(current, (run) => {
+      for (const kind of allSources) {
+        const gap = run.cells.get("429 + Retry-After: 1 once")!.get(kind)!.gapMillis
+        assert.isDefined(gap, kind)
+        assert.isAtLeast(gap!, 1000, kind)
+      }
+    }))
+
+  it.live("every Timeout and ConnectionFailed says how many attempts were made", () =>
+    Effect.map(current, (run) => {
+      const exhausted = run.errors.flatMap((error) =>
+        error._tag === "Timeout" || error._tag === "ConnectionFailed" ? [error.attempts] : []
+      )
+      assert.strictEqual(exhausted.length, allSources.length * 4)
+      assert.deepStrictEqual(new Set(exhausted), new Set([attempts]))
+    }))
+
+  it.live("no log line, span, String(error) or JSON.stringify(error) holds a token, secret or Arc key", () =>
+    Effect.map(current, (run) => {
+      assert.isAbove(run.logLines, 0)
+      assert.isAbove(run.spanCount, 0)
+      assert.isAtLeast(run.tokens.length, allSources.length)
+      assert.isAtLeast(run.secrets.length, 4)
+      for (const header of ["x-identity-header", "secret", "authorization"]) {
+        assert.include(run.captured, `"http.request.header.${header}":"<redacted>"`)
+      }
+      const errorText = run.errors.map((error) => `${String(error)}\n${JSON.stringify(error)}`).join("\n")
+      assert.isAtLeast(run.errors.length, allSources.length * 8)
+      for (const [name, text] of [["logs and spans", run.captured], ["errors", errorText]] as const) {
+        for (const token of run.tokens) assert.notInclude(text, token, name)
+        for (const secret of run.secrets) assert.notInclude(text, secret, name)
+        assert.notInclude(text, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0", `${name}: a JWT header`)
+      }
+    }))
+})
