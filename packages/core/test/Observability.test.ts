@@ -126,9 +126,8 @@ describe("Observability", () => {
           .length,
         1
       )
-      const http_ = capture.spans.filter((span) => span.name.startsWith("http.client"))
-      assert.strictEqual(http_.length, 3)
-      for (const span of http_) assert.include(attempts, parentOf(span))
+      // the platform's http.client span (whose success value holds the request and its secret headers) is off
+      assert.strictEqual(capture.spans.filter((span) => span.name.startsWith("http.client")).length, 0)
     }))
 
   it.effect("a cache hit opens no span and makes no request", () =>
@@ -248,9 +247,7 @@ describe("Observability", () => {
       assert.include(retried!.annotations, "\"attempt\":2")
       assert.include(retried!.annotations, "\"delayMillis\":2000")
 
-      const headerSpan = capture.spans.find((span) => span.attributes.has("http.request.header.x-identity-header"))
-      assert.isDefined(headerSpan)
-      assert.strictEqual(headerSpan!.attributes.get("http.request.header.x-identity-header"), "<redacted>")
+      assert.isUndefined(capture.spans.find((span) => span.attributes.has("http.request.header.x-identity-header")))
       const everything = serialise([
         capture.logs,
         capture.spans.map((span) => ({

@@ -393,9 +393,7 @@ describe("fault matrix: every fault kind × every source through the Node stack 
       assert.isAbove(run.spanCount, 0)
       assert.isAtLeast(run.tokens.length, allSources.length)
       assert.isAtLeast(run.secrets.length, 4)
-      for (const header of ["x-identity-header", "secret", "authorization"]) {
-        assert.include(run.captured, `"http.request.header.${header}":"<redacted>"`)
-      }
+      assert.notInclude(run.captured, "http.request.header.")
       const errorText = run.errors.map((error) => `${String(error)}\n${JSON.stringify(error)}`).join("\n")
       assert.isAtLeast(run.errors.length, allSources.length * 8)
       for (const [name, text] of [["logs and spans", run.captured], ["errors", errorText]] as const) {

@@ -271,6 +271,12 @@ export const failedAnswer = (endpoint: Endpoint, received: Received, now: number
 }
 
 /**
+ * The platform's own `http.client` span is replaced by the attempt span: its success value holds the request with
+ * its secret headers, which a tracer that serialises values would export.
+ */
+const disableClientSpans = () => true
+
+/**
  * Runs `attempt` under the source's timing: each attempt in its own span with a timeout, retried by the policy,
  * the whole bounded by the deadline. The attempt number (from 1) is passed in so errors can tell the first
  * attempt from later ones.
@@ -348,7 +354,8 @@ export const withRetries = <A>(
           })
       }),
       Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...secretHeaderNames]),
-      Effect.locally(HttpClient.currentTracerPropagation, false)
+      Effect.locally(HttpClient.currentTracerPropagation, false),
+      Effect.locally(HttpClient.currentTracerDisabledWhen, disableClientSpans)
     )
   })
 
