@@ -4,6 +4,7 @@ import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import * as TokenRequest from "../src/TokenRequest.js"
 import * as TokenSource from "../src/TokenSource.js"
+import { expectRequest } from "./utils/expectRequest.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 
 const now = Date.UTC(2026, 0, 1)
@@ -12,7 +13,6 @@ const resource = "https://management.azure.com"
 const tokenValue = "AT-app-service-secret-token-value"
 const secret = "app-service-identity-header-secret"
 const endpoint = "http://127.0.0.1:41234/msi/token"
-const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 const tokenBody = (fields: Record<string, unknown> = {}) => ({
   access_token: tokenValue,
@@ -64,20 +64,12 @@ describe("AppServiceTokenSource", () => {
           yield* getToken(http, {}, identity)
           const [request] = yield* http.requests
           assert.strictEqual(yield* http.count, 1)
-          assert.strictEqual(request.method, "GET")
-          assert.strictEqual(request.urlWithoutQuery, endpoint)
-          assert.deepStrictEqual(request.params, { "api-version": "2019-08-01", resource, ...selector })
-          assert.strictEqual(request.body, undefined)
-          const {
-            b3: _b3,
-            traceparent: _traceparent,
-            "user-agent": userAgent,
-            "x-ms-client-request-id": requestId,
-            ...rest
-          } = request.headers
-          assert.deepStrictEqual(rest, { "x-identity-header": secret, metadata: "true" })
-          assert.match(requestId, uuidV4)
-          assert.match(userAgent, /^managed-identity\/\d+\.\d+\.\d+ .*@managed-identity\/core/)
+          expectRequest(request, {
+            method: "GET",
+            url: endpoint,
+            params: { "api-version": "2019-08-01", resource, ...selector },
+            headers: { "x-identity-header": secret, metadata: "true" }
+          })
         }))
     }
   })

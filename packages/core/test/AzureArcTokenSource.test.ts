@@ -1,4 +1,4 @@
-import { Error as PlatformError, FileSystem, HttpClient, HttpClientResponse } from "@effect/platform"
+import { FileSystem, HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import {
   AzureArcTokenSource,
@@ -7,7 +7,8 @@ import {
   TokenCache,
   TokenSource
 } from "@managed-identity/core"
-import { ConfigProvider, Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
+import { ConfigProvider, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
+import { fileInfo, systemError } from "./utils/fakeFileSystem.js"
 
 const endpoint = "http://localhost:40342/metadata/identity/oauth2/token"
 const key = "c2VjcmV0LWtleQ"
@@ -39,26 +40,6 @@ const tokenBody = (extra: Record<string, string> = {}) => ({
   resource: "https://vault.azure.net",
   ...extra
 })
-
-const fileInfo = (size: number, type: FileSystem.File.Type): FileSystem.File.Info => ({
-  type,
-  mtime: Option.none(),
-  atime: Option.none(),
-  birthtime: Option.none(),
-  dev: 0,
-  ino: Option.none(),
-  mode: 0o600,
-  nlink: Option.none(),
-  uid: Option.none(),
-  gid: Option.none(),
-  rdev: Option.none(),
-  size: FileSystem.Size(size),
-  blksize: Option.none(),
-  blocks: Option.none()
-})
-
-const systemError = (method: string, path: string, reason: "NotFound" | "PermissionDenied" | "InvalidData") =>
-  new PlatformError.SystemError({ reason, module: "FileSystem", method, pathOrDescriptor: path })
 
 const fakeFileSystem = (files: Record<string, FakeFile>) => {
   const calls: Array<string> = []

@@ -2,13 +2,13 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, DateTime, Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as BearerAuth from "../src/BearerAuth.js"
 import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
 import { TokenRequestFailed } from "../src/ManagedIdentityError.js"
 import * as TokenCache from "../src/TokenCache.js"
-import type { TokenRequest } from "../src/TokenRequest.js"
 import * as TokenSource from "../src/TokenSource.js"
+import * as RecordingSource from "./utils/recordingSource.js"
 
 const resource = "https://vault.azure.net"
 const url = "https://myvault.vault.azure.net/secrets/db?api-version=7.4"
@@ -16,24 +16,6 @@ const claimsBase64 = "eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidm
 const claims = `{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}`
 const challenge =
   `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="${claimsBase64}"`
-
-/** A token source issuing `token-<n>` and recording requests. */
-const recordingSource = () => {
-  const requests: Array<TokenRequest> = []
-  const layer = TokenSource.layerTest({
-    getToken: (request) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const n = requests.push(request)
-        return TokenSource.issuedToken({
-          token: Redacted.make(`token-${n}`),
-          resource: request.resource,
-          issuedAt: DateTime.unsafeMake(now),
-          expiresOn: DateTime.unsafeMake(now + 3_600_000)
-        })
-      })
-  })
-  return { requests, layer }
-}
 
 /** An HTTP server that answers with `answers[n - 1]` (the last one repeats) and records each request. */
 const fakeServer = (answers: ReadonlyArray<{ status: number; headers?: Record<string, string> }>) => {
@@ -74,7 +56,7 @@ describe("BearerAuth", () => {
   })
 
   it.effect("sets Authorization: Bearer and serves later requests from the token cache", () => {
-    const source = recordingSource()
+    const source = RecordingSource.make()
     const server = fakeServer([{ status: 200 }])
     return Effect.gen(function*() {
       const client = yield* BearerAuth.withManagedIdentity(server.client, resource)
@@ -89,7 +71,7 @@ describe("BearerAuth", () => {
   })
 
   it.effect("answers a 401 claims challenge once: a new token with the claims, the request sent again", () => {
-    const source = recordingSource()
+    const source = RecordingSource.make()
     const server = fakeServer([{ status: 401, headers: { "www-authenticate": challenge } }, { status: 200 }])
     return Effect.gen(function*() {
       const client = yield* server.client.pipe(BearerAuth.withManagedIdentity(resource))
@@ -106,7 +88,7 @@ describe("BearerAuth", () => {
   })
 
   it.effect("returns a second 401 as it is, and a 401 without claims without retrying", () => {
-    const source = recordingSource()
+    const source = RecordingSource.make()
     const always = fakeServer([{ status: 401, headers: { "www-authenticate": challenge } }])
     const plain = fakeServer([{
       status: 401,
@@ -137,7 +119,7 @@ describe("BearerAuth", () => {
   })
 
   it.effect("layer replaces the HttpClient in context; a token failure becomes a RequestError", () => {
-    const source = recordingSource()
+    const source = RecordingSource.make()
     const server = fakeServer([{ status: 401, headers: { "www-authenticate": challenge } }, { status: 200 }])
     const failing = TokenSource.layerTest({
       getToken: () => Effect.fail(new TokenRequestFailed({ source: "Imds", status: 400, error: "invalid_request" }))

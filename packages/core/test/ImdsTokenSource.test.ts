@@ -5,12 +5,12 @@ import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as TokenRequest from "../src/TokenRequest.js"
 import * as TokenSource from "../src/TokenSource.js"
+import { expectRequest } from "./utils/expectRequest.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 
 const now = Date.UTC(2026, 0, 1)
 const resource = "https://vault.azure.net"
 const tokenValue = "AT-imds-secret-token-value"
-const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const imdsUrl = "http://169.254.169.254/metadata/identity/oauth2/token"
 
 const tokenBody = (fields: Record<string, unknown> = {}) => ({
@@ -60,20 +60,12 @@ describe("ImdsTokenSource", () => {
           yield* getToken(http, {}, identity)
           const [request] = yield* http.requests
           assert.strictEqual(yield* http.count, 1)
-          assert.strictEqual(request.method, "GET")
-          assert.strictEqual(request.urlWithoutQuery, imdsUrl)
-          assert.deepStrictEqual(request.params, { "api-version": "2018-02-01", resource, ...selector })
-          assert.strictEqual(request.body, undefined)
-          const {
-            b3: _b3,
-            traceparent: _traceparent,
-            "user-agent": userAgent,
-            "x-ms-client-request-id": requestId,
-            ...rest
-          } = request.headers
-          assert.deepStrictEqual(rest, { metadata: "true" })
-          assert.match(requestId, uuidV4)
-          assert.match(userAgent, /^managed-identity\/\d+\.\d+\.\d+ .*@managed-identity\/core/)
+          expectRequest(request, {
+            method: "GET",
+            url: imdsUrl,
+            params: { "api-version": "2018-02-01", resource, ...selector },
+            headers: { metadata: "true" }
+          })
         }))
     }
 

@@ -1,4 +1,4 @@
-import { Error as PlatformError, FileSystem, HttpClient, HttpClientResponse } from "@effect/platform"
+import { FileSystem, HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import {
   ManagedIdentity,
@@ -7,7 +7,8 @@ import {
   ServiceFabricTokenSource,
   TokenSource
 } from "@managed-identity/core"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { fileInfo, systemError } from "./utils/fakeFileSystem.js"
 
 const linuxAgent = "/opt/azcmagent/bin/himds"
 const windowsAgent = "C:\\Program Files\\AzureConnectedMachineAgent\\himds.exe"
@@ -19,25 +20,10 @@ const fakeFileSystem = (present: ReadonlyArray<string> = [], failing = false) =>
       Effect.suspend(() => {
         checked.push(path)
         return failing
-          ? Effect.fail(
-            new PlatformError.SystemError({
-              reason: "PermissionDenied",
-              module: "FileSystem",
-              method: "exists",
-              pathOrDescriptor: path
-            })
-          )
+          ? Effect.fail(systemError("exists", path, "PermissionDenied"))
           : Effect.succeed(present.includes(path))
       }),
-    readLink: (path) =>
-      Effect.fail(
-        new PlatformError.SystemError({
-          reason: "InvalidData",
-          module: "FileSystem",
-          method: "readLink",
-          pathOrDescriptor: path
-        })
-      ),
+    readLink: (path) => Effect.fail(systemError("readLink", path, "InvalidData")),
     stat: () => Effect.die("unused")
   })
   return { checked, layer }
@@ -263,32 +249,8 @@ describe("ManagedIdentitySource.layer", () => {
     )
     const fs = FileSystem.layerNoop({
       exists: (path) => Effect.succeed((options.present ?? []).includes(path)),
-      readLink: (path) =>
-        Effect.fail(
-          new PlatformError.SystemError({
-            reason: "InvalidData",
-            module: "FileSystem",
-            method: "readLink",
-            pathOrDescriptor: path
-          })
-        ),
-      stat: (path) =>
-        Effect.succeed({
-          type: "File",
-          mtime: Option.none(),
-          atime: Option.none(),
-          birthtime: Option.none(),
-          dev: 0,
-          ino: Option.none(),
-          mode: 0o600,
-          nlink: Option.none(),
-          uid: Option.none(),
-          gid: Option.none(),
-          rdev: Option.none(),
-          size: FileSystem.Size((options.files ?? {})[path]?.length ?? 0),
-          blksize: Option.none(),
-          blocks: Option.none()
-        }),
+      readLink: (path) => Effect.fail(systemError("readLink", path, "InvalidData")),
+      stat: (path) => Effect.succeed(fileInfo((options.files ?? {})[path]?.length ?? 0)),
       readFile: (path) => Effect.succeed(new TextEncoder().encode((options.files ?? {})[path] ?? ""))
     })
     const layer = (options.layer ?? ManagedIdentitySource.layer).pipe(

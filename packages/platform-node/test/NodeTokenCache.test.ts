@@ -1,34 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
-import type { TokenRequest } from "@managed-identity/core/TokenRequest"
-import * as TokenSource from "@managed-identity/core/TokenSource"
-import { Clock, DateTime, Effect, Layer, Logger, Redacted } from "effect"
+import type * as TokenSource from "@managed-identity/core/TokenSource"
+import { Effect, Layer, Logger, Redacted } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as RecordingSource from "../../core/test/utils/recordingSource.js"
 import * as NodeTokenCache from "../src/NodeTokenCache.js"
 
 const resource = "https://vault.azure.net"
 
 const tempDirectory = () => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "mi-cache-")), "tokens")
-
-/** A fake endpoint issuing `token-<n>`, shared by every "process" of a test. */
-const endpoint = () => {
-  const requests: Array<TokenRequest> = []
-  const source = TokenSource.layerTest({
-    getToken: (request) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const n = requests.push(request)
-        return TokenSource.issuedToken({
-          token: Redacted.make(`token-${n}`),
-          resource: request.resource,
-          issuedAt: DateTime.unsafeMake(now),
-          expiresOn: DateTime.unsafeMake(now + 3_600_000)
-        })
-      })
-  })
-  return { requests, source }
-}
 
 /** One "process": a client over a file cache in `directory`, built afresh. */
 const getTokenInProcess = (directory: string, source: Layer.Layer<TokenSource.TokenSource>) =>
@@ -44,7 +26,7 @@ describe("NodeTokenCache.layerFile", () => {
   it.effect("a second process over the same directory gets a cache hit; 0700 directory, 0600 files", () =>
     Effect.gen(function*() {
       const directory = tempDirectory()
-      const { requests, source } = endpoint()
+      const { layer: source, requests } = RecordingSource.make()
       const first = yield* getTokenInProcess(directory, source)
       assert.strictEqual(first.source, "identity_provider")
       const second = yield* getTokenInProcess(directory, source)
@@ -64,7 +46,7 @@ describe("NodeTokenCache.layerFile", () => {
       const directory = tempDirectory()
       Fs.mkdirSync(directory, { mode: 0o755 })
       Fs.chmodSync(directory, 0o755)
-      yield* getTokenInProcess(directory, endpoint().source)
+      yield* getTokenInProcess(directory, RecordingSource.make().layer)
       assert.strictEqual(Fs.statSync(directory).mode & 0o777, 0o700)
     }))
 
@@ -78,7 +60,7 @@ describe("NodeTokenCache.layerFile", () => {
         })
       )
       const directory = tempDirectory()
-      const { requests, source } = endpoint()
+      const { layer: source, requests } = RecordingSource.make()
       yield* getTokenInProcess(directory, source)
       const file = Path.join(directory, entries(directory)[0])
       const good = JSON.parse(Fs.readFileSync(file, "utf8"))
@@ -101,7 +83,7 @@ describe("NodeTokenCache.layerFile", () => {
   it.effect("a crash between the temporary write and the rename leaves the old file readable", () =>
     Effect.gen(function*() {
       const directory = tempDirectory()
-      const { requests, source } = endpoint()
+      const { layer: source, requests } = RecordingSource.make()
       yield* getTokenInProcess(directory, source)
       const file = Path.join(directory, entries(directory)[0])
       Fs.writeFileSync(`${file}.0123456789abcdef.tmp`, `{"version":1,"token":{"tok`, { mode: 0o600 })

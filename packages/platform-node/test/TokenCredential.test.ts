@@ -8,11 +8,10 @@ import { assert, describe, it } from "@effect/vitest"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenCredential from "@managed-identity/core/TokenCredential"
-import type { TokenRequest } from "@managed-identity/core/TokenRequest"
-import * as TokenSource from "@managed-identity/core/TokenSource"
-import { Clock, DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { Layer, ManagedRuntime } from "effect"
 import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
+import * as RecordingSource from "../../core/test/utils/recordingSource.js"
 import { certificate, privateKey } from "../src/internal/emulatorCertificate.js"
 
 const scope = "https://vault.azure.net/.default"
@@ -45,25 +44,11 @@ const startVault = async (options: { readonly challengeFirst: boolean }) => {
 }
 
 const adapter = () => {
-  const requests: Array<TokenRequest> = []
+  const source = RecordingSource.make({ lifetimeMillis: 86_400_000 })
   const runtime = ManagedRuntime.make(
-    ManagedIdentityClient.layer.pipe(
-      Layer.provide(TokenSource.layerTest({
-        getToken: (request) =>
-          Effect.map(Clock.currentTimeMillis, (now) => {
-            const n = requests.push(request)
-            return TokenSource.issuedToken({
-              token: Redacted.make(`token-${n}`),
-              resource: request.resource,
-              issuedAt: DateTime.unsafeMake(now),
-              expiresOn: DateTime.unsafeMake(now + 86_400_000)
-            })
-          })
-      })),
-      Layer.provide(TokenCache.layerMemory)
-    )
+    ManagedIdentityClient.layer.pipe(Layer.provide(source.layer), Layer.provide(TokenCache.layerMemory))
   )
-  return { requests, runtime, credential: TokenCredential.make(runtime) }
+  return { requests: source.requests, runtime, credential: TokenCredential.make(runtime) }
 }
 
 const send = (credential: TokenCredential.TokenCredential.Service, url: string) => {

@@ -12,38 +12,20 @@ export const tenantId = "e1e1e1e1-0000-4000-8000-000000000000"
 
 const subscription = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/emulator/providers"
 
+const fixedIdentity = (n: number, resource: string): Identity => ({
+  clientId: `5a5a000${n}-0000-4000-8000-00000000000${n}`,
+  objectId: `0b0b000${n}-0000-4000-8000-00000000000${n}`,
+  resourceId: `${subscription}/${resource}`
+})
+
 /** @internal */
 export const systemAssigned: Readonly<Record<SourceKind, Identity>> = {
-  Imds: {
-    clientId: "5a5a0001-0000-4000-8000-000000000001",
-    objectId: "0b0b0001-0000-4000-8000-000000000001",
-    resourceId: `${subscription}/Microsoft.Compute/virtualMachines/emulator-vm`
-  },
-  AppService: {
-    clientId: "5a5a0002-0000-4000-8000-000000000002",
-    objectId: "0b0b0002-0000-4000-8000-000000000002",
-    resourceId: `${subscription}/Microsoft.Web/sites/emulator-app`
-  },
-  ServiceFabric: {
-    clientId: "5a5a0003-0000-4000-8000-000000000003",
-    objectId: "0b0b0003-0000-4000-8000-000000000003",
-    resourceId: `${subscription}/Microsoft.ServiceFabric/managedClusters/emulator-cluster`
-  },
-  AzureArc: {
-    clientId: "5a5a0004-0000-4000-8000-000000000004",
-    objectId: "0b0b0004-0000-4000-8000-000000000004",
-    resourceId: `${subscription}/Microsoft.HybridCompute/machines/emulator-machine`
-  },
-  CloudShell: {
-    clientId: "5a5a0005-0000-4000-8000-000000000005",
-    objectId: "0b0b0005-0000-4000-8000-000000000005",
-    resourceId: `${subscription}/Microsoft.Portal/consoles/emulator-console`
-  },
-  MachineLearning: {
-    clientId: "5a5a0006-0000-4000-8000-000000000006",
-    objectId: "0b0b0006-0000-4000-8000-000000000006",
-    resourceId: `${subscription}/Microsoft.MachineLearningServices/workspaces/emulator/computes/emulator-compute`
-  }
+  Imds: fixedIdentity(1, "Microsoft.Compute/virtualMachines/emulator-vm"),
+  AppService: fixedIdentity(2, "Microsoft.Web/sites/emulator-app"),
+  ServiceFabric: fixedIdentity(3, "Microsoft.ServiceFabric/managedClusters/emulator-cluster"),
+  AzureArc: fixedIdentity(4, "Microsoft.HybridCompute/machines/emulator-machine"),
+  CloudShell: fixedIdentity(5, "Microsoft.Portal/consoles/emulator-console"),
+  MachineLearning: fixedIdentity(6, "Microsoft.MachineLearningServices/workspaces/emulator/computes/emulator-compute")
 }
 
 const derivedId = (seed: string): string => {

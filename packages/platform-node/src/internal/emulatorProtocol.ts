@@ -1,5 +1,6 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import type { Identity, SourceKind } from "../ManagedIdentityEmulator.js"
@@ -134,35 +135,89 @@ const issue = (kind: SourceKind, identity: Identity, resource: string, lifetime:
     }
   })
 
-const imds = (request: Incoming, env: Environment) =>
-  Effect.gen(function*() {
-    if (request.method !== "GET") {
-      return oauthError(405, "invalid_request", `The HTTP method '${request.method}' is not allowed`)
-    }
-    if (!hasMetadataHeader(request)) {
-      return oauthError(400, "invalid_request", "Required metadata header not specified")
-    }
-    const versionProblem = apiVersionProblem("Imds", request.query)
+/** A check that fails with the reply the endpoint sends; handlers end in `Effect.merge` to send it. */
+type Checked<A> = Either.Either<A, Reply>
+
+const methodNotAllowed = (method: string) => `The HTTP method '${method}' is not allowed`
+
+/** The method and `Metadata: true` that IMDS, Azure Arc and Cloud Shell check first. */
+const metadataRequest = (request: Incoming, method: string): Checked<void> => {
+  if (request.method !== method) {
+    return Either.left(oauthError(405, "invalid_request", methodNotAllowed(request.method)))
+  }
+  if (!hasMetadataHeader(request)) {
+    return Either.left(oauthError(400, "invalid_request", "Required metadata header not specified"))
+  }
+  return Either.void
+}
+
+/** What IMDS and Azure Arc validate before anything else: a GET with Metadata, api-version, resource, one selector. */
+const imdsRequest = (
+  kind: "Imds" | "AzureArc",
+  request: Incoming
+): Checked<{ readonly resource: string; readonly selector: EmulatorIdentity.Selector }> =>
+  Either.gen(function*() {
+    yield* metadataRequest(request, "GET")
+    const versionProblem = apiVersionProblem(kind, request.query)
     if (Option.isSome(versionProblem)) {
-      return oauthError(400, "invalid_request", versionProblem.value)
+      return yield* Either.left(oauthError(400, "invalid_request", versionProblem.value))
     }
     const resource = request.query["resource"]
     if (!nonEmpty(resource)) {
-      return oauthError(400, "invalid_request", "Required audience parameter not specified")
+      return yield* Either.left(oauthError(400, "invalid_request", "Required audience parameter not specified"))
     }
     const selector = selectorOf(imdsSelectorNames, request.query)
     if (Option.isNone(selector)) {
-      return oauthError(
-        400,
-        "invalid_request",
-        "Multiple identities specified; use one of client_id, msi_res_id, object_id"
+      return yield* Either.left(
+        oauthError(400, "invalid_request", "Multiple identities specified; use one of client_id, msi_res_id, object_id")
       )
     }
-    const identity = EmulatorIdentity.resolve("Imds", selector.value, env.knownIdentities)
-    if (Option.isNone(identity)) {
-      return oauthError(400, "invalid_request", "Identity not found")
-    }
-    const token = yield* issue("Imds", identity.value, resource, env.lifetime)
+    return { resource, selector: selector.value }
+  })
+
+/** What App Service and Azure ML validate first: a GET with the secret header `name`, api-version and resource. */
+const secretHeaderRequest = (
+  kind: "AppService" | "MachineLearning",
+  request: Incoming,
+  header: { readonly name: string; readonly label: string; readonly expected: string }
+): Checked<string> => {
+  if (request.method !== "GET") {
+    return Either.left(appServiceError(405, methodNotAllowed(request.method)))
+  }
+  const secret = request.headers[header.name]
+  if (!nonEmpty(secret)) {
+    return Either.left(appServiceError(401, `The ${header.label} header is missing`))
+  }
+  if (secret !== header.expected) {
+    return Either.left(appServiceError(401, `The ${header.label} header is invalid`))
+  }
+  const versionProblem = apiVersionProblem(kind, request.query)
+  if (Option.isSome(versionProblem)) {
+    return Either.left(appServiceError(400, versionProblem.value))
+  }
+  const resource = request.query["resource"]
+  if (!nonEmpty(resource)) {
+    return Either.left(appServiceError(400, "The 'resource' query parameter is missing"))
+  }
+  return Either.right(resource)
+}
+
+const resolveIdentity = (
+  kind: SourceKind,
+  selector: EmulatorIdentity.Selector,
+  env: Environment,
+  notFound: () => Reply
+): Checked<Identity> => Either.fromOption(EmulatorIdentity.resolve(kind, selector, env.knownIdentities), notFound)
+
+const identityNotFound = () => oauthError(400, "invalid_request", "Identity not found")
+
+const unknownAppServiceIdentity = () => appServiceError(400, "Unable to load the proper Managed Identity.")
+
+const imds = (request: Incoming, env: Environment) =>
+  Effect.gen(function*() {
+    const { resource, selector } = yield* imdsRequest("Imds", request)
+    const identity = yield* resolveIdentity("Imds", selector, env, identityNotFound)
+    const token = yield* issue("Imds", identity, resource, env.lifetime)
     return reply(200, {
       access_token: token.accessToken,
       client_id: token.identity.clientId,
@@ -173,28 +228,15 @@ const imds = (request: Incoming, env: Environment) =>
       resource,
       token_type: "Bearer"
     })
-  })
+  }).pipe(Effect.merge)
 
 const appService = (request: Incoming, env: Environment) =>
   Effect.gen(function*() {
-    if (request.method !== "GET") {
-      return appServiceError(405, `The HTTP method '${request.method}' is not allowed`)
-    }
-    const header = request.headers["x-identity-header"]
-    if (!nonEmpty(header)) {
-      return appServiceError(401, "The X-IDENTITY-HEADER header is missing")
-    }
-    if (header !== env.secrets.identityHeader) {
-      return appServiceError(401, "The X-IDENTITY-HEADER header is invalid")
-    }
-    const versionProblem = apiVersionProblem("AppService", request.query)
-    if (Option.isSome(versionProblem)) {
-      return appServiceError(400, versionProblem.value)
-    }
-    const resource = request.query["resource"]
-    if (!nonEmpty(resource)) {
-      return appServiceError(400, "The 'resource' query parameter is missing")
-    }
+    const resource = yield* secretHeaderRequest("AppService", request, {
+      name: "x-identity-header",
+      label: "X-IDENTITY-HEADER",
+      expected: env.secrets.identityHeader
+    })
     const selector = selectorOf(
       { ClientId: "client_id", ResourceId: "mi_res_id", ObjectId: "object_id" },
       request.query
@@ -202,11 +244,8 @@ const appService = (request: Incoming, env: Environment) =>
     if (Option.isNone(selector)) {
       return appServiceError(400, "Only one of client_id, mi_res_id, object_id may be specified")
     }
-    const identity = EmulatorIdentity.resolve("AppService", selector.value, env.knownIdentities)
-    if (Option.isNone(identity)) {
-      return appServiceError(400, "Unable to load the proper Managed Identity.")
-    }
-    const token = yield* issue("AppService", identity.value, resource, env.lifetime)
+    const identity = yield* resolveIdentity("AppService", selector.value, env, unknownAppServiceIdentity)
+    const token = yield* issue("AppService", identity, resource, env.lifetime)
     return reply(200, {
       access_token: token.accessToken,
       expires_on: String(token.expiresOn),
@@ -214,38 +253,23 @@ const appService = (request: Incoming, env: Environment) =>
       token_type: "Bearer",
       client_id: token.identity.clientId
     })
-  })
+  }).pipe(Effect.merge)
 
 const machineLearning = (request: Incoming, env: Environment) =>
   Effect.gen(function*() {
-    if (request.method !== "GET") {
-      return appServiceError(405, `The HTTP method '${request.method}' is not allowed`)
-    }
-    const secret = request.headers["secret"]
-    if (!nonEmpty(secret)) {
-      return appServiceError(401, "The secret header is missing")
-    }
-    if (secret !== env.secrets.msiSecret) {
-      return appServiceError(401, "The secret header is invalid")
-    }
-    const versionProblem = apiVersionProblem("MachineLearning", request.query)
-    if (Option.isSome(versionProblem)) {
-      return appServiceError(400, versionProblem.value)
-    }
-    const resource = request.query["resource"]
-    if (!nonEmpty(resource)) {
-      return appServiceError(400, "The 'resource' query parameter is missing")
-    }
+    const resource = yield* secretHeaderRequest("MachineLearning", request, {
+      name: "secret",
+      label: "secret",
+      expected: env.secrets.msiSecret
+    })
     const clientId = request.query["clientid"]
-    const identity = EmulatorIdentity.resolve(
+    const identity = yield* resolveIdentity(
       "MachineLearning",
       nonEmpty(clientId) ? { _tag: "ClientId", value: clientId } : { _tag: "SystemAssigned" },
-      env.knownIdentities
+      env,
+      unknownAppServiceIdentity
     )
-    if (Option.isNone(identity)) {
-      return appServiceError(400, "Unable to load the proper Managed Identity.")
-    }
-    const token = yield* issue("MachineLearning", identity.value, resource, env.lifetime)
+    const token = yield* issue("MachineLearning", identity, resource, env.lifetime)
     return reply(200, {
       access_token: token.accessToken,
       expires_on: String(token.expiresOn),
@@ -253,16 +277,11 @@ const machineLearning = (request: Incoming, env: Environment) =>
       token_type: "Bearer",
       ...(nonEmpty(clientId) ? { clientid: token.identity.clientId } : {})
     })
-  })
+  }).pipe(Effect.merge)
 
 const cloudShell = (request: Incoming, env: Environment) =>
   Effect.gen(function*() {
-    if (request.method !== "POST") {
-      return oauthError(405, "invalid_request", `The HTTP method '${request.method}' is not allowed`)
-    }
-    if (!hasMetadataHeader(request)) {
-      return oauthError(400, "invalid_request", "Required metadata header not specified")
-    }
+    yield* metadataRequest(request, "POST")
     const form = Object.fromEntries(new URLSearchParams(request.body))
     const resource = form["resource"]
     if (!nonEmpty(resource)) {
@@ -282,12 +301,12 @@ const cloudShell = (request: Incoming, env: Environment) =>
       resource,
       token_type: "Bearer"
     })
-  })
+  }).pipe(Effect.merge)
 
 const serviceFabric = (request: Incoming, env: Environment) =>
   Effect.gen(function*() {
     if (request.method !== "GET") {
-      return serviceFabricError(405, "MethodNotAllowed", `The HTTP method '${request.method}' is not allowed`)
+      return serviceFabricError(405, "MethodNotAllowed", methodNotAllowed(request.method))
     }
     const secret = request.headers["secret"]
     if (!nonEmpty(secret)) {
@@ -326,28 +345,7 @@ const arcChallenge = (env: Environment) =>
 
 const azureArc = (request: Incoming, env: Environment) =>
   Effect.gen(function*() {
-    if (request.method !== "GET") {
-      return oauthError(405, "invalid_request", `The HTTP method '${request.method}' is not allowed`)
-    }
-    if (!hasMetadataHeader(request)) {
-      return oauthError(400, "invalid_request", "Required metadata header not specified")
-    }
-    const versionProblem = apiVersionProblem("AzureArc", request.query)
-    if (Option.isSome(versionProblem)) {
-      return oauthError(400, "invalid_request", versionProblem.value)
-    }
-    const resource = request.query["resource"]
-    if (!nonEmpty(resource)) {
-      return oauthError(400, "invalid_request", "Required audience parameter not specified")
-    }
-    const selector = selectorOf(imdsSelectorNames, request.query)
-    if (Option.isNone(selector)) {
-      return oauthError(
-        400,
-        "invalid_request",
-        "Multiple identities specified; use one of client_id, msi_res_id, object_id"
-      )
-    }
+    const { resource, selector } = yield* imdsRequest("AzureArc", request)
     const authorization = request.headers["authorization"]
     if (!nonEmpty(authorization)) {
       return yield* arcChallenge(env)
@@ -357,11 +355,8 @@ const azureArc = (request: Incoming, env: Environment) =>
     if (!valid) {
       return yield* arcChallenge(env)
     }
-    const identity = EmulatorIdentity.resolve("AzureArc", selector.value, env.knownIdentities)
-    if (Option.isNone(identity)) {
-      return oauthError(400, "invalid_request", "Identity not found")
-    }
-    const token = yield* issue("AzureArc", identity.value, resource, env.lifetime)
+    const identity = yield* resolveIdentity("AzureArc", selector, env, identityNotFound)
+    const token = yield* issue("AzureArc", identity, resource, env.lifetime)
     return reply(200, {
       access_token: token.accessToken,
       expires_in: env.lifetime,
@@ -369,13 +364,13 @@ const azureArc = (request: Incoming, env: Environment) =>
       not_before: String(token.issuedAt),
       resource,
       token_type: "Bearer",
-      ...(selector.value._tag === "SystemAssigned" ? {} : {
+      ...(selector._tag === "SystemAssigned" ? {} : {
         client_id: token.identity.clientId,
         object_id: token.identity.objectId,
         msi_res_id: token.identity.resourceId
       })
     })
-  })
+  }).pipe(Effect.merge)
 
 /**
  * What the real endpoint of `kind` answers to `request`, validating what it validates.
