@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { AccessToken } from "./AccessToken.js"
+import * as Metrics from "./internal/metrics.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as TokenCache from "./TokenCache.js"
@@ -34,6 +35,28 @@ export interface GetTokenOptions {
 }
 
 /**
+ * The client. Provide it with `ManagedIdentityClient.layer` over a `TokenSource` and a `TokenCache`, or with
+ * `NodeManagedIdentity.layer` from `@managed-identity/platform-node`.
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentityClient, TokenCache, TokenSource } from "@managed-identity/core"
+ * import { Effect, Layer, Redacted } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* ManagedIdentityClient.ManagedIdentityClient
+ *   const token = yield* client.getToken("https://vault.azure.net")
+ *   return `${token.tokenType} ${Redacted.value(token.token)}`
+ * })
+ *
+ * const TestLayer = ManagedIdentityClient.layer.pipe(
+ *   Layer.provide(TokenSource.layerTest()),
+ *   Layer.provide(TokenCache.layerMemory)
+ * )
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(TestLayer)))
+ * ```
+ *
  * @since 0.1.0
  * @category tags
  */
@@ -135,6 +158,9 @@ export const make = (
     const cache = yield* TokenCache.TokenCache
     const scope = yield* Effect.scope
     const refreshBackoffMillis = Duration.toMillis(options.refreshBackoff ?? Duration.seconds(30))
+    const cacheHits = Metrics.cacheHits(source.kind)
+    const cacheMisses = Metrics.cacheMisses(source.kind)
+    const refreshFailures = Metrics.refreshFailures(source.kind)
     const clientCapabilities = source.capabilities.clientCapabilities && options.clientCapabilities !== undefined &&
         options.clientCapabilities.length > 0
       ? options.clientCapabilities
@@ -226,6 +252,7 @@ export const make = (
                 Effect.clockWith((clock) => {
                   const retryAt = clock.unsafeCurrentTimeMillis() + refreshBackoffMillis
                   refreshBlockedUntil.set(key, retryAt)
+                  Metrics.increment(refreshFailures)
                   return Effect.logWarning("background token refresh failed; serving the cached token").pipe(
                     Effect.annotateLogs({
                       source: source.kind,
@@ -250,22 +277,46 @@ export const make = (
         return Effect.asVoid(Effect.forkIn(refresh(key, cached), scope))
       }))
 
-    const getCached = (resource: string, key: string): Effect.Effect<AccessToken, ManagedIdentityError> =>
-      Effect.flatMap(cache.get(key), (cached) =>
-        Effect.clockWith((clock) => {
-          const now = clock.unsafeCurrentTimeMillis()
-          if (cached._tag === "None" || cached.value.expiresOn.epochMillis - now < minimumRemainingMillis) {
-            return fetch(key, key, baseRequest(resource))
-          }
-          const token = cached.value
-          if (
-            token.refreshOn._tag === "Some" && token.refreshOn.value.epochMillis <= now && !refreshing.has(key) &&
-            !inFlight.has(key) && (refreshBlockedUntil.get(key) ?? 0) <= now
-          ) {
-            return Effect.as(startRefresh(key, token), token)
-          }
-          return Effect.succeed(token)
-        }))
+    const serve = (
+      resource: string,
+      key: string,
+      token: AccessToken | undefined,
+      now: number
+    ): Effect.Effect<AccessToken, ManagedIdentityError> => {
+      if (token === undefined || token.expiresOn.epochMillis - now < minimumRemainingMillis) {
+        Metrics.increment(cacheMisses)
+        return fetch(key, key, baseRequest(resource))
+      }
+      Metrics.increment(cacheHits)
+      if (
+        token.refreshOn._tag === "Some" && token.refreshOn.value.epochMillis <= now && !refreshing.has(key) &&
+        !inFlight.has(key) && (refreshBlockedUntil.get(key) ?? 0) <= now
+      ) {
+        return Effect.as(startRefresh(key, token), token)
+      }
+      return Effect.succeed(token)
+    }
+
+    const getCachedThroughService = (resource: string, key: string): Effect.Effect<AccessToken, ManagedIdentityError> =>
+      Effect.flatMap(
+        cache.get(key),
+        (cached) =>
+          Effect.clockWith((clock) =>
+            serve(resource, key, Option.getOrUndefined(cached), clock.unsafeCurrentTimeMillis())
+          )
+      )
+
+    const unsafeGet = cache.unsafeGet
+    const getCached = unsafeGet === undefined ? getCachedThroughService : (
+      resource: string,
+      key: string
+    ): Effect.Effect<AccessToken, ManagedIdentityError> =>
+      Effect.clockWith((clock) => {
+        const token = unsafeGet(key)
+        return token === undefined
+          ? getCachedThroughService(resource, key)
+          : serve(resource, key, token, clock.unsafeCurrentTimeMillis())
+      })
 
     const getWithClaims = (resource: string, key: string, claims: string) =>
       Effect.flatMap(cache.get(key), (cached) =>

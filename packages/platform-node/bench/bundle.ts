@@ -1,0 +1,62 @@
+import * as esbuild from "esbuild"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Zlib from "node:zlib"
+import type { Library } from "./common.js"
+
+const here = Path.dirname(fileURLToPath(import.meta.url))
+export const outDirectory = Path.join(Os.tmpdir(), "managed-identity-bench")
+
+/** A variant of an app: `ours` uses `NodeManagedIdentity.layer`, `ours-imds` only the IMDS source over `fetch`. */
+export type App = Library | "ours-imds"
+
+export const appEntries: Record<App, string> = {
+  ours: Path.join(here, "apps/ours.ts"),
+  "ours-imds": Path.join(here, "apps/ours-imds.ts"),
+  "msal-node": Path.join(here, "apps/msal-node.mjs"),
+  "@azure/identity": Path.join(here, "apps/identity.mjs")
+}
+
+export const bundlePath = (app: App): string => Path.join(outDirectory, `${app.replace(/\W/g, "")}.mjs`)
+
+export const cliBundlePath = Path.join(outDirectory, "managed-identity.mjs")
+
+export interface Size {
+  readonly bytes: number
+  readonly gzipBytes: number
+}
+
+/**
+ * Bundles an app that gets one IMDS token for each library (esbuild, minified, platform node, ESM) and the CLI
+ * with the package's own `scripts/bundle.mjs`, fresh from the sources.
+ */
+export const build = async (): Promise<Record<App, Size>> => {
+  mkdirSync(outDirectory, { recursive: true })
+  execFileSync(process.execPath, [Path.join(here, "../scripts/bundle.mjs"), cliBundlePath], { stdio: "inherit" })
+  const sizes: Partial<Record<App, Size>> = {}
+  for (const [app, entry] of Object.entries(appEntries) as Array<[App, string]>) {
+    const result = await esbuild.build({
+      entryPoints: [entry],
+      outfile: bundlePath(app),
+      bundle: true,
+      minify: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      legalComments: "none",
+      logLevel: "error",
+      write: false,
+      banner: {
+        js:
+          "import { createRequire as __createRequire } from \"node:module\";const require = __createRequire(import.meta.url);"
+      }
+    })
+    const contents = result.outputFiles[0].contents
+    writeFileSync(bundlePath(app), contents)
+    sizes[app] = { bytes: contents.byteLength, gzipBytes: Zlib.gzipSync(contents, { level: 9 }).byteLength }
+  }
+  return sizes as Record<App, Size>
+}

@@ -1,0 +1,126 @@
+import * as Effect from "effect/Effect"
+import type { Emulator, Library, Row } from "./common.js"
+import { freshResource, libraries, log, makeIdentity, makeMsal, makeOurs, percentile, scopeOf } from "./common.js"
+
+const resourceCount = 100
+const callers = 100
+const callsPerCaller = 300
+
+interface Outcome {
+  readonly callsPerSecond: number
+  readonly p50: number
+  readonly p99: number
+  readonly requestsPerResource: number
+  readonly failures?: number
+}
+
+const callerIds = Array.from({ length: callers }, (_, c) => c)
+
+const summarize = async (emulator: Emulator, latencies: Float64Array, millis: number): Promise<Outcome> => {
+  const all = Array.from(latencies)
+  return {
+    callsPerSecond: latencies.length / (millis / 1000),
+    p50: percentile(all, 50),
+    p99: percentile(all, 99),
+    requestsPerResource: (await emulator.requestCount()) / resourceCount
+  }
+}
+
+const resourcesFor = (label: string) => Array.from({ length: resourceCount }, () => freshResource(label))
+
+/** Every library the same way: each caller an async loop awaiting one promise per call. */
+const once = async (emulator: Emulator, library: Library): Promise<Outcome> => {
+  const resources = resourcesFor(`mixed-${library.replace(/\W/g, "")}`)
+  const latencies = new Float64Array(callers * callsPerCaller)
+  let failures = 0
+  await emulator.clearRequests()
+  const ours = library === "ours" ? await makeOurs() : undefined
+  const call: (resource: string) => Promise<unknown> = ours !== undefined
+    ? (resource) => Effect.runPromise(ours.client.getToken(resource))
+    : library === "msal-node"
+    ? await makeMsal().then((app) => (resource: string) => app.acquireToken({ resource }))
+    : await makeIdentity().then((credential) => (resource: string) => credential.getToken(scopeOf(resource)))
+  const caller = async (c: number) => {
+    for (let i = 0; i < callsPerCaller; i++) {
+      const start = performance.now()
+      await call(resources[(c * 7 + i) % resourceCount]).catch(() => failures++)
+      latencies[c * callsPerCaller + i] = performance.now() - start
+    }
+  }
+  const start = performance.now()
+  await Promise.all(callerIds.map(caller))
+  const millis = performance.now() - start
+  await ours?.dispose()
+  return { ...(await summarize(emulator, latencies, millis)), failures }
+}
+
+/** Ours with the callers as fibers of one runtime, each a loop of `yield* client.getToken(resource)`. */
+const oursInFibers = async (emulator: Emulator): Promise<Outcome> => {
+  const resources = resourcesFor("mixed-fibers")
+  const latencies = new Float64Array(callers * callsPerCaller)
+  await emulator.clearRequests()
+  const ours = await makeOurs()
+  const client = ours.client
+  const caller = (c: number) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < callsPerCaller; i++) {
+        const start = performance.now()
+        yield* client.getToken(resources[(c * 7 + i) % resourceCount])
+        latencies[c * callsPerCaller + i] = performance.now() - start
+      }
+    })
+  const start = performance.now()
+  await ours.runtime.runPromise(Effect.forEach(callerIds, caller, { concurrency: "unbounded", discard: true }))
+  const millis = performance.now() - start
+  await ours.dispose()
+  return summarize(emulator, latencies, millis)
+}
+
+/** Figure 3: 100 resources, many concurrent callers, a fixed number of calls, from a cold cache. */
+export const run = async (emulator: Emulator): Promise<ReadonlyArray<Row>> => {
+  const outcomes: Partial<Record<Library, Outcome>> = {}
+  for (const library of libraries) {
+    const outcome = await once(emulator, library)
+    outcomes[library] = outcome
+    log(
+      `  ${library}: ${outcome.callsPerSecond.toFixed(0)} calls/s, p50 ${outcome.p50.toFixed(3)} ms, p99 ${
+        outcome.p99.toFixed(3)
+      } ms, ${outcome.requestsPerResource} requests per resource`
+    )
+  }
+  const fibers = await oursInFibers(emulator)
+  log(`  ours, callers as fibers: ${fibers.callsPerSecond.toFixed(0)} calls/s, p50 ${fibers.p50.toFixed(3)} ms`)
+  const values = (f: (outcome: Outcome) => number) =>
+    Object.fromEntries(libraries.map((library) => [library, f(outcomes[library]!)]))
+  const figure = "3. Sustained mixed load"
+  const failed = libraries.filter((library) => (outcomes[library]!.failures ?? 0) > 0)
+    .map((library) => `; ${library}: ${outcomes[library]!.failures} calls failed`).join("")
+  const note =
+    `${resourceCount} resources, ${callers} concurrent callers × ${callsPerCaller} calls, cold cache at start${failed}`
+  return [
+    {
+      figure,
+      metric: "throughput",
+      unit: "calls/s",
+      lowerIsBetter: false,
+      values: values((o) => o.callsPerSecond),
+      note
+    },
+    {
+      figure,
+      metric: "throughput, ours with the callers as fibers (`yield*` loops in one runtime)",
+      unit: "calls/s",
+      lowerIsBetter: false,
+      values: { ...values((o) => o.callsPerSecond), ours: fibers.callsPerSecond }
+    },
+    { figure, metric: "p50 latency", unit: "ms", lowerIsBetter: true, values: values((o) => o.p50) },
+    { figure, metric: "p99 latency", unit: "ms", lowerIsBetter: true, values: values((o) => o.p99) },
+    {
+      figure,
+      metric: "requests per resource",
+      unit: "requests",
+      lowerIsBetter: true,
+      values: values((o) => o.requestsPerResource)
+    }
+  ]
+}
