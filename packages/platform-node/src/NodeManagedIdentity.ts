@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
@@ -31,14 +31,16 @@ export type Platform =
   | ManagedIdentitySource.HostPlatform
 
 /**
- * Undici `HttpClient` (no redirects followed), `NodeFileSystem`, the Service Fabric client pinned to
- * `IDENTITY_SERVER_THUMBPRINT`, and `process.platform`.
+ * `HttpClient` over Node's built-in `fetch` (redirects never followed), `NodeFileSystem`, the Service Fabric client
+ * pinned to `IDENTITY_SERVER_THUMBPRINT` (undici, loaded only when Service Fabric is used), and `process.platform`.
+ * Node's own `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to
+ * Service Fabric.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerPlatform: Layer.Layer<Platform> = Layer.mergeAll(
-  NodeHttpClient.layerUndici,
+  FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" }))),
   NodeFileSystem.layer,
   PinnedHttpClient.layer,
   ManagedIdentitySource.layerHostPlatform(process.platform)

@@ -133,8 +133,11 @@ interface Run {
 const serialise = (value: unknown) =>
   JSON.stringify(value, (_, inner) => typeof inner === "bigint" ? inner.toString() : inner)
 
-/** Below the ephemeral range, so no server started with port 0 (the emulators) can be handed it. */
-const closedPort = 1
+/**
+ * Below the ephemeral range, so no server started with port 0 (the emulators) can be handed it, and not one of the
+ * ports `fetch` refuses outright (1 is: "bad port").
+ */
+const closedPort = 2
 
 const closedPortEnv = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind, port: number) => {
   const env = emulator.env(kind)

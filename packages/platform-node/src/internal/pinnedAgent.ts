@@ -1,0 +1,46 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import { ServiceFabricCertificateMismatch } from "@managed-identity/core/ManagedIdentityError"
+import * as Crypto from "node:crypto"
+import * as Tls from "node:tls"
+import { Agent, buildConnector } from "undici"
+
+const mismatch = (options: buildConnector.Options, expected: string, actual: string) =>
+  new ServiceFabricCertificateMismatch({
+    source: "ServiceFabric",
+    endpoint: options.port === "" ? options.hostname : `${options.hostname}:${options.port}`,
+    reason: `expected the certificate thumbprint ${expected}, got ${actual}`
+  })
+
+/**
+ * An undici agent whose connections are trusted only if the SHA-1 of the server certificate's DER encoding is
+ * `thumbprint` (normalised, lower-case hex). The pin is checked in the connect callback, before undici writes the
+ * request; sessions are not cached, so every connection shows its certificate.
+ */
+const pinnedAgent = (thumbprint: string): Agent => {
+  const expected = Buffer.from(thumbprint, "hex")
+  const connector = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0 })
+  return new Agent({
+    connect: (options, callback) =>
+      connector(options, (error, socket) => {
+        if (error !== null) return callback(error, null)
+        const certificate = socket instanceof Tls.TLSSocket ? socket.getPeerX509Certificate() : undefined
+        const actual = certificate === undefined
+          ? undefined
+          : Crypto.createHash("sha1").update(certificate.raw).digest()
+        if (actual !== undefined && actual.length === expected.length && Crypto.timingSafeEqual(actual, expected)) {
+          return callback(null, socket)
+        }
+        socket.destroy()
+        callback(mismatch(options, thumbprint, actual === undefined ? "no certificate" : actual.toString("hex")), null)
+      })
+  })
+}
+
+/** An `HttpClient` over a pinned agent, and the agent to close when done. */
+export const makePinnedClient = (
+  thumbprint: string
+): { readonly agent: Agent; readonly client: HttpClient.HttpClient } => {
+  const agent = pinnedAgent(thumbprint)
+  return { agent, client: NodeHttpClient.makeUndici(agent) }
+}
