@@ -195,7 +195,7 @@ ${table}
 - **6.** Time from spawning \`node\` to the first byte of the token on stdout, median of 5 runs. Bundles are built
   fresh by the run (\`scripts/bundle.mjs\` for the CLI).
 - **7.** esbuild \`bundle: true, splitting: true, minify: true, platform: "node", format: "esm"\`; the size is the
-  entry file a process loads to get its token (chunks loaded only on demand — for us undici, which only Service
+  entry file and the chunks it imports statically, what a process loads to get its token (chunks loaded only on demand — for us undici, which only Service
   Fabric's pinned TLS client uses — are not counted); gzip level 9. Entries are in \`packages/platform-node/bench/apps\`.
 
 ## What we tried for the missed targets
