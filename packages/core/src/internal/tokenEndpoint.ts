@@ -399,7 +399,7 @@ export const secretEndpoint = (
 export const unsupportedIdentity = (kind: TokenSource.SourceKind, identity: ManagedIdentity.Identity) =>
   new InvalidIdentity({
     source: kind,
-    reason: `${kind} does not support a user-assigned identity selected by ${identity._tag}`
+    reason: `a user-assigned identity (selected by ${identity._tag}) cannot be used with this source`
   })
 
 /** A source made of one HTTP request per attempt: build → exchange → decode, retried. */
