@@ -26,12 +26,12 @@ interface Outcome {
 
 const childEnv = (env: Record<string, string>) => ({ PATH: process.env.PATH ?? "", ...env })
 
-const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+const cli = (args: ReadonlyArray<string>, env: Record<string, string>, timeout = 15_000) =>
   Effect.async<Outcome>((resume) => {
     const child = ChildProcess.execFile(
       process.execPath,
       [bundle, ...args],
-      { env: childEnv(env), timeout: 15_000 },
+      { env: childEnv(env), timeout },
       (error, stdout, stderr) =>
         resume(Effect.succeed({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }))
     )
@@ -266,6 +266,36 @@ describe("managed-identity CLI", () => {
         assert.include(outcomes[2].stderr, "Invalid fault script")
       }))
   })
+
+  it.live(
+    "demo --json: a token through every source, one request for 1000 calls, the file cache across a restart",
+    () =>
+      Effect.gen(function*() {
+        const outcome = yield* cli(["demo", "--json"], {}, 80_000)
+        assert.strictEqual(outcome.code, 0, outcome.stderr)
+        const rows: ReadonlyArray<{ source: string; step: string; result: string }> = JSON.parse(outcome.stdout).rows
+        const results = (step: string) => rows.filter((row) => row.step === step).map((row) => row.result)
+        assert.deepStrictEqual(
+          Array.from(new Set(rows.map((row) => row.source))),
+          ["IMDS", "App Service", "Service Fabric", "Azure Arc", "Azure ML", "Cloud Shell"]
+        )
+        assert.deepStrictEqual(results("failed"), [])
+        assert.deepStrictEqual(results("second call"), Array(6).fill("cache, no request"))
+        assert.deepStrictEqual(results("file cache after a restart"), Array(6).fill("cache, no request"))
+        assert.deepStrictEqual(results("1000 concurrent calls"), [
+          ...Array(3).fill("1 token request"),
+          "2 HTTP requests (each exchange: challenge + answer)",
+          ...Array(2).fill("1 token request")
+        ])
+        for (const result of results("injected 500")) {
+          assert.match(result, /^identity_provider after a jittered back-off/)
+        }
+        assert.match(results("claims challenge")[2], /sent token_sha256_to_refresh and xms_cc=cp1$/)
+        assert.match(results("user-assigned (client id)")[2], /^InvalidIdentity/)
+        assert.match(results("user-assigned (client id)")[5], /^InvalidIdentity/)
+      }),
+    90_000
+  )
 
   it.live("--help exits 0 on every command", () =>
     Effect.gen(function*() {

@@ -274,9 +274,10 @@ const emulator = Command.make(
   )
 )
 
-const demo = Command.make("demo", {}, () => Demo.run).pipe(
+const demo = Command.make("demo", { json }, (flags) => Demo.run(flags)).pipe(
   Command.withDescription(
-    "Start the emulator and get a token through every source, showing cache, single flight and retry (text only)"
+    "Start the emulator and get a token through every source, showing cache, single flight, retry, claims and the " +
+      "file cache (with --json: the rows as JSON)"
   )
 )
 

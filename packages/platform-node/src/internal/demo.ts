@@ -186,26 +186,32 @@ const table = (rows: ReadonlyArray<Row>): string => {
   ].join("\n")
 }
 
-/** The demo: the emulator on loopback and a token through every source, shown as a table. */
-export const run: Effect.Effect<void, ManagedIdentityEmulator.EmulatorError> = Effect.scoped(
-  Effect.gen(function*() {
-    const started = performance.now()
-    const emulator = yield* ManagedIdentityEmulator.start()
-    const cacheDirectory = yield* Effect.acquireRelease(
-      Effect.promise(() => FileSystem.mkdtemp(Path.join(Os.tmpdir(), "managed-identity-demo-"))),
-      (directory) => Effect.promise(() => FileSystem.rm(directory, { recursive: true, force: true }))
-    )
-    yield* Console.log(`Emulator on ${emulator.baseUrl}, Service Fabric on ${emulator.serviceFabricUrl}\n`)
-    const rows = (yield* Effect.forEach(sources, ({ kind, name }) => demoSource(emulator, kind, name, cacheDirectory)))
-      .flat()
-    yield* Console.log(table(rows))
-    yield* Console.log(
-      `\nEvery token came from the emulator on 127.0.0.1 in ${((performance.now() - started) / 1000).toFixed(1)} s.`
-    )
-    if (rows.some((row) => row.step === "failed")) {
-      yield* Effect.sync(() => {
-        process.exitCode = 1
-      })
-    }
-  })
-)
+/** The demo: the emulator on loopback and a token through every source, shown as a table (or JSON rows). */
+export const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedIdentityEmulator.EmulatorError> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const started = performance.now()
+      const emulator = yield* ManagedIdentityEmulator.start()
+      const cacheDirectory = yield* Effect.acquireRelease(
+        Effect.promise(() => FileSystem.mkdtemp(Path.join(Os.tmpdir(), "managed-identity-demo-"))),
+        (directory) => Effect.promise(() => FileSystem.rm(directory, { recursive: true, force: true }))
+      )
+      if (!options.json) {
+        yield* Console.log(`Emulator on ${emulator.baseUrl}, Service Fabric on ${emulator.serviceFabricUrl}\n`)
+      }
+      const rows = (yield* Effect.forEach(sources, ({ kind, name }) =>
+        demoSource(emulator, kind, name, cacheDirectory)))
+        .flat()
+      const seconds = ((performance.now() - started) / 1000).toFixed(1)
+      yield* Console.log(
+        options.json
+          ? JSON.stringify({ rows, seconds: Number(seconds) })
+          : `${table(rows)}\n\nEvery token came from the emulator on 127.0.0.1 in ${seconds} s.`
+      )
+      if (rows.some((row) => row.step === "failed")) {
+        yield* Effect.sync(() => {
+          process.exitCode = 1
+        })
+      }
+    })
+  )
