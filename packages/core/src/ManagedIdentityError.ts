@@ -6,6 +6,7 @@
  */
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { SourceKind } from "./internal/sourceKind.js"
 
 /**
  * Where an error arose: a source, or host detection.
@@ -13,15 +14,7 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  * @category models
  */
-export const ErrorSource = Schema.Literal(
-  "Imds",
-  "AppService",
-  "ServiceFabric",
-  "AzureArc",
-  "CloudShell",
-  "MachineLearning",
-  "Detection"
-)
+export const ErrorSource = Schema.Literal(...SourceKind.literals, "Detection")
 
 /**
  * @since 0.1.0

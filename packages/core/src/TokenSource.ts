@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
+import * as SourceKinds from "./internal/sourceKind.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import type { TokenRequest } from "./TokenRequest.js"
@@ -22,20 +22,21 @@ import type { TokenRequest } from "./TokenRequest.js"
  * @since 0.1.0
  * @category models
  */
-export const SourceKind = Schema.Literal(
-  "Imds",
-  "AppService",
-  "ServiceFabric",
-  "AzureArc",
-  "CloudShell",
-  "MachineLearning"
-)
+export const SourceKind = SourceKinds.SourceKind
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type SourceKind = typeof SourceKind.Type
+export type SourceKind = SourceKinds.SourceKind
+
+/**
+ * Each source's name as people write it, for messages, the CLI and the demo.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const titles = SourceKinds.titles
 
 /**
  * A token as an endpoint issued it, before the client caches it.
