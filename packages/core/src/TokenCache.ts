@@ -1,6 +1,6 @@
 /**
- * The token cache: a map from cache key (identity + resource) to the last token issued for it, in memory only or
- * written through to a `KeyValueStore`.
+ * The token cache: a `Ref` holding a map from cache key (identity + resource) to the last token issued for it, in
+ * memory only or written through to a `KeyValueStore`.
  *
  * @since 0.1.0
  */
@@ -8,9 +8,11 @@ import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { AccessToken } from "./AccessToken.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
@@ -35,12 +37,6 @@ export declare namespace TokenCache {
     readonly get: (key: string) => Effect.Effect<Option.Option<AccessToken>>
     readonly set: (key: string, token: AccessToken) => Effect.Effect<void>
     readonly remove: (key: string) => Effect.Effect<void>
-    /**
-     * A synchronous read of the token held in memory for `key`, for the client's cache-hit path (one `Map` lookup,
-     * no effect to run). `undefined` means "not in memory": the client then asks `get`, which may look further
-     * (e.g. in a persistent store). A cache without this method is always read through `get`.
-     */
-    readonly unsafeGet?: (key: string) => AccessToken | undefined
   }
 }
 
@@ -53,20 +49,23 @@ export declare namespace TokenCache {
 export const key = (identity: ManagedIdentity.Identity, resource: string): string =>
   `${ManagedIdentity.toKey(identity)}|${resource}`
 
-const memoryService = (tokens: Map<string, AccessToken>): TokenCache.Service => ({
-  get: (key) => Effect.sync(() => Option.fromNullable(tokens.get(key))),
-  set: (key, token) => Effect.sync(() => void tokens.set(key, token)),
-  remove: (key) => Effect.sync(() => void tokens.delete(key)),
-  unsafeGet: (key) => tokens.get(key)
+const memoryService = (tokens: Ref.Ref<HashMap.HashMap<string, AccessToken>>): TokenCache.Service => ({
+  get: (key) => Effect.map(Ref.get(tokens), HashMap.get(key)),
+  set: (key, token) => Ref.update(tokens, HashMap.set(key, token)),
+  remove: (key) => Ref.update(tokens, HashMap.remove(key))
 })
 
 /**
- * A cache over a `Map` owned by the service (a hit is one `Map` lookup; see `unsafeGet`).
+ * A cache over a `Ref<HashMap<string, AccessToken>>` owned by the service: a hit is one `Ref` read and one `HashMap`
+ * lookup.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: Effect.Effect<TokenCache.Service> = Effect.sync(() => memoryService(new Map()))
+export const makeMemory: Effect.Effect<TokenCache.Service> = Effect.map(
+  Ref.make(HashMap.empty<string, AccessToken>()),
+  memoryService
+)
 
 /**
  * An in-memory cache, private to the layer's scope.
@@ -109,8 +108,7 @@ const encodeEntry = Schema.encodeEither(Entry)
 export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValueStore.KeyValueStore> = Effect.gen(
   function*() {
     const store = yield* KeyValueStore.KeyValueStore
-    const tokens = new Map<string, AccessToken>()
-    const memory = memoryService(tokens)
+    const memory = yield* makeMemory
     const warn = (message: string, key: string, reason: string) =>
       Effect.logWarning(message).pipe(Effect.annotateLogs({ key, reason }))
 
@@ -151,8 +149,7 @@ export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValu
           memory.remove(key),
           Effect.catchAll(store.remove(key), (error) =>
             warn("cannot remove from the persisted token cache", key, error.message))
-        ),
-      unsafeGet: (key) => tokens.get(key)
+        )
     })
   }
 )

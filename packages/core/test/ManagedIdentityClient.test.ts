@@ -21,6 +21,7 @@ import { type ManagedIdentityError, TokenRequestFailed } from "../src/ManagedIde
 import * as TokenCache from "../src/TokenCache.js"
 import type { TokenRequest } from "../src/TokenRequest.js"
 import * as TokenSource from "../src/TokenSource.js"
+import { tracked } from "./utils/idle.js"
 
 const resource = "https://vault.azure.net"
 const otherResource = "https://storage.azure.com"
@@ -54,16 +55,22 @@ const scripted = (steps: ReadonlyArray<Step>, fallback: Step = issue("fallback")
   return { requests, getToken }
 }
 
+/**
+ * Runs `f` with a client over `source`; `idle` waits until every fiber the client forked (shared requests,
+ * background refreshes) is done or waiting.
+ */
 const run = <A, E>(
   source: TokenSource.TestOptions,
-  f: (client: ManagedIdentityClient.ManagedIdentityClient.Service) => Effect.Effect<A, E>,
+  f: (client: ManagedIdentityClient.ManagedIdentityClient.Service, idle: Effect.Effect<void>) => Effect.Effect<A, E>,
   options: ManagedIdentityClient.Options = {}
 ) =>
-  Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, f).pipe(
-    Effect.provide(
-      ManagedIdentityClient.layerWithOptions(options).pipe(
-        Layer.provide(TokenSource.layerTest(source)),
-        Layer.provide(TokenCache.layerMemory)
+  tracked((idle) =>
+    Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => f(client, idle)).pipe(
+      Effect.provide(
+        ManagedIdentityClient.layerWithOptions(options).pipe(
+          Layer.provide(TokenSource.layerTest(source)),
+          Layer.provide(TokenCache.layerMemory)
+        )
       )
     )
   )
@@ -74,8 +81,6 @@ const waitUntil = (condition: () => boolean) =>
     if (n > 1000) return Effect.dieMessage("condition not reached")
     return Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => loop(n + 1)))
   })
-
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
 
 const assertError = (actual: ManagedIdentityError, expected: ManagedIdentityError) => {
   assert.strictEqual(actual._tag, expected._tag)
@@ -169,14 +174,14 @@ describe("ManagedIdentityClient", () => {
       Effect.gen(function*() {
         const latch = yield* Deferred.make<void>()
         const source = scripted([], gated(latch, issue("shared")))
-        yield* run({ getToken: source.getToken }, (client) =>
+        yield* run({ getToken: source.getToken }, (client, idle) =>
           Effect.gen(function*() {
             const fibers = yield* Effect.forEach(
               Arr.range(1, 1000),
               (i) => Effect.fork(client.getToken(i % 2 === 0 ? resource : otherResource))
             )
             yield* waitUntil(() => source.requests.length === 2)
-            yield* settle
+            yield* idle
             assert.strictEqual(source.requests.length, 2)
             yield* Deferred.succeed(latch, undefined)
             const tokens = yield* Fiber.joinAll(fibers)
@@ -187,15 +192,30 @@ describe("ManagedIdentityClient", () => {
           }))
       }))
 
+    it.effect("10 000 concurrent cold callers make exactly one request", () =>
+      Effect.gen(function*() {
+        const latch = yield* Deferred.make<void>()
+        const source = scripted([gated(latch, issue("shared"))])
+        yield* run({ getToken: source.getToken }, (client, idle) =>
+          Effect.gen(function*() {
+            const fibers = yield* Effect.forEach(Arr.range(1, 10_000), () => Effect.fork(client.getToken(resource)))
+            yield* idle
+            yield* Deferred.succeed(latch, undefined)
+            const tokens = yield* Fiber.joinAll(fibers)
+            assert.isTrue(tokens.every((token) => value(token) === "shared"))
+            assert.strictEqual(source.requests.length, 1)
+          }))
+      }))
+
     it.effect("interrupting half of 1000 waiting callers does not cancel the request for the others", () =>
       Effect.gen(function*() {
         const latch = yield* Deferred.make<void>()
         const source = scripted([gated(latch, issue("shared"))])
-        yield* run({ getToken: source.getToken }, (client) =>
+        yield* run({ getToken: source.getToken }, (client, idle) =>
           Effect.gen(function*() {
             const fibers = yield* Effect.forEach(Arr.range(1, 1000), () => Effect.fork(client.getToken(resource)))
             yield* waitUntil(() => source.requests.length === 1)
-            yield* settle
+            yield* idle
             const interrupted = fibers.filter((_, i) => i % 2 === 0)
             const kept = fibers.filter((_, i) => i % 2 === 1)
             const interruptedExits = yield* Effect.forEach(interrupted, Fiber.interrupt)
@@ -214,13 +234,13 @@ describe("ManagedIdentityClient", () => {
       Effect.gen(function*() {
         const latch = yield* Deferred.make<void>()
         const source = scripted([gated(latch, issue("orphan"))])
-        yield* run({ getToken: source.getToken }, (client) =>
+        yield* run({ getToken: source.getToken }, (client, idle) =>
           Effect.gen(function*() {
             const fibers = yield* Effect.forEach(Arr.range(1, 10), () => Effect.fork(client.getToken(resource)))
             yield* waitUntil(() => source.requests.length === 1)
             yield* Fiber.interruptAll(fibers)
             yield* Deferred.succeed(latch, undefined)
-            yield* settle
+            yield* idle
             const token = yield* client.getToken(resource)
             assert.deepStrictEqual([value(token), token.source], ["orphan", "cache"])
             assert.strictEqual(source.requests.length, 1)
@@ -257,28 +277,28 @@ describe("ManagedIdentityClient", () => {
       Effect.gen(function*() {
         const latch = yield* Deferred.make<void>()
         const source = scripted([issue("old", lifetime), gated(latch, issue("new", lifetime))])
-        yield* run({ getToken: source.getToken }, (client) =>
+        yield* run({ getToken: source.getToken }, (client, idle) =>
           Effect.gen(function*() {
             const first = yield* client.getToken(resource)
             assert.strictEqual(Option.getOrThrow(first.refreshOn).epochMillis, 3945_000)
             yield* TestClock.adjust("3944 seconds")
             const before = yield* client.getToken(resource)
             assert.deepStrictEqual([value(before), before.source], ["old", "cache"])
-            yield* settle
+            yield* idle
             assert.strictEqual(source.requests.length, 1)
             yield* TestClock.adjust("1 second")
             for (let i = 0; i < 100; i++) {
               const stale = yield* client.getToken(resource)
               assert.deepStrictEqual([value(stale), stale.source], ["old", "cache"])
             }
-            yield* settle
+            yield* idle
             assert.strictEqual(source.requests.length, 2)
             for (let i = 0; i < 100; i++) {
               assert.strictEqual(value(yield* client.getToken(resource)), "old")
             }
             assert.strictEqual(source.requests.length, 2)
             yield* Deferred.succeed(latch, undefined)
-            yield* settle
+            yield* idle
             const refreshed = yield* client.getToken(resource)
             assert.deepStrictEqual([value(refreshed), refreshed.source], ["new", "cache"])
             assert.strictEqual(source.requests.length, 2)
@@ -295,13 +315,13 @@ describe("ManagedIdentityClient", () => {
         const source = scripted([issue("old-secret", lifetime), fail(unavailable), issue("new", lifetime)])
         yield* run(
           { getToken: source.getToken },
-          (client) =>
+          (client, idle) =>
             Effect.gen(function*() {
               yield* client.getToken(resource)
               yield* TestClock.adjust("3945 seconds")
               const stale = yield* client.getToken(resource)
               assert.deepStrictEqual([value(stale), stale.source], ["old-secret", "cache"])
-              yield* settle
+              yield* idle
               assert.strictEqual(source.requests.length, 2)
               const warnings = logs.filter((log) => log.level === "WARN")
               assert.strictEqual(warnings.length, 1)
@@ -311,12 +331,12 @@ describe("ManagedIdentityClient", () => {
 
               yield* TestClock.adjust("29 seconds")
               assert.strictEqual(value(yield* client.getToken(resource)), "old-secret")
-              yield* settle
+              yield* idle
               assert.strictEqual(source.requests.length, 2)
 
               yield* TestClock.adjust("1 second")
               assert.strictEqual(value(yield* client.getToken(resource)), "old-secret")
-              yield* settle
+              yield* idle
               assert.strictEqual(source.requests.length, 3)
               const replaced = yield* client.getToken(resource)
               assert.deepStrictEqual([value(replaced), replaced.source], ["new", "cache"])
@@ -327,17 +347,39 @@ describe("ManagedIdentityClient", () => {
         )
       }))
 
+    it.effect("a refresh that dies sets the back-off and logs: 50 waves of callers make one refresh request", () =>
+      Effect.gen(function*() {
+        const logs: Array<string> = []
+        const logger = Logger.make(({ logLevel, message }) => {
+          if (logLevel.label === "WARN") logs.push(JSON.stringify(message))
+        })
+        const source = scripted([issue("old", lifetime), () => Effect.dieMessage("Invalid date")])
+        yield* run({ getToken: source.getToken }, (client, idle) =>
+          Effect.gen(function*() {
+            yield* client.getToken(resource)
+            yield* TestClock.adjust("3945 seconds")
+            for (let wave = 0; wave < 50; wave++) {
+              yield* Effect.all(Arr.replicate(client.getToken(resource), 10), { concurrency: "unbounded" })
+              yield* idle
+              yield* TestClock.adjust("100 millis")
+            }
+            assert.strictEqual(source.requests.length, 2)
+            assert.strictEqual(logs.length, 1)
+            assert.include(logs[0], "background token refresh failed")
+          }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+      }))
+
     it.effect("at the 300 s line a failing refresh is the caller's error", () => {
       const source = scripted([issue("old", lifetime)], fail(badRequest))
-      return run({ getToken: source.getToken }, (client) =>
+      return run({ getToken: source.getToken }, (client, idle) =>
         Effect.gen(function*() {
           yield* client.getToken(resource)
           yield* TestClock.adjust("3945 seconds")
           assert.strictEqual(value(yield* client.getToken(resource)), "old")
-          yield* settle
+          yield* idle
           yield* TestClock.adjust(`${lifetime - 3945 - 301} seconds`)
           assert.strictEqual(value(yield* client.getToken(resource)), "old")
-          yield* settle
+          yield* idle
           const refreshes = source.requests.length
           assert.strictEqual(refreshes, 3)
           yield* TestClock.adjust("2 seconds")
@@ -349,13 +391,13 @@ describe("ManagedIdentityClient", () => {
 
     it.effect("a token under 7200 s gets no refreshOn and no background refresh", () => {
       const source = scripted([issue("short", 7199)])
-      return run({ getToken: source.getToken }, (client) =>
+      return run({ getToken: source.getToken }, (client, idle) =>
         Effect.gen(function*() {
           const first = yield* client.getToken(resource)
           assert.isTrue(Option.isNone(first.refreshOn))
           yield* TestClock.adjust(`${7199 - 300} seconds`)
           assert.strictEqual((yield* client.getToken(resource)).source, "cache")
-          yield* settle
+          yield* idle
           assert.strictEqual(source.requests.length, 1)
         }))
     })
