@@ -277,7 +277,7 @@ describe("managed-identity CLI", () => {
         const results = (step: string) => rows.filter((row) => row.step === step).map((row) => row.result)
         assert.deepStrictEqual(
           Array.from(new Set(rows.map((row) => row.source))),
-          ["IMDS", "App Service", "Service Fabric", "Azure Arc", "Azure ML", "Cloud Shell"]
+          ["IMDS", "App Service", "Service Fabric", "Azure Arc", "Azure Machine Learning", "Cloud Shell"]
         )
         assert.deepStrictEqual(results("failed"), [])
         assert.deepStrictEqual(results("second call"), Array(6).fill("cache, no request"))
