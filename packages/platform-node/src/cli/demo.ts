@@ -23,16 +23,6 @@ import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import * as NodeTokenCache from "../NodeTokenCache.js"
 import { json } from "./flags.js"
 
-/** The sources in the order the demo shows them, each named by `TokenSource.titles`. */
-const sources: ReadonlyArray<TokenSource.SourceKind> = [
-  "Imds",
-  "AppService",
-  "ServiceFabric",
-  "AzureArc",
-  "MachineLearning",
-  "CloudShell"
-]
-
 const userAssignedClientId = "5c1a9b72-0d3e-4e0f-9a55-0000000000aa"
 const claimsChallenge = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1726077595\"}}}"
 
@@ -207,7 +197,9 @@ const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedId
       if (!options.json) {
         yield* Console.log(`Emulator on ${emulator.baseUrl}, Service Fabric on ${emulator.serviceFabricUrl}\n`)
       }
-      const rows = (yield* Effect.forEach(sources, (kind) => demoSource(emulator, kind, cacheDirectory))).flat()
+      const rows = (yield* Effect.forEach(TokenSource.SourceKind.literals, (kind) =>
+        demoSource(emulator, kind, cacheDirectory)))
+        .flat()
       const seconds = ((performance.now() - started) / 1000).toFixed(1)
       yield* Console.log(
         options.json
