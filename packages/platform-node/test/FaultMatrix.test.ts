@@ -10,7 +10,7 @@
  * count is twice the others'. The table is printed after the run; `FAULT_MATRIX_WRITE=1` also writes FAULT_MATRIX.md.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
+import { ManagedIdentity } from "@managed-identity/core"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
 import {
   Cause,
@@ -29,7 +29,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
-import { allSources, clientLayer, onHost } from "./utils/emulatorStack.js"
+import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
 
 type SourceKind = ManagedIdentityEmulator.SourceKind
 type Step = ManagedIdentityEmulator.FaultStep
@@ -68,6 +68,15 @@ const same = (outcome: "token" | ManagedIdentityError["_tag"], n: number) => () 
 const imdsRetries = (kind: SourceKind) =>
   kind === "Imds" ? { outcome: "token" as const, attempts: 2 } : { outcome: "TokenRequestFailed" as const, attempts: 1 }
 
+/** A fault on every attempt that only the attempt timeout ends (so the row runs with {@link cutTiming}). */
+const cutEveryAttempt = (name: string, step: Step): Case => ({
+  name,
+  step,
+  every: true,
+  cut: true,
+  expect: same("Timeout", attempts)
+})
+
 const cases: ReadonlyArray<Case> = [
   { name: "500 once", step: { status: 500 }, expect: same("token", 2) },
   { name: "500 every time", step: { status: 500 }, every: true, expect: same("TokenRequestFailed", attempts) },
@@ -81,27 +90,15 @@ const cases: ReadonlyArray<Case> = [
   { name: "404 once", step: { status: 404 }, expect: imdsRetries },
   { name: "410 once", step: { status: 410 }, expect: imdsRetries },
   { name: "delay 100 ms (< attempt timeout)", step: { delay: 100 }, expect: same("token", 1) },
-  {
-    name: "delay 10 s (> attempt timeout) every time",
-    step: { delay: 10_000 },
-    every: true,
-    cut: true,
-    expect: same("Timeout", attempts)
-  },
+  cutEveryAttempt("delay 10 s (> attempt timeout) every time", { delay: 10_000 }),
   { name: "reset once", step: { reset: true }, expect: same("token", 2) },
   { name: "reset every time", step: { reset: true }, every: true, expect: same("ConnectionFailed", attempts) },
   { name: "hang once", step: { hang: true }, cut: true, expect: same("token", 2) },
-  { name: "hang every time", step: { hang: true }, every: true, cut: true, expect: same("Timeout", attempts) },
+  cutEveryAttempt("hang every time", { hang: true }),
   { name: "malformedJson", step: { malformedJson: true }, expect: same("InvalidTokenResponse", 1) },
   { name: "oversized (> 64 KiB)", step: { oversized: true }, expect: same("InvalidTokenResponse", 1) },
   { name: "trickle 2 ms / 16 bytes", step: { trickle: 2 }, expect: same("token", 1) },
-  {
-    name: "trickle 500 ms / 16 bytes every time",
-    step: { trickle: 500 },
-    every: true,
-    cut: true,
-    expect: same("Timeout", attempts)
-  }
+  cutEveryAttempt("trickle 500 ms / 16 bytes every time", { trickle: 500 })
 ]
 
 const closedPortCase = "connection refused (closed port)"
@@ -195,8 +192,8 @@ const runMatrix = Effect.gen(function*() {
   })
 
   /** The client on the Node stack, every span and log line captured. */
-  const getToken = (emulator: ManagedIdentityEmulator.Emulator, env: Record<string, string>, cut = false) =>
-    Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource)).pipe(
+  const observedToken = (emulator: ManagedIdentityEmulator.Emulator, env: Record<string, string>, cut = false) =>
+    getToken(resource).pipe(
       Effect.provide(clientLayer(emulator, ManagedIdentity.systemAssigned, { source: cut ? cutTiming : timing })),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
       Effect.withTracer(tracer),
@@ -215,7 +212,7 @@ const runMatrix = Effect.gen(function*() {
   const runCell = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind, testCase: Case) =>
     Effect.gen(function*() {
       yield* emulator.setFaults(kind, script(kind, testCase))
-      const exit = yield* getToken(emulator, emulator.env(kind), testCase.cut)
+      const exit = yield* observedToken(emulator, emulator.env(kind), testCase.cut)
       const recorded = (yield* emulator.requests).filter((request) => request.source === kind)
       const expected = testCase.expect(kind)
       const faulted = requestsPerAttempt(kind) - 1
@@ -232,7 +229,7 @@ const runMatrix = Effect.gen(function*() {
 
   const closedPortCell = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind) =>
     Effect.gen(function*() {
-      const exit = yield* getToken(emulator, closedPortEnv(emulator, kind, closedPort))
+      const exit = yield* observedToken(emulator, closedPortEnv(emulator, kind, closedPort))
       const cell: Cell = {
         expected: { outcome: "SourceUnavailable", requests: 0 },
         actual: { outcome: outcomeOf(exit), requests: yield* emulator.requestCount(kind) }
@@ -269,11 +266,7 @@ const runMatrix = Effect.gen(function*() {
       (emulator) =>
         Effect.forEach(
           allSources,
-          (kind) =>
-            Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource)).pipe(
-              Effect.provide(clientLayer(emulator)),
-              onHost(emulator, kind)
-            ),
+          (kind) => getToken(resource).pipe(Effect.provide(clientLayer(emulator)), onHost(emulator, kind)),
           { discard: true }
         )
     )

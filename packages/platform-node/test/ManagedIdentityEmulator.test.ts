@@ -7,6 +7,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type * as Tls from "node:tls"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
+import { eventually } from "./utils/eventually.js"
+import { decodeJwt } from "./utils/jwt.js"
 
 const vault = "https://vault.azure.net"
 
@@ -45,15 +47,6 @@ const imdsUrl = (emulator: ManagedIdentityEmulator.Emulator, query: Record<strin
 
 const imds = (emulator: ManagedIdentityEmulator.Emulator, query: Record<string, string> = {}) =>
   send(imdsUrl(emulator, query), { headers: { Metadata: "true" } })
-
-const claimsOf = (token: string) => {
-  const [header, claims, signature] = token.split(".")
-  return {
-    header: JSON.parse(Buffer.from(header, "base64url").toString()),
-    claims: JSON.parse(Buffer.from(claims, "base64url").toString()),
-    signature
-  }
-}
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
@@ -138,7 +131,7 @@ describe("ManagedIdentityEmulator", () => {
         assertExpiresAround(Number(first.body.expires_on), 86400)
         const system = ManagedIdentityEmulator.systemAssignedIdentities.Imds
         assert.strictEqual(first.body.client_id, system.clientId)
-        const token = claimsOf(first.body.access_token)
+        const token = decodeJwt(first.body.access_token)
         assert.deepStrictEqual(token.header, { alg: "none", typ: "JWT" })
         assert.strictEqual(token.signature, "")
         assert.strictEqual(token.claims.aud, vault)
@@ -187,7 +180,7 @@ describe("ManagedIdentityEmulator", () => {
         assert.strictEqual(byClientId.body.client_id, known.clientId)
         assert.strictEqual(byClientId.body.expires_in, "3600")
         const byResourceId = yield* imds(emulator, { msi_res_id: known.resourceId })
-        const claims = claimsOf(byResourceId.body.access_token).claims
+        const claims = decodeJwt(byResourceId.body.access_token).claims
         assert.strictEqual(claims.xms_mirid, known.resourceId)
         assert.strictEqual(claims.oid, known.objectId)
         const unknown = yield* imds(emulator, { object_id: "33333333-3333-4333-8333-333333333333" })
@@ -200,7 +193,7 @@ describe("ManagedIdentityEmulator", () => {
         const emulator = yield* ManagedIdentityEmulator.start()
         const answer = yield* imds(emulator, { object_id: "my-object" })
         assert.strictEqual(answer.status, 200)
-        assert.strictEqual(claimsOf(answer.body.access_token).claims.oid, "my-object")
+        assert.strictEqual(decodeJwt(answer.body.access_token).claims.oid, "my-object")
       }))
   })
 
@@ -223,7 +216,7 @@ describe("ManagedIdentityEmulator", () => {
         ])
         assert.isString(ok.body.expires_on)
         assertExpiresAround(Number(ok.body.expires_on), 86400)
-        const claims = claimsOf(ok.body.access_token).claims
+        const claims = decodeJwt(ok.body.access_token).claims
         assert.strictEqual(claims.xms_mirid, "/subscriptions/x/identity")
         assert.strictEqual(claims.xms_src, "AppService")
         const missing = yield* appService(emulator)
@@ -255,7 +248,7 @@ describe("ManagedIdentityEmulator", () => {
         assert.strictEqual(ok.body.clientid, "ml-client")
         assert.strictEqual(ok.body.token_type, "Bearer")
         assertExpiresAround(Number(ok.body.expires_on), 86400)
-        assert.strictEqual(claimsOf(ok.body.access_token).claims.appid, "ml-client")
+        assert.strictEqual(decodeJwt(ok.body.access_token).claims.appid, "ml-client")
         const missing = yield* send(endpoint({}))
         assert.strictEqual(missing.status, 401)
         assert.strictEqual(missing.body.statusCode, 401)
@@ -524,9 +517,10 @@ describe("ManagedIdentityEmulator", () => {
           () => "answered",
           () => "failed"
         )
-        while ((yield* emulator.requestCount("Imds")) < 2) {
-          yield* Effect.sleep("10 millis")
-        }
+        yield* eventually(
+          "the second request hangs in the emulator",
+          Effect.map(emulator.requestCount("Imds"), (count) => count === 2)
+        )
         yield* Scope.close(scope, Exit.void).pipe(
           Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "hung" })
         )

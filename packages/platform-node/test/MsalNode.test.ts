@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
+import { claimsOf } from "./utils/jwt.js"
+import { runNode } from "./utils/nodeProcess.js"
 
 const vault = "https://vault.azure.net"
 const packageDirectory = Path.dirname(import.meta.dirname)
@@ -37,20 +38,13 @@ interface MsalResult {
 }
 
 const acquireWithMsal = (env: Record<string, string>) =>
-  Effect.async<MsalResult, Error>((resume) => {
-    const child = ChildProcess.execFile(
-      process.execPath,
-      ["--input-type=module", "--eval", script, vault],
-      { cwd: packageDirectory, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 15_000 },
-      (error, stdout, stderr) =>
-        resume(
-          error === null ? Effect.succeed(JSON.parse(stdout)) : Effect.fail(new Error(`${error.message}\n${stderr}`))
-        )
-    )
-    return Effect.sync(() => child.kill())
-  })
-
-const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString())
+  runNode(["--input-type=module", "--eval", script, vault], env, { cwd: packageDirectory }).pipe(
+    Effect.filterOrFail(
+      (outcome) => outcome.code === 0,
+      (outcome) => new Error(`msal-node exited with ${outcome.code}\n${outcome.stderr}`)
+    ),
+    Effect.map((outcome): MsalResult => JSON.parse(outcome.stdout))
+  )
 
 const acquire = (
   emulator: ManagedIdentityEmulator.Emulator,
@@ -71,52 +65,74 @@ const acquire = (
     return { source: result.source, request: requests[0] }
   })
 
+interface Case {
+  readonly title: string
+  readonly kind: ManagedIdentityEmulator.SourceKind
+  /** What `getManagedIdentitySource()` says. */
+  readonly msalSource: string
+  /** Variables the platform sets besides the emulator's. */
+  readonly extraEnv?: Record<string, string>
+  readonly method: "GET" | "POST"
+  readonly query: Readonly<Record<string, string>>
+  readonly body?: string
+  /** Headers the request must carry: a value, or a pattern the value matches. */
+  readonly headers: (emulator: ManagedIdentityEmulator.Emulator) => Readonly<Record<string, string | RegExp>>
+}
+
+const machineLearningClientId = ManagedIdentityEmulator.systemAssignedIdentities.MachineLearning.clientId
+
+const cases: ReadonlyArray<Case> = [
+  {
+    title: "IMDS through AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    kind: "Imds",
+    msalSource: "DefaultToImds",
+    method: "GET",
+    query: { "api-version": "2018-02-01", resource: vault },
+    headers: () => ({ metadata: "true" })
+  },
+  {
+    title: "App Service",
+    kind: "AppService",
+    msalSource: "AppService",
+    method: "GET",
+    query: { "api-version": "2019-08-01", resource: vault },
+    headers: (emulator) => ({ "x-identity-header": emulator.secrets.identityHeader })
+  },
+  {
+    title: "Azure Machine Learning, with the DEFAULT_IDENTITY_CLIENT_ID the platform sets",
+    kind: "MachineLearning",
+    msalSource: "MachineLearning",
+    extraEnv: { DEFAULT_IDENTITY_CLIENT_ID: machineLearningClientId },
+    method: "GET",
+    query: { "api-version": "2017-09-01", resource: vault, clientid: machineLearningClientId },
+    headers: (emulator) => ({ secret: emulator.secrets.msiSecret, metadata: "true" })
+  },
+  {
+    title: "Cloud Shell",
+    kind: "CloudShell",
+    msalSource: "CloudShell",
+    method: "POST",
+    query: {},
+    body: `resource=${encodeURIComponent(vault)}`,
+    headers: () => ({ metadata: "true", "content-type": /^application\/x-www-form-urlencoded\b/ })
+  }
+]
+
 describe("msal-node's ManagedIdentityApplication against the emulator", () => {
-  it.scopedLive("IMDS through AZURE_POD_IDENTITY_AUTHORITY_HOST", () =>
-    Effect.gen(function*() {
-      const emulator = yield* ManagedIdentityEmulator.start()
-      const { request, source } = yield* acquire(emulator, "Imds")
-      assert.strictEqual(source, "DefaultToImds")
-      assert.strictEqual(request.source, "Imds")
-      assert.strictEqual(request.method, "GET")
-      assert.deepStrictEqual(request.query, { "api-version": "2018-02-01", resource: vault })
-      assert.strictEqual(request.headers["metadata"], "true")
-    }))
-
-  it.scopedLive("App Service", () =>
-    Effect.gen(function*() {
-      const emulator = yield* ManagedIdentityEmulator.start()
-      const { request, source } = yield* acquire(emulator, "AppService")
-      assert.strictEqual(source, "AppService")
-      assert.strictEqual(request.source, "AppService")
-      assert.strictEqual(request.method, "GET")
-      assert.deepStrictEqual(request.query, { "api-version": "2019-08-01", resource: vault })
-      assert.strictEqual(request.headers["x-identity-header"], emulator.secrets.identityHeader)
-    }))
-
-  it.scopedLive("Azure Machine Learning, with the DEFAULT_IDENTITY_CLIENT_ID the platform sets", () =>
-    Effect.gen(function*() {
-      const emulator = yield* ManagedIdentityEmulator.start()
-      const clientId = ManagedIdentityEmulator.systemAssignedIdentities.MachineLearning.clientId
-      const { request, source } = yield* acquire(emulator, "MachineLearning", { DEFAULT_IDENTITY_CLIENT_ID: clientId })
-      assert.strictEqual(source, "MachineLearning")
-      assert.strictEqual(request.source, "MachineLearning")
-      assert.strictEqual(request.method, "GET")
-      assert.deepStrictEqual(request.query, { "api-version": "2017-09-01", resource: vault, clientid: clientId })
-      assert.strictEqual(request.headers["secret"], emulator.secrets.msiSecret)
-      assert.strictEqual(request.headers["metadata"], "true")
-    }))
-
-  it.scopedLive("Cloud Shell", () =>
-    Effect.gen(function*() {
-      const emulator = yield* ManagedIdentityEmulator.start()
-      const { request, source } = yield* acquire(emulator, "CloudShell")
-      assert.strictEqual(source, "CloudShell")
-      assert.strictEqual(request.source, "CloudShell")
-      assert.strictEqual(request.method, "POST")
-      assert.deepStrictEqual(request.query, {})
-      assert.strictEqual(request.body, `resource=${encodeURIComponent(vault)}`)
-      assert.strictEqual(request.headers["metadata"], "true")
-      assert.match(request.headers["content-type"], /^application\/x-www-form-urlencoded\b/)
-    }))
+  for (const testCase of cases) {
+    it.scopedLive(testCase.title, () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const { request, source } = yield* acquire(emulator, testCase.kind, testCase.extraEnv)
+        assert.strictEqual(source, testCase.msalSource)
+        assert.strictEqual(request.source, testCase.kind)
+        assert.strictEqual(request.method, testCase.method)
+        assert.deepStrictEqual(request.query, testCase.query)
+        if (testCase.body !== undefined) assert.strictEqual(request.body, testCase.body)
+        for (const [name, expected] of Object.entries(testCase.headers(emulator))) {
+          if (typeof expected === "string") assert.strictEqual(request.headers[name], expected, name)
+          else assert.match(request.headers[name], expected, name)
+        }
+      }))
+  }
 })

@@ -4,13 +4,8 @@ import type { Layer } from "effect"
 import { Effect, Redacted } from "effect"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
-import { allSources, clientLayer, onHost } from "./utils/emulatorStack.js"
-
-const claimsOf = (token: Redacted.Redacted<string>): Record<string, unknown> =>
-  JSON.parse(Buffer.from(Redacted.value(token).split(".")[1], "base64url").toString("utf8"))
-
-const getToken = (resource: string) =>
-  Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource))
+import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
+import { claimsOf } from "./utils/jwt.js"
 
 const userAssignedClientId = "7f4c1e55-0000-4000-8000-00000000abcd"
 const supportsUserAssigned = new Set(["Imds", "AppService", "AzureArc", "MachineLearning"])

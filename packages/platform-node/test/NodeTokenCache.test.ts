@@ -7,6 +7,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as RecordingSource from "../../core/test/utils/recordingSource.js"
 import * as NodeTokenCache from "../src/NodeTokenCache.js"
+import { getToken } from "./utils/emulatorStack.js"
 
 const resource = "https://vault.azure.net"
 
@@ -14,7 +15,7 @@ const tempDirectory = () => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "mi-
 
 /** One "process": a client over a file cache in `directory`, built afresh. */
 const getTokenInProcess = (directory: string, source: Layer.Layer<TokenSource.TokenSource>) =>
-  Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource)).pipe(
+  getToken(resource).pipe(
     Effect.provide(
       ManagedIdentityClient.layer.pipe(Layer.provide(source), Layer.provide(NodeTokenCache.layerFile(directory)))
     )

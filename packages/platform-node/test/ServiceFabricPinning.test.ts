@@ -6,13 +6,14 @@ import {
   ServiceFabricTokenSource,
   TokenCache
 } from "@managed-identity/core"
-import { Effect, Either, Layer, Redacted, Schedule } from "effect"
+import { Effect, Either, Layer, Redacted } from "effect"
 import { X509Certificate } from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
-import type { AddressInfo } from "node:net"
+import type * as Net from "node:net"
 import * as EmulatorCertificate from "../src/internal/emulatorCertificate.js"
 import * as PinnedHttpClient from "../src/internal/pinnedHttpClient.js"
+import { getToken } from "./utils/emulatorStack.js"
 
 const fingerprint = new X509Certificate(EmulatorCertificate.certificate).fingerprint
 const thumbprint = fingerprint.replace(/:/g, "").toLowerCase()
@@ -28,6 +29,8 @@ interface TestServer {
   readonly seen: Array<Seen>
   readonly connected: () => number
   readonly connections: () => Promise<number>
+  /** Succeeds once no connection is open. */
+  readonly allClosed: Effect.Effect<void>
 }
 
 const answer = (request: Http.IncomingMessage, response: Http.ServerResponse, seen: Array<Seen>) => {
@@ -49,15 +52,24 @@ const serve = (secure: boolean) =>
     Effect.async<{ readonly server: Http.Server; readonly test: TestServer }>((resume) => {
       const seen: Array<Seen> = []
       let connections = 0
+      const open = new Set<Net.Socket>()
+      const waiting: Array<() => void> = []
       const server = secure
         ? Https.createServer(
           { key: EmulatorCertificate.privateKey, cert: EmulatorCertificate.certificate },
           (request, response) => answer(request, response, seen)
         )
         : Http.createServer((request, response) => answer(request, response, seen))
-      server.on("connection", () => connections++)
+      server.on("connection", (socket: Net.Socket) => {
+        connections++
+        open.add(socket)
+        socket.on("close", () => {
+          open.delete(socket)
+          if (open.size === 0) waiting.splice(0).forEach((wake) => wake())
+        })
+      })
       server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
+        const { port } = server.address() as Net.AddressInfo
         resume(Effect.succeed({
           server,
           test: {
@@ -67,7 +79,11 @@ const serve = (secure: boolean) =>
             connections: () =>
               new Promise<number>((resolve, reject) =>
                 server.getConnections((error, count) => error ? reject(error) : resolve(count))
-              )
+              ),
+            allClosed: Effect.async<void>((resume) => {
+              if (open.size === 0) resume(Effect.void)
+              else waiting.push(() => resume(Effect.void))
+            })
           }
         }))
       })
@@ -79,32 +95,41 @@ const serve = (secure: boolean) =>
       })
   ).pipe(Effect.map(({ test }) => test))
 
-const clientLayer = (endpoint: string, pin: string) =>
-  ManagedIdentityClient.layer.pipe(
-    Layer.provide(
-      ServiceFabricTokenSource.layer({
-        endpoint,
-        identityHeader: Redacted.make("sf-secret"),
-        thumbprint: pin,
-        retrySchedule: RetryPolicy.none
-      })
-    ),
-    Layer.provide(TokenCache.layerMemory),
-    Layer.provide(ManagedIdentity.layerSystemAssigned),
-    Layer.provide(PinnedHttpClient.layer)
-  )
+const tokenEndpoint = "/metadata/identity/oauth2/token"
 
-const getToken = (resource = "https://vault.azure.net") =>
-  Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource))
+/** A token from `server` through the Service Fabric source pinned to `pin`, without retries. */
+const tokenFrom = (
+  server: TestServer,
+  pin: string,
+  options: {
+    readonly path?: string
+    readonly pinned?: Layer.Layer<ServiceFabricTokenSource.PinnedHttpClient>
+  } = {}
+) =>
+  getToken("https://vault.azure.net").pipe(
+    Effect.provide(
+      ManagedIdentityClient.layer.pipe(
+        Layer.provide(
+          ServiceFabricTokenSource.layer({
+            endpoint: `${server.origin}${options.path ?? tokenEndpoint}`,
+            identityHeader: Redacted.make("sf-secret"),
+            thumbprint: pin,
+            retrySchedule: RetryPolicy.none
+          })
+        ),
+        Layer.provide(TokenCache.layerMemory),
+        Layer.provide(ManagedIdentity.layerSystemAssigned),
+        Layer.provide(options.pinned ?? PinnedHttpClient.layer)
+      )
+    )
+  )
 
 describe("Service Fabric certificate pinning", () => {
   for (const pin of [thumbprint, fingerprint, ` ${fingerprint.toLowerCase().replace(/:/g, " ")}\n`]) {
     it.live(`the right thumbprint (${JSON.stringify(pin.slice(0, 8))}…) gets a token and the server sees the secret`, () =>
       Effect.gen(function*() {
         const server = yield* serve(true)
-        const token = yield* getToken().pipe(
-          Effect.provide(clientLayer(`${server.origin}/metadata/identity/oauth2/token`, pin))
-        )
+        const token = yield* tokenFrom(server, pin)
         assert.strictEqual(Redacted.value(token.token), "sf-token")
         assert.deepStrictEqual(server.seen, [{
           url: "/metadata/identity/oauth2/token?api-version=2019-07-01-preview&resource=https%3A%2F%2Fvault.azure.net",
@@ -116,9 +141,7 @@ describe("Service Fabric certificate pinning", () => {
   it.live("a wrong thumbprint is a ServiceFabricCertificateMismatch and the server never receives the request", () =>
     Effect.gen(function*() {
       const server = yield* serve(true)
-      const error = yield* Effect.flip(
-        getToken().pipe(Effect.provide(clientLayer(`${server.origin}/metadata/identity/oauth2/token`, wrongThumbprint)))
-      )
+      const error = yield* Effect.flip(tokenFrom(server, wrongThumbprint))
       assert(error._tag === "ServiceFabricCertificateMismatch")
       assert.strictEqual(error.source, "ServiceFabric")
       assert.strictEqual(error.endpoint, server.origin.slice("https://".length))
@@ -131,9 +154,7 @@ describe("Service Fabric certificate pinning", () => {
   it.live("an http endpoint is InvalidIdentity before anything is sent", () =>
     Effect.gen(function*() {
       const server = yield* serve(false)
-      const error = yield* Effect.flip(
-        getToken().pipe(Effect.provide(clientLayer(`${server.origin}/metadata/identity/oauth2/token`, thumbprint)))
-      )
+      const error = yield* Effect.flip(tokenFrom(server, thumbprint))
       assert.strictEqual(error._tag, "InvalidIdentity")
       assert.strictEqual(server.seen.length, 0)
     }).pipe(Effect.scoped))
@@ -141,9 +162,7 @@ describe("Service Fabric certificate pinning", () => {
   it.live("redirects are not followed", () =>
     Effect.gen(function*() {
       const server = yield* serve(true)
-      const error = yield* Effect.flip(
-        getToken().pipe(Effect.provide(clientLayer(`${server.origin}/redirect`, thumbprint)))
-      )
+      const error = yield* Effect.flip(tokenFrom(server, thumbprint, { path: "/redirect" }))
       assert(error._tag === "TokenRequestFailed")
       assert.strictEqual(error.status, 302)
       assert.strictEqual(server.seen.length, 1)
@@ -157,29 +176,15 @@ describe("Service Fabric certificate pinning", () => {
         const first = yield* pinned.forThumbprint(fingerprint)
         const second = yield* pinned.forThumbprint(thumbprint)
         assert.strictEqual(first, second)
-        const client = yield* Layer.build(
-          ManagedIdentityClient.layer.pipe(
-            Layer.provide(
-              ServiceFabricTokenSource.layer({
-                endpoint: `${server.origin}/metadata/identity/oauth2/token`,
-                identityHeader: Redacted.make("sf-secret"),
-                thumbprint
-              })
-            ),
-            Layer.provide(TokenCache.layerMemory),
-            Layer.provide(ManagedIdentity.layerSystemAssigned),
-            Layer.provide(Layer.succeed(ServiceFabricTokenSource.PinnedHttpClient, pinned))
-          )
-        )
-        yield* Effect.provide(getToken(), client)
+        yield* tokenFrom(server, thumbprint, {
+          pinned: Layer.succeed(ServiceFabricTokenSource.PinnedHttpClient, pinned)
+        })
         assert.strictEqual(yield* Effect.promise(server.connections), 1)
       }))
-      const open = yield* Effect.promise(server.connections).pipe(
-        Effect.filterOrFail((count) => count === 0),
-        Effect.retry({ schedule: Schedule.spaced("10 millis"), times: 100 }),
-        Effect.orElse(() => Effect.promise(server.connections))
+      yield* server.allClosed.pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("a connection stayed open") })
       )
-      assert.strictEqual(open, 0)
+      assert.strictEqual(yield* Effect.promise(server.connections), 0)
     }).pipe(Effect.scoped))
 
   it.live("a malformed thumbprint is InvalidIdentity", () =>

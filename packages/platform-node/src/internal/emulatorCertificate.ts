@@ -5,9 +5,10 @@
  * The private key is deliberately public: it only ever protects a loopback test server, and clients trust it
  * through the thumbprint pin (`IDENTITY_SERVER_THUMBPRINT`), never through a certificate authority.
  * Never use it for anything else.
- *
- * @internal
  */
+import * as Effect from "effect/Effect"
+import { createHash, X509Certificate } from "node:crypto"
+import { type EmulatorError, failWith } from "./emulatorModel.js"
 
 /** @internal */
 export const certificate = `-----BEGIN CERTIFICATE-----
@@ -61,3 +62,17 @@ a3bQCMKURyuRcB8j3gHswqTtnNs6PC1hpCHYG5etexYGOYzXggA+9DU5m5O1vNdw
 O8hEWDobUWUPse6sYccEe1KGZg==
 -----END PRIVATE KEY-----
 `
+
+/** @internal */
+export const defaultPair: { readonly key: string; readonly cert: string } = { key: privateKey, cert: certificate }
+
+/**
+ * SHA-1 of the certificate's DER encoding in upper-case hex: what `IDENTITY_SERVER_THUMBPRINT` holds.
+ *
+ * @internal
+ */
+export const thumbprint = (pem: string): Effect.Effect<string, EmulatorError> =>
+  Effect.try({
+    try: () => createHash("sha1").update(new X509Certificate(pem).raw).digest("hex").toUpperCase(),
+    catch: failWith("Invalid TLS certificate")
+  })

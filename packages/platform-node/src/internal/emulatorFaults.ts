@@ -5,9 +5,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import type { FaultStep, SourceKind } from "../ManagedIdentityEmulator.js"
-import * as EmulatorProtocol from "./emulatorProtocol.js"
+import { type FaultScripts, type FaultStep, SourceKind } from "./emulatorModel.js"
+import * as EmulatorReplies from "./emulatorReplies.js"
 
 /** @internal */
 export const oversizedPadding = 100 * 1024
@@ -15,20 +16,56 @@ export const oversizedPadding = 100 * 1024
 /** @internal */
 export const trickleChunkSize = 16
 
+/** A script as queued: a step with `times: n` becomes n steps. */
+const expand = (steps: ReadonlyArray<FaultStep>): ReadonlyArray<FaultStep> =>
+  steps.flatMap((step) => Array.from({ length: step.times ?? 1 }, () => step))
+
 /**
- * A script as queued: a step with `times: n` becomes n steps.
+ * The queued fault steps of every source: a request takes the next step of its source, if any.
  *
  * @internal
  */
-export const expand = (steps: ReadonlyArray<FaultStep>): ReadonlyArray<FaultStep> =>
-  steps.flatMap((step) => Array.from({ length: step.times ?? 1 }, () => step))
+export interface Queues {
+  /** Replaces the script of `kind`. */
+  readonly set: (kind: SourceKind, steps: ReadonlyArray<FaultStep>) => Effect.Effect<void>
+  /** Replaces the scripts of the sources named; the others keep theirs. */
+  readonly setScripts: (scripts: FaultScripts) => Effect.Effect<void>
+  /** Takes the next step of `kind`; `None` when its queue is empty (answer normally). */
+  readonly next: (kind: SourceKind) => Effect.Effect<Option.Option<FaultStep>>
+}
 
-const toResponse = (reply: EmulatorProtocol.Reply): HttpServerResponse.HttpServerResponse =>
+type Queued = Partial<Record<SourceKind, ReadonlyArray<FaultStep>>>
+
+/**
+ * Queues holding `initial`.
+ *
+ * @internal
+ */
+export const makeQueues = (initial: FaultScripts): Effect.Effect<Queues> =>
+  Effect.gen(function*() {
+    const queued = yield* Ref.make<Queued>({})
+    const set = (kind: SourceKind, steps: ReadonlyArray<FaultStep>) =>
+      Ref.update(queued, (queues) => ({ ...queues, [kind]: expand(steps) }))
+    const setScripts = (scripts: FaultScripts) =>
+      Effect.forEach(SourceKind.literals, (kind) => {
+        const steps = scripts[kind]
+        return steps === undefined ? Effect.void : set(kind, steps)
+      }, { discard: true })
+    const next = (kind: SourceKind) =>
+      Ref.modify(queued, (queues): [Option.Option<FaultStep>, Queued] => {
+        const [step, ...rest] = queues[kind] ?? []
+        return step === undefined ? [Option.none(), queues] : [Option.some(step), { ...queues, [kind]: rest }]
+      })
+    yield* setScripts(initial)
+    return { set, setScripts, next }
+  })
+
+const toResponse = (reply: EmulatorReplies.Reply): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.unsafeJson(reply.body, { status: reply.status, headers: reply.headers })
 
-const normally = (normal: Effect.Effect<EmulatorProtocol.Reply>) => Effect.map(normal, toResponse)
+const normally = (normal: Effect.Effect<EmulatorReplies.Reply>) => Effect.map(normal, toResponse)
 
-const trickle = (reply: EmulatorProtocol.Reply, pause: Duration.Duration) => {
+const trickle = (reply: EmulatorReplies.Reply, pause: Duration.Duration) => {
   const bytes = new TextEncoder().encode(JSON.stringify(reply.body))
   const chunks = Array.from(
     { length: Math.ceil(bytes.length / trickleChunkSize) },
@@ -52,7 +89,7 @@ export const answer = (
   kind: SourceKind,
   step: Option.Option<FaultStep>,
   request: HttpServerRequest.HttpServerRequest,
-  normal: Effect.Effect<EmulatorProtocol.Reply>
+  normal: Effect.Effect<EmulatorReplies.Reply>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
   if (Option.isNone(step)) {
     return normally(normal)
@@ -61,7 +98,7 @@ export const answer = (
   if ("status" in fault) {
     const body = "body" in fault
       ? fault.body
-      : EmulatorProtocol.errorBody(kind, fault.status, `Emulated fault: HTTP ${fault.status}`)
+      : EmulatorReplies.errorBody(kind, fault.status, `Emulated fault: HTTP ${fault.status}`)
     const options = { status: fault.status, headers: fault.headers ?? {} }
     return Effect.succeed(
       typeof body === "string" ? HttpServerResponse.text(body, options) : HttpServerResponse.unsafeJson(body, options)

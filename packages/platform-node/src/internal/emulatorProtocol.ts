@@ -1,10 +1,21 @@
-import * as Clock from "effect/Clock"
+/**
+ * What the emulated endpoints validate, each in its order and its own words, before they issue a token.
+ */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { randomUUID } from "node:crypto"
-import type { Identity, SourceKind } from "../ManagedIdentityEmulator.js"
+import { randomBytes, randomUUID } from "node:crypto"
 import * as EmulatorIdentity from "./emulatorIdentity.js"
+import type { Identity, Secrets, SourceKind } from "./emulatorModel.js"
+import {
+  appServiceError,
+  type Grant,
+  issue,
+  oauthError,
+  type Reply,
+  reply,
+  serviceFabricError
+} from "./emulatorReplies.js"
 
 /** @internal */
 export interface Incoming {
@@ -16,19 +27,8 @@ export interface Incoming {
 }
 
 /** @internal */
-export interface Reply {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: unknown
-}
-
-/** @internal */
 export interface Environment {
-  readonly secrets: {
-    readonly identityHeader: string
-    readonly msiSecret: string
-    readonly serviceFabricSecret: string
-  }
+  readonly secrets: Secrets
   readonly lifetime: number
   readonly knownIdentities: Option.Option<ReadonlyArray<Identity>>
   /** Writes a fresh Arc key file and answers the realm naming it. */
@@ -36,6 +36,17 @@ export interface Environment {
   /** Whether the key is one issued and not used yet; a valid key is used up. */
   readonly arcRedeem: (key: string) => Effect.Effect<boolean>
 }
+
+/**
+ * Fresh secrets for one emulator: App Service's identity header, Azure ML's and Service Fabric's secrets.
+ *
+ * @internal
+ */
+export const makeSecrets: Effect.Effect<Secrets> = Effect.sync(() => ({
+  identityHeader: randomUUID(),
+  msiSecret: randomBytes(16).toString("hex"),
+  serviceFabricSecret: randomBytes(16).toString("hex")
+}))
 
 const apiVersions: Readonly<Record<Exclude<SourceKind, "CloudShell">, string>> = {
   Imds: "2018-02-01",
@@ -45,54 +56,95 @@ const apiVersions: Readonly<Record<Exclude<SourceKind, "CloudShell">, string>> =
   MachineLearning: "2017-09-01"
 }
 
-const reply = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
-  status,
-  headers,
-  body
-})
-
-const oauthError = (status: number, error: string, description: string): Reply =>
-  reply(status, { error, error_description: description })
-
-const appServiceError = (status: number, message: string): Reply =>
-  reply(status, { statusCode: status, message, correlationId: randomUUID() })
-
-const serviceFabricError = (status: number, code: string, message: string): Reply =>
-  reply(status, { error: { code, message, correlationId: randomUUID() } })
-
-/**
- * The body an endpoint sends with an error status, in that endpoint's shape; used for scripted status faults
- * that give no body.
- *
- * @internal
- */
-export const errorBody = (kind: SourceKind, status: number, message: string): unknown => {
-  switch (kind) {
-    case "Imds":
-    case "AzureArc":
-    case "CloudShell":
-      return oauthError(status, status >= 500 ? "server_error" : "invalid_request", message).body
-    case "AppService":
-    case "MachineLearning":
-      return appServiceError(status, message).body
-    case "ServiceFabric":
-      return serviceFabricError(status, status >= 500 ? "InternalServerError" : "BadRequest", message).body
-  }
-}
-
-const hasMetadataHeader = (request: Incoming): boolean => request.headers["metadata"]?.toLowerCase() === "true"
-
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value !== ""
 
-const apiVersionProblem = (kind: keyof typeof apiVersions, query: Incoming["query"]): Option.Option<string> => {
+const methodNotAllowed = (method: string) => `The HTTP method '${method}' is not allowed`
+
+/** A check that fails with the reply the endpoint sends instead of a token. */
+type Checked<A> = Either.Either<A, Reply>
+
+/** How an endpoint refuses a wrong method, api-version or a missing resource, in its own shape and words. */
+interface Refusals {
+  readonly method: (method: string) => Reply
+  readonly apiVersion: (problem: string) => Reply
+  readonly noResource: () => Reply
+}
+
+const oauthRefusals: Refusals = {
+  method: (method) => oauthError(405, "invalid_request", methodNotAllowed(method)),
+  apiVersion: (problem) => oauthError(400, "invalid_request", problem),
+  noResource: () => oauthError(400, "invalid_request", "Required audience parameter not specified")
+}
+
+const appServiceRefusals: Refusals = {
+  method: (method) => appServiceError(405, methodNotAllowed(method)),
+  apiVersion: (problem) => appServiceError(400, problem),
+  noResource: () => appServiceError(400, "The 'resource' query parameter is missing")
+}
+
+const serviceFabricRefusals: Refusals = {
+  method: (method) => serviceFabricError(405, "MethodNotAllowed", methodNotAllowed(method)),
+  apiVersion: (problem) => serviceFabricError(400, "InvalidApiVersion", problem),
+  noResource: () =>
+    serviceFabricError(400, "ArgumentNullOrEmpty", "Value cannot be null or empty. Parameter name: resource")
+}
+
+/** The header an endpoint checks right after the method: `None` when the request passes. */
+type HeaderCheck = (headers: Incoming["headers"]) => Option.Option<Reply>
+
+/** `Metadata: true`, which IMDS, Azure Arc and Cloud Shell require. */
+const metadataHeader: HeaderCheck = (headers) =>
+  headers["metadata"]?.toLowerCase() === "true"
+    ? Option.none()
+    : Option.some(oauthError(400, "invalid_request", "Required metadata header not specified"))
+
+/** A secret header that must hold `expected`; `missing` and `invalid` are the endpoint's answers otherwise. */
+const secretHeader = (
+  name: string,
+  expected: string,
+  missing: () => Reply,
+  invalid: () => Reply
+): HeaderCheck =>
+(headers) => {
+  const secret = headers[name]
+  return !nonEmpty(secret) ? Option.some(missing()) : secret === expected ? Option.none() : Option.some(invalid())
+}
+
+const appServiceHeader = (name: string, label: string, expected: string): HeaderCheck =>
+  secretHeader(
+    name,
+    expected,
+    () => appServiceError(401, `The ${label} header is missing`),
+    () => appServiceError(401, `The ${label} header is invalid`)
+  )
+
+/** What every endpoint checks first: the method, then its header. */
+const checkHeaders = (request: Incoming, method: string, refusals: Refusals, header: HeaderCheck): Checked<void> =>
+  request.method !== method
+    ? Either.left(refusals.method(request.method))
+    : Option.match(header(request.headers), { onNone: () => Either.void, onSome: Either.left })
+
+/** What every endpoint but Cloud Shell checks next: the api-version of `kind`, then the resource. */
+const checkQuery = (kind: keyof typeof apiVersions, query: Incoming["query"], refusals: Refusals): Checked<string> => {
   const version = query["api-version"]
   if (!nonEmpty(version)) {
-    return Option.some("Required query variable 'api-version' is missing")
+    return Either.left(refusals.apiVersion("Required query variable 'api-version' is missing"))
   }
-  return version === apiVersions[kind]
-    ? Option.none()
-    : Option.some(`The api-version '${version}' is not supported; use '${apiVersions[kind]}'`)
+  if (version !== apiVersions[kind]) {
+    return Either.left(refusals.apiVersion(`The api-version '${version}' is not supported; use '${apiVersions[kind]}'`))
+  }
+  const resource = query["resource"]
+  return nonEmpty(resource) ? Either.right(resource) : Either.left(refusals.noResource())
 }
+
+/** A GET checked as the endpoint of `kind` checks it; the resource it asks for. */
+const checkGet = (
+  kind: keyof typeof apiVersions,
+  request: Incoming,
+  refusals: Refusals,
+  header: HeaderCheck
+): Checked<string> =>
+  Either.andThen(checkHeaders(request, "GET", refusals, header), checkQuery(kind, request.query, refusals))
 
 interface SelectorNames {
   readonly ClientId: string
@@ -117,222 +169,32 @@ const selectorOf = (
 
 const imdsSelectorNames: SelectorNames = { ClientId: "client_id", ResourceId: "msi_res_id", ObjectId: "object_id" }
 
-interface Issued {
-  readonly accessToken: string
-  readonly identity: Identity
-  readonly issuedAt: number
-  readonly expiresOn: number
-}
+const imdsSelector = (query: Incoming["query"]): Checked<EmulatorIdentity.Selector> =>
+  Either.fromOption(
+    selectorOf(imdsSelectorNames, query),
+    () =>
+      oauthError(400, "invalid_request", "Multiple identities specified; use one of client_id, msi_res_id, object_id")
+  )
 
-const issue = (kind: SourceKind, identity: Identity, resource: string, lifetime: number) =>
-  Effect.map(Clock.currentTimeMillis, (millis): Issued => {
-    const issuedAt = Math.floor(millis / 1000)
-    return {
-      accessToken: EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt, lifetime }),
-      identity,
-      issuedAt,
-      expiresOn: issuedAt + lifetime
-    }
-  })
-
-/** A check that fails with the reply the endpoint sends; handlers end in `Effect.merge` to send it. */
-type Checked<A> = Either.Either<A, Reply>
-
-const methodNotAllowed = (method: string) => `The HTTP method '${method}' is not allowed`
-
-/** The method and `Metadata: true` that IMDS, Azure Arc and Cloud Shell check first. */
-const metadataRequest = (request: Incoming, method: string): Checked<void> => {
-  if (request.method !== method) {
-    return Either.left(oauthError(405, "invalid_request", methodNotAllowed(request.method)))
-  }
-  if (!hasMetadataHeader(request)) {
-    return Either.left(oauthError(400, "invalid_request", "Required metadata header not specified"))
-  }
-  return Either.void
-}
-
-/** What IMDS and Azure Arc validate before anything else: a GET with Metadata, api-version, resource, one selector. */
-const imdsRequest = (
-  kind: "Imds" | "AzureArc",
-  request: Incoming
-): Checked<{ readonly resource: string; readonly selector: EmulatorIdentity.Selector }> =>
-  Either.gen(function*() {
-    yield* metadataRequest(request, "GET")
-    const versionProblem = apiVersionProblem(kind, request.query)
-    if (Option.isSome(versionProblem)) {
-      return yield* Either.left(oauthError(400, "invalid_request", versionProblem.value))
-    }
-    const resource = request.query["resource"]
-    if (!nonEmpty(resource)) {
-      return yield* Either.left(oauthError(400, "invalid_request", "Required audience parameter not specified"))
-    }
-    const selector = selectorOf(imdsSelectorNames, request.query)
-    if (Option.isNone(selector)) {
-      return yield* Either.left(
-        oauthError(400, "invalid_request", "Multiple identities specified; use one of client_id, msi_res_id, object_id")
-      )
-    }
-    return { resource, selector: selector.value }
-  })
-
-/** What App Service and Azure ML validate first: a GET with the secret header `name`, api-version and resource. */
-const secretHeaderRequest = (
-  kind: "AppService" | "MachineLearning",
-  request: Incoming,
-  header: { readonly name: string; readonly label: string; readonly expected: string }
-): Checked<string> => {
-  if (request.method !== "GET") {
-    return Either.left(appServiceError(405, methodNotAllowed(request.method)))
-  }
-  const secret = request.headers[header.name]
-  if (!nonEmpty(secret)) {
-    return Either.left(appServiceError(401, `The ${header.label} header is missing`))
-  }
-  if (secret !== header.expected) {
-    return Either.left(appServiceError(401, `The ${header.label} header is invalid`))
-  }
-  const versionProblem = apiVersionProblem(kind, request.query)
-  if (Option.isSome(versionProblem)) {
-    return Either.left(appServiceError(400, versionProblem.value))
-  }
-  const resource = request.query["resource"]
-  if (!nonEmpty(resource)) {
-    return Either.left(appServiceError(400, "The 'resource' query parameter is missing"))
-  }
-  return Either.right(resource)
-}
-
-const resolveIdentity = (
+const grant = (
   kind: SourceKind,
+  resource: string,
   selector: EmulatorIdentity.Selector,
   env: Environment,
   notFound: () => Reply
-): Checked<Identity> => Either.fromOption(EmulatorIdentity.resolve(kind, selector, env.knownIdentities), notFound)
+): Checked<Grant> =>
+  Either.map(
+    Either.fromOption(EmulatorIdentity.resolve(kind, selector, env.knownIdentities), notFound),
+    (identity) => ({ resource, identity, userAssigned: selector._tag !== "SystemAssigned" })
+  )
+
+const systemAssigned: EmulatorIdentity.Selector = { _tag: "SystemAssigned" }
 
 const identityNotFound = () => oauthError(400, "invalid_request", "Identity not found")
 
 const unknownAppServiceIdentity = () => appServiceError(400, "Unable to load the proper Managed Identity.")
 
-const imds = (request: Incoming, env: Environment) =>
-  Effect.gen(function*() {
-    const { resource, selector } = yield* imdsRequest("Imds", request)
-    const identity = yield* resolveIdentity("Imds", selector, env, identityNotFound)
-    const token = yield* issue("Imds", identity, resource, env.lifetime)
-    return reply(200, {
-      access_token: token.accessToken,
-      client_id: token.identity.clientId,
-      expires_in: String(env.lifetime),
-      expires_on: String(token.expiresOn),
-      ext_expires_in: String(env.lifetime),
-      not_before: String(token.issuedAt),
-      resource,
-      token_type: "Bearer"
-    })
-  }).pipe(Effect.merge)
-
-const appService = (request: Incoming, env: Environment) =>
-  Effect.gen(function*() {
-    const resource = yield* secretHeaderRequest("AppService", request, {
-      name: "x-identity-header",
-      label: "X-IDENTITY-HEADER",
-      expected: env.secrets.identityHeader
-    })
-    const selector = selectorOf(
-      { ClientId: "client_id", ResourceId: "mi_res_id", ObjectId: "object_id" },
-      request.query
-    )
-    if (Option.isNone(selector)) {
-      return appServiceError(400, "Only one of client_id, mi_res_id, object_id may be specified")
-    }
-    const identity = yield* resolveIdentity("AppService", selector.value, env, unknownAppServiceIdentity)
-    const token = yield* issue("AppService", identity, resource, env.lifetime)
-    return reply(200, {
-      access_token: token.accessToken,
-      expires_on: String(token.expiresOn),
-      resource,
-      token_type: "Bearer",
-      client_id: token.identity.clientId
-    })
-  }).pipe(Effect.merge)
-
-const machineLearning = (request: Incoming, env: Environment) =>
-  Effect.gen(function*() {
-    const resource = yield* secretHeaderRequest("MachineLearning", request, {
-      name: "secret",
-      label: "secret",
-      expected: env.secrets.msiSecret
-    })
-    const clientId = request.query["clientid"]
-    const identity = yield* resolveIdentity(
-      "MachineLearning",
-      nonEmpty(clientId) ? { _tag: "ClientId", value: clientId } : { _tag: "SystemAssigned" },
-      env,
-      unknownAppServiceIdentity
-    )
-    const token = yield* issue("MachineLearning", identity, resource, env.lifetime)
-    return reply(200, {
-      access_token: token.accessToken,
-      expires_on: String(token.expiresOn),
-      resource,
-      token_type: "Bearer",
-      ...(nonEmpty(clientId) ? { clientid: token.identity.clientId } : {})
-    })
-  }).pipe(Effect.merge)
-
-const cloudShell = (request: Incoming, env: Environment) =>
-  Effect.gen(function*() {
-    yield* metadataRequest(request, "POST")
-    const form = Object.fromEntries(new URLSearchParams(request.body))
-    const resource = form["resource"]
-    if (!nonEmpty(resource)) {
-      return oauthError(400, "invalid_request", "Required audience parameter not specified")
-    }
-    const selector = selectorOf(imdsSelectorNames, { ...request.query, ...form })
-    if (Option.isNone(selector) || selector.value._tag !== "SystemAssigned") {
-      return oauthError(400, "invalid_request", "User-assigned managed identities are not supported in Cloud Shell")
-    }
-    const token = yield* issue("CloudShell", EmulatorIdentity.systemAssigned.CloudShell, resource, env.lifetime)
-    return reply(200, {
-      access_token: token.accessToken,
-      refresh_token: "",
-      expires_in: String(env.lifetime),
-      expires_on: String(token.expiresOn),
-      not_before: String(token.issuedAt),
-      resource,
-      token_type: "Bearer"
-    })
-  }).pipe(Effect.merge)
-
-const serviceFabric = (request: Incoming, env: Environment) =>
-  Effect.gen(function*() {
-    if (request.method !== "GET") {
-      return serviceFabricError(405, "MethodNotAllowed", methodNotAllowed(request.method))
-    }
-    const secret = request.headers["secret"]
-    if (!nonEmpty(secret)) {
-      return serviceFabricError(401, "SecretHeaderNotFound", "Secret is not found in the request headers.")
-    }
-    if (secret !== env.secrets.serviceFabricSecret) {
-      return serviceFabricError(401, "InvalidSecret", "The secret in the request headers is not valid.")
-    }
-    const versionProblem = apiVersionProblem("ServiceFabric", request.query)
-    if (Option.isSome(versionProblem)) {
-      return serviceFabricError(400, "InvalidApiVersion", versionProblem.value)
-    }
-    const resource = request.query["resource"]
-    if (!nonEmpty(resource)) {
-      return serviceFabricError(400, "ArgumentNullOrEmpty", "Value cannot be null or empty. Parameter name: resource")
-    }
-    const token = yield* issue("ServiceFabric", EmulatorIdentity.systemAssigned.ServiceFabric, resource, env.lifetime)
-    return reply(200, {
-      access_token: token.accessToken,
-      expires_on: token.expiresOn,
-      token_type: "Bearer",
-      resource
-    })
-  })
-
-const arcChallenge = (env: Environment) =>
+const arcChallenge = (env: Environment): Effect.Effect<Reply> =>
   env.arcChallenge.pipe(
     Effect.map((realm) =>
       reply(401, {
@@ -343,45 +205,76 @@ const arcChallenge = (env: Environment) =>
     Effect.catchAll(() => Effect.succeed(oauthError(500, "server_error", "Could not write the key file")))
   )
 
-const azureArc = (request: Incoming, env: Environment) =>
-  Effect.gen(function*() {
-    const { resource, selector } = yield* imdsRequest("AzureArc", request)
-    const authorization = request.headers["authorization"]
-    if (!nonEmpty(authorization)) {
-      return yield* arcChallenge(env)
-    }
-    const [scheme, key] = authorization.split(" ", 2)
-    const valid = scheme.toLowerCase() === "basic" && nonEmpty(key) && (yield* env.arcRedeem(key))
-    if (!valid) {
-      return yield* arcChallenge(env)
-    }
-    const identity = yield* resolveIdentity("AzureArc", selector, env, identityNotFound)
-    const token = yield* issue("AzureArc", identity, resource, env.lifetime)
-    return reply(200, {
-      access_token: token.accessToken,
-      expires_in: env.lifetime,
-      expires_on: String(token.expiresOn),
-      not_before: String(token.issuedAt),
-      resource,
-      token_type: "Bearer",
-      ...(selector._tag === "SystemAssigned" ? {} : {
-        client_id: token.identity.clientId,
-        object_id: token.identity.objectId,
-        msi_res_id: token.identity.resourceId
-      })
+/** What each endpoint validates, in its order, before it issues a token (or the reply it sends instead). */
+const accept: { readonly [K in SourceKind]: (request: Incoming, env: Environment) => Effect.Effect<Grant, Reply> } = {
+  Imds: (request, env) =>
+    Either.gen(function*() {
+      const resource = yield* checkGet("Imds", request, oauthRefusals, metadataHeader)
+      return yield* grant("Imds", resource, yield* imdsSelector(request.query), env, identityNotFound)
+    }),
+  AppService: (request, env) =>
+    Either.gen(function*() {
+      const header = appServiceHeader("x-identity-header", "X-IDENTITY-HEADER", env.secrets.identityHeader)
+      const resource = yield* checkGet("AppService", request, appServiceRefusals, header)
+      const selector = yield* Either.fromOption(
+        selectorOf({ ClientId: "client_id", ResourceId: "mi_res_id", ObjectId: "object_id" }, request.query),
+        () => appServiceError(400, "Only one of client_id, mi_res_id, object_id may be specified")
+      )
+      return yield* grant("AppService", resource, selector, env, unknownAppServiceIdentity)
+    }),
+  MachineLearning: (request, env) =>
+    Either.gen(function*() {
+      const header = appServiceHeader("secret", "secret", env.secrets.msiSecret)
+      const resource = yield* checkGet("MachineLearning", request, appServiceRefusals, header)
+      const clientId = request.query["clientid"]
+      const selector: EmulatorIdentity.Selector = nonEmpty(clientId)
+        ? { _tag: "ClientId", value: clientId }
+        : systemAssigned
+      return yield* grant("MachineLearning", resource, selector, env, unknownAppServiceIdentity)
+    }),
+  CloudShell: (request, env) =>
+    Either.gen(function*() {
+      yield* checkHeaders(request, "POST", oauthRefusals, metadataHeader)
+      const form = Object.fromEntries(new URLSearchParams(request.body))
+      const resource = form["resource"]
+      if (!nonEmpty(resource)) {
+        return yield* Either.left(oauthRefusals.noResource())
+      }
+      const selector = selectorOf(imdsSelectorNames, { ...request.query, ...form })
+      if (Option.isNone(selector) || selector.value._tag !== "SystemAssigned") {
+        return yield* Either.left(
+          oauthError(400, "invalid_request", "User-assigned managed identities are not supported in Cloud Shell")
+        )
+      }
+      return yield* grant("CloudShell", resource, systemAssigned, env, identityNotFound)
+    }),
+  ServiceFabric: (request, env) =>
+    Either.gen(function*() {
+      const header = secretHeader(
+        "secret",
+        env.secrets.serviceFabricSecret,
+        () => serviceFabricError(401, "SecretHeaderNotFound", "Secret is not found in the request headers."),
+        () => serviceFabricError(401, "InvalidSecret", "The secret in the request headers is not valid.")
+      )
+      const resource = yield* checkGet("ServiceFabric", request, serviceFabricRefusals, header)
+      return yield* grant("ServiceFabric", resource, systemAssigned, env, identityNotFound)
+    }),
+  AzureArc: (request, env) =>
+    Effect.gen(function*() {
+      const resource = yield* checkGet("AzureArc", request, oauthRefusals, metadataHeader)
+      const selector = yield* imdsSelector(request.query)
+      const [scheme, key] = (request.headers["authorization"] ?? "").split(" ", 2)
+      if (scheme.toLowerCase() !== "basic" || !nonEmpty(key) || !(yield* env.arcRedeem(key))) {
+        return yield* Effect.flip(arcChallenge(env))
+      }
+      return yield* grant("AzureArc", resource, selector, env, identityNotFound)
     })
-  }).pipe(Effect.merge)
+}
 
 /**
  * What the real endpoint of `kind` answers to `request`, validating what it validates.
  *
  * @internal
  */
-export const respond: Record<SourceKind, (request: Incoming, env: Environment) => Effect.Effect<Reply>> = {
-  Imds: imds,
-  AppService: appService,
-  ServiceFabric: serviceFabric,
-  AzureArc: azureArc,
-  CloudShell: cloudShell,
-  MachineLearning: machineLearning
-}
+export const respond = (kind: SourceKind, request: Incoming, env: Environment): Effect.Effect<Reply> =>
+  accept[kind](request, env).pipe(Effect.flatMap((granted) => issue(kind, granted, env.lifetime)), Effect.merge)

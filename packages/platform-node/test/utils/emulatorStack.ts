@@ -2,19 +2,13 @@
  * The real Node stack against the real emulator: the process environment a host of `kind` would have, as a
  * `ConfigProvider`, and the client built by `NodeManagedIdentity.layerWithOptions`.
  */
-import { ManagedIdentity, type ManagedIdentityClient } from "@managed-identity/core"
+import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
 import { type ConfigError, ConfigProvider, Effect, Layer } from "effect"
-import type * as ManagedIdentityEmulator from "../../src/ManagedIdentityEmulator.js"
+import * as ManagedIdentityEmulator from "../../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../../src/NodeManagedIdentity.js"
 
-export const allSources: ReadonlyArray<ManagedIdentityEmulator.SourceKind> = [
-  "Imds",
-  "AppService",
-  "ServiceFabric",
-  "AzureArc",
-  "MachineLearning",
-  "CloudShell"
-]
+/** Every source the emulator serves, in `SourceKind` order. */
+export const allSources: ReadonlyArray<ManagedIdentityEmulator.SourceKind> = ManagedIdentityEmulator.SourceKind.literals
 
 /** Runs `effect` with the variables a host of `kind` would set to reach `emulator`. */
 export const onHost =
@@ -32,3 +26,7 @@ export const clientLayer = (
     ...options,
     source: { azureArcKeyDirectory: emulator.arcKeyDirectory, ...options.source }
   }).pipe(Layer.provide(ManagedIdentity.layer(identity)))
+
+/** A token for `resource` from the client in context. */
+export const getToken = (resource: string) =>
+  Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource))

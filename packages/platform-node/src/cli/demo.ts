@@ -1,9 +1,15 @@
+/**
+ * `managed-identity demo`: the emulator on loopback and a token through every source, shown as a table.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
-import type * as TokenSource from "@managed-identity/core/TokenSource"
+import * as TokenSource from "@managed-identity/core/TokenSource"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -15,15 +21,7 @@ import * as Path from "node:path"
 import * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import * as NodeTokenCache from "../NodeTokenCache.js"
-
-const sources: ReadonlyArray<{ readonly kind: TokenSource.SourceKind; readonly name: string }> = [
-  { kind: "Imds", name: "IMDS" },
-  { kind: "AppService", name: "App Service" },
-  { kind: "ServiceFabric", name: "Service Fabric" },
-  { kind: "AzureArc", name: "Azure Arc" },
-  { kind: "MachineLearning", name: "Azure ML" },
-  { kind: "CloudShell", name: "Cloud Shell" }
-]
+import { json } from "./flags.js"
 
 const userAssignedClientId = "5c1a9b72-0d3e-4e0f-9a55-0000000000aa"
 const claimsChallenge = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1726077595\"}}}"
@@ -50,9 +48,9 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonly 
 const demoSource = (
   emulator: ManagedIdentityEmulator.Emulator,
   kind: TokenSource.SourceKind,
-  name: string,
   cacheDirectory: string
 ): Effect.Effect<ReadonlyArray<Row>> => {
+  const name = TokenSource.titles[kind]
   const rows: Array<Row> = []
   const row = (step: string, result: string, millis: number) => rows.push({ source: name, step, result, millis })
   const requests = emulator.requestCount(kind)
@@ -187,7 +185,7 @@ const table = (rows: ReadonlyArray<Row>): string => {
 }
 
 /** The demo: the emulator on loopback and a token through every source, shown as a table (or JSON rows). */
-export const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedIdentityEmulator.EmulatorError> =>
+const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedIdentityEmulator.EmulatorError> =>
   Effect.scoped(
     Effect.gen(function*() {
       const started = performance.now()
@@ -199,8 +197,8 @@ export const run = (options: { readonly json: boolean }): Effect.Effect<void, Ma
       if (!options.json) {
         yield* Console.log(`Emulator on ${emulator.baseUrl}, Service Fabric on ${emulator.serviceFabricUrl}\n`)
       }
-      const rows = (yield* Effect.forEach(sources, ({ kind, name }) =>
-        demoSource(emulator, kind, name, cacheDirectory)))
+      const rows = (yield* Effect.forEach(TokenSource.SourceKind.literals, (kind) =>
+        demoSource(emulator, kind, cacheDirectory)))
         .flat()
       const seconds = ((performance.now() - started) / 1000).toFixed(1)
       yield* Console.log(
@@ -215,3 +213,16 @@ export const run = (options: { readonly json: boolean }): Effect.Effect<void, Ma
       }
     })
   )
+
+/**
+ * `managed-identity demo [--json]`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const demo = Command.make("demo", { json }, run).pipe(
+  Command.withDescription(
+    "Start the emulator and get a token through every source, showing cache, single flight, retry, claims and the " +
+      "file cache (with --json: the rows as JSON)"
+  )
+)

@@ -1,0 +1,150 @@
+/**
+ * `managed-identity emulator`: the emulator on 127.0.0.1 until interrupted, and the variables that point at it.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
+import * as TokenSource from "@managed-identity/core/TokenSource"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
+import { arcKeyDirectory, json, UsageError } from "./flags.js"
+
+const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+const sourceNames: ReadonlyArray<readonly [string, TokenSource.SourceKind]> = [
+  ["imds", "Imds"],
+  ["app-service", "AppService"],
+  ["service-fabric", "ServiceFabric"],
+  ["azure-arc", "AzureArc"],
+  ["cloud-shell", "CloudShell"],
+  ["machine-learning", "MachineLearning"]
+]
+
+const simplify = (name: string) => name.toLowerCase().replace(/[-_]/g, "")
+
+const sourceKindOf = (name: string): Effect.Effect<TokenSource.SourceKind, ValidationError.ValidationError> => {
+  const found = sourceNames.find(([cli]) => simplify(cli) === simplify(name))
+  return found === undefined
+    ? Effect.fail(invalid(`Unknown source '${name}': use one of ${sourceNames.map(([cli]) => cli).join(", ")}`))
+    : Effect.succeed(found[1])
+}
+
+const shellQuote = (value: string) => /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+
+const exportBlock = (emulator: ManagedIdentityEmulator.Emulator, kind: TokenSource.SourceKind) => {
+  const env = emulator.env(kind)
+  const unset = ManagedIdentitySource.variables.filter((name) => !(name in env))
+  return [
+    `# ${TokenSource.titles[kind]}`,
+    ...(kind === "AzureArc"
+      ? [
+        `# key files are written to ${emulator.arcKeyDirectory}: pass --arc-key-directory ${
+          shellQuote(emulator.arcKeyDirectory)
+        } to managed-identity token`
+      ]
+      : []),
+    ...(unset.length === 0 ? [] : [`unset ${unset.join(" ")}`]),
+    ...Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`)
+  ].join("\n")
+}
+
+/**
+ * `managed-identity emulator [--port n] [--source kind | --all] [--fault <json>] [--token-lifetime s] [--json]`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const emulator = Command.make(
+  "emulator",
+  {
+    port: Options.integer("port").pipe(
+      Options.mapEffect((port) =>
+        port >= 0 && port <= 65535 ? Effect.succeed(port) : Effect.fail(invalid(`--port ${port} is not 0 to 65535`))
+      ),
+      Options.withDefault(0),
+      Options.withDescription("Port of the HTTP server on 127.0.0.1 (0, the default, picks a free one)")
+    ),
+    source: Options.text("source").pipe(
+      Options.withPseudoName("kind"),
+      Options.mapEffect(sourceKindOf),
+      Options.optional,
+      Options.withDescription(
+        `The source whose variables to print (default imds): ${sourceNames.map(([cli]) => cli).join(", ")}`
+      )
+    ),
+    all: Options.boolean("all").pipe(Options.withDescription("Print the variables of every source, a block each")),
+    fault: Options.text("fault").pipe(
+      Options.withPseudoName("json"),
+      Options.mapEffect((text) =>
+        Effect.mapError(ManagedIdentityEmulator.decodeFaultScripts(text), (error) => invalid(error.message))
+      ),
+      Options.optional,
+      Options.withDescription(
+        "Fault scripts by source, e.g. '{\"Imds\":[{\"status\":500,\"times\":2},{\"delay\":3000}]}'"
+      )
+    ),
+    tokenLifetime: Options.integer("token-lifetime").pipe(
+      Options.withPseudoName("seconds"),
+      Options.mapEffect((seconds) =>
+        seconds > 0 ? Effect.succeed(seconds) : Effect.fail(invalid("--token-lifetime must be positive"))
+      ),
+      Options.optional,
+      Options.withDescription("Lifetime of issued tokens (default 86400)")
+    ),
+    arcKeyDirectory: arcKeyDirectory.pipe(
+      Options.withDescription("Where Azure Arc key files are written (default a temporary directory)")
+    ),
+    json
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      if (flags.all && Option.isSome(flags.source)) {
+        return yield* Effect.fail(new UsageError("choose --source or --all, not both"))
+      }
+      const kinds = flags.all
+        ? ManagedIdentityEmulator.SourceKind.literals
+        : [Option.getOrElse(flags.source, () => "Imds" as const)]
+      const running = yield* ManagedIdentityEmulator.start({
+        port: flags.port,
+        ...Option.match(flags.fault, { onNone: () => ({}), onSome: (faults) => ({ faults }) }),
+        ...Option.match(flags.tokenLifetime, {
+          onNone: () => ({}),
+          onSome: (seconds) => ({ tokenLifetime: Duration.seconds(seconds) })
+        }),
+        ...Option.match(flags.arcKeyDirectory, {
+          onNone: () => ({}),
+          onSome: (directory) => ({ arcKeyDirectory: directory })
+        })
+      })
+      yield* Console.log(
+        flags.json
+          ? JSON.stringify({
+            baseUrl: running.baseUrl,
+            serviceFabricUrl: running.serviceFabricUrl,
+            thumbprint: running.thumbprint,
+            arcKeyDirectory: running.arcKeyDirectory,
+            env: Object.fromEntries(kinds.map((kind) => [kind, running.env(kind)]))
+          })
+          : [
+            `# managed-identity emulator on ${running.baseUrl}, Service Fabric on ${running.serviceFabricUrl}\n` +
+            "# the secrets below are the emulator's own, random per start; Ctrl-C stops it",
+            ...kinds.map((kind) => exportBlock(running, kind))
+          ].join("\n\n")
+      )
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+).pipe(
+  Command.withDescription(
+    "Run the emulator on 127.0.0.1 until interrupted and print the `export` lines that point a process at it " +
+      "(with --json: the same variables by source). The secrets printed (IDENTITY_HEADER, MSI_SECRET) are the " +
+      "emulator's own test secrets, random per start, and the Service Fabric thumbprint is that of its " +
+      "self-signed certificate."
+  )
+)

@@ -1,0 +1,126 @@
+/**
+ * `managed-identity token` and `managed-identity source`: a token from the detected source, and the detection.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
+import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
+import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
+import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
+import * as TokenCache from "@managed-identity/core/TokenCache"
+import * as Console from "effect/Console"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
+import { arcKeyDirectory, json, optionalText, UsageError } from "./flags.js"
+
+const identityOptions = {
+  clientId: optionalText("client-id", "User-assigned identity by client id"),
+  resourceId: optionalText("resource-id", "User-assigned identity by Azure resource id"),
+  objectId: optionalText("object-id", "User-assigned identity by object id"),
+  identityJson: optionalText(
+    "identity-json",
+    "MSAL's identity JSON, e.g. '{\"ManagedIdentityIdType\":\"ClientId\",\"Id\":\"…\"}'"
+  )
+}
+
+type IdentityFlags = { readonly [K in keyof typeof identityOptions]: Option.Option<string> }
+
+const identityFrom = (
+  flags: IdentityFlags
+): Effect.Effect<ManagedIdentity.Identity, UsageError | ManagedIdentityError> => {
+  const given = [
+    Option.map(flags.clientId, (id) => Effect.succeed(ManagedIdentity.clientId(id))),
+    Option.map(flags.resourceId, (id) => Effect.succeed(ManagedIdentity.resourceId(id))),
+    Option.map(flags.objectId, (id) => Effect.succeed(ManagedIdentity.objectId(id))),
+    Option.map(flags.identityJson, ManagedIdentity.fromMsalJson)
+  ].flatMap(Option.toArray)
+  if (given.length > 1) {
+    return Effect.fail(
+      new UsageError("choose at most one of --client-id, --resource-id, --object-id and --identity-json")
+    )
+  }
+  return given[0] ?? Effect.succeed(ManagedIdentity.systemAssigned)
+}
+
+const clientLayer = (identity: ManagedIdentity.Identity, azureArcKeyDirectory: Option.Option<string>) =>
+  ManagedIdentityClient.layer.pipe(
+    Layer.provide(
+      ManagedIdentitySource.layerWithOptions({ azureArcKeyDirectory: Option.getOrUndefined(azureArcKeyDirectory) })
+    ),
+    Layer.provide(TokenCache.layerMemory),
+    Layer.provide(ManagedIdentity.layer(identity)),
+    Layer.provide(NodeManagedIdentity.layerPlatform)
+  )
+
+/**
+ * `managed-identity token --resource <uri> [identity flags] [--claims <json>] [--json]`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const token = Command.make(
+  "token",
+  {
+    resource: Options.text("resource").pipe(
+      Options.withPseudoName("uri"),
+      Options.withDescription("The resource, e.g. https://vault.azure.net")
+    ),
+    claims: optionalText("claims", "A claims challenge (JSON)"),
+    arcKeyDirectory: arcKeyDirectory.pipe(
+      Options.withDescription(
+        "Where Azure Arc key files are (default: the agent's directory); `managed-identity emulator` prints its own"
+      )
+    ),
+    json,
+    ...identityOptions
+  },
+  (flags) =>
+    Effect.flatMap(identityFrom(flags), (identity) =>
+      Effect.gen(function*() {
+        const client = yield* ManagedIdentityClient.ManagedIdentityClient
+        const accessToken = yield* client.getToken(flags.resource, { claims: Option.getOrUndefined(flags.claims) })
+        yield* Console.log(
+          flags.json
+            ? JSON.stringify({
+              accessToken: Redacted.value(accessToken.token),
+              tokenType: accessToken.tokenType,
+              expiresOn: DateTime.formatIso(accessToken.expiresOn),
+              resource: accessToken.resource,
+              source: accessToken.source
+            })
+            : Redacted.value(accessToken.token)
+        )
+      }).pipe(Effect.provide(clientLayer(identity, flags.arcKeyDirectory))))
+).pipe(
+  Command.withDescription(
+    "Get an access token for a resource from the detected managed identity source and print it (with --json: " +
+      "accessToken, tokenType, expiresOn, resource, source). Exit codes: 0 success, 1 token error " +
+      "(`<ErrorTag>: <message>` on stderr), 2 usage error."
+  )
+)
+
+/**
+ * `managed-identity source [--json]`.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const source = Command.make("source", { json }, (flags) =>
+  Effect.gen(function*() {
+    const detection = yield* ManagedIdentitySource.detect.pipe(Effect.provide(NodeManagedIdentity.layerPlatform))
+    yield* Console.log(
+      flags.json
+        ? JSON.stringify(detection)
+        : [detection.kind, ...detection.reasons.map((reason) => `  ${reason}`)].join("\n")
+    )
+  })).pipe(
+    Command.withDescription(
+      "Show the detected managed identity source and why it was chosen (variable names and files checked, never values)"
+    )
+  )

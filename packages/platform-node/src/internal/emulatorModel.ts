@@ -1,0 +1,133 @@
+/**
+ * The emulator's model: the schemas and types that the public `ManagedIdentityEmulator` module re-exports and its
+ * internal modules (faults, identities, protocol, server) share.
+ */
+import * as TokenSource from "@managed-identity/core/TokenSource"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+
+/** @internal */
+export const SourceKind = TokenSource.SourceKind
+
+/** @internal */
+export type SourceKind = TokenSource.SourceKind
+
+const times = { times: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true }) }
+
+/** @internal */
+export const FaultStep = Schema.Union(
+  Schema.Struct({
+    status: Schema.Int.pipe(Schema.between(100, 599)),
+    body: Schema.optionalWith(Schema.Unknown, { exact: true }),
+    headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { exact: true }),
+    ...times
+  }),
+  Schema.Struct({ delay: Schema.NonNegative, ...times }),
+  Schema.Struct({ reset: Schema.Literal(true), ...times }),
+  Schema.Struct({ hang: Schema.Literal(true), ...times }),
+  Schema.Struct({ malformedJson: Schema.Literal(true), ...times }),
+  Schema.Struct({ oversized: Schema.Literal(true), ...times }),
+  Schema.Struct({ trickle: Schema.NonNegative, ...times })
+)
+
+/** @internal */
+export type FaultStep = typeof FaultStep.Type
+
+/** @internal */
+export const FaultScripts = Schema.partialWith(Schema.Record({ key: SourceKind, value: Schema.Array(FaultStep) }), {
+  exact: true
+})
+
+/** @internal */
+export type FaultScripts = typeof FaultScripts.Type
+
+/** @internal */
+export class EmulatorError extends Schema.TaggedError<EmulatorError>()("EmulatorError", {
+  message: Schema.String
+}) {}
+
+/**
+ * An `EmulatorError` saying what could not be done and why.
+ *
+ * @internal
+ */
+export const failWith = (message: string) => (cause: unknown): EmulatorError =>
+  new EmulatorError({ message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}` })
+
+/** @internal */
+export const decodeFaultScripts = (json: string): Effect.Effect<FaultScripts, EmulatorError> =>
+  Schema.decode(Schema.parseJson(FaultScripts), { onExcessProperty: "error" })(json).pipe(
+    Effect.mapError((error) => new EmulatorError({ message: `Invalid fault script: ${error.message}` }))
+  )
+
+/** @internal */
+export interface Identity {
+  readonly clientId: string
+  readonly objectId: string
+  readonly resourceId: string
+}
+
+/** @internal */
+export interface Options {
+  /** Port of the HTTP server; `0` (the default) picks a free one. Service Fabric always gets a free port. */
+  readonly port?: number
+  /** Lifetime of issued tokens; default 86400 seconds. */
+  readonly tokenLifetime?: Duration.DurationInput
+  /** Where Azure Arc key files are written; default a fresh temporary directory removed on close. */
+  readonly arcKeyDirectory?: string
+  /** Fault scripts to start with. */
+  readonly faults?: FaultScripts
+  /** When given, a user-assigned id not listed gets the endpoint's "identity not found" error. */
+  readonly knownIdentities?: ReadonlyArray<Identity>
+  /** Key and certificate (PEM) of the Service Fabric server; default a shipped self-signed pair. */
+  readonly tls?: { readonly key: string; readonly cert: string }
+}
+
+/** @internal */
+export interface RecordedRequest {
+  readonly source: SourceKind
+  readonly method: string
+  readonly path: string
+  readonly query: Readonly<Record<string, string>>
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  /** Epoch milliseconds. */
+  readonly at: number
+}
+
+/** @internal */
+export interface Secrets {
+  /** App Service's `IDENTITY_HEADER`. */
+  readonly identityHeader: string
+  /** Azure Machine Learning's `MSI_SECRET`. */
+  readonly msiSecret: string
+  /** Service Fabric's `IDENTITY_HEADER`. */
+  readonly serviceFabricSecret: string
+}
+
+/** @internal */
+export interface Emulator {
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string
+  /** The full Service Fabric `IDENTITY_ENDPOINT`, `https://127.0.0.1:<port>/metadata/identity/oauth2/token`. */
+  readonly serviceFabricUrl: string
+  /** SHA-1 of the Service Fabric certificate (DER), 40 upper-case hex characters. */
+  readonly thumbprint: string
+  readonly arcKeyDirectory: string
+  /** Random per start. */
+  readonly secrets: Secrets
+  /** Exactly the variables a process needs to detect `kind` and reach this emulator. */
+  readonly env: (kind: SourceKind) => Record<string, string>
+  /** Every request to a token endpoint, in order; the control endpoint is not recorded. */
+  readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  readonly requestCount: (kind?: SourceKind) => Effect.Effect<number>
+  readonly clearRequests: Effect.Effect<void>
+  /** Replaces the fault script of `kind`. */
+  readonly setFaults: (kind: SourceKind, steps: ReadonlyArray<FaultStep>) => Effect.Effect<void>
+  /** The key written by the latest Azure Arc challenge. */
+  readonly lastArcKey: Effect.Effect<Option.Option<Redacted.Redacted<string>>>
+}

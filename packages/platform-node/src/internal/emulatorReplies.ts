@@ -1,0 +1,154 @@
+/**
+ * What the emulated endpoints answer: error bodies in each endpoint's shape, and the success body each sends with a
+ * freshly minted token.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
+import * as EmulatorIdentity from "./emulatorIdentity.js"
+import type { Identity, SourceKind } from "./emulatorModel.js"
+
+/** @internal */
+export interface Reply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: unknown
+}
+
+/** @internal */
+export const reply = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
+  status,
+  headers,
+  body
+})
+
+/** @internal */
+export const oauthError = (status: number, error: string, description: string): Reply =>
+  reply(status, { error, error_description: description })
+
+/** @internal */
+export const appServiceError = (status: number, message: string): Reply =>
+  reply(status, { statusCode: status, message, correlationId: randomUUID() })
+
+/** @internal */
+export const serviceFabricError = (status: number, code: string, message: string): Reply =>
+  reply(status, { error: { code, message, correlationId: randomUUID() } })
+
+/**
+ * The body an endpoint sends with an error status, in that endpoint's shape; used for scripted status faults
+ * that give no body.
+ *
+ * @internal
+ */
+export const errorBody = (kind: SourceKind, status: number, message: string): unknown => {
+  switch (kind) {
+    case "Imds":
+    case "AzureArc":
+    case "CloudShell":
+      return oauthError(status, status >= 500 ? "server_error" : "invalid_request", message).body
+    case "AppService":
+    case "MachineLearning":
+      return appServiceError(status, message).body
+    case "ServiceFabric":
+      return serviceFabricError(status, status >= 500 ? "InternalServerError" : "BadRequest", message).body
+  }
+}
+
+/**
+ * A request the endpoint accepts: the resource, and the identity to issue a token for.
+ *
+ * @internal
+ */
+export interface Grant {
+  readonly resource: string
+  readonly identity: Identity
+  /** Whether the request named a user-assigned identity (Azure Arc and Azure ML then echo it). */
+  readonly userAssigned: boolean
+}
+
+/** A token as issued for a grant: what the success bodies are made of. */
+interface Issued extends Grant {
+  readonly accessToken: string
+  readonly issuedAt: number
+  readonly expiresOn: number
+  readonly lifetime: number
+}
+
+/** Each endpoint's success body, field for field (IMDS and App Service also echo the client id). */
+const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = {
+  Imds: (token) => ({
+    access_token: token.accessToken,
+    client_id: token.identity.clientId,
+    expires_in: String(token.lifetime),
+    expires_on: String(token.expiresOn),
+    ext_expires_in: String(token.lifetime),
+    not_before: String(token.issuedAt),
+    resource: token.resource,
+    token_type: "Bearer"
+  }),
+  AppService: (token) => ({
+    access_token: token.accessToken,
+    expires_on: String(token.expiresOn),
+    resource: token.resource,
+    token_type: "Bearer",
+    client_id: token.identity.clientId
+  }),
+  MachineLearning: (token) => ({
+    access_token: token.accessToken,
+    expires_on: String(token.expiresOn),
+    resource: token.resource,
+    token_type: "Bearer",
+    ...(token.userAssigned ? { clientid: token.identity.clientId } : {})
+  }),
+  CloudShell: (token) => ({
+    access_token: token.accessToken,
+    refresh_token: "",
+    expires_in: String(token.lifetime),
+    expires_on: String(token.expiresOn),
+    not_before: String(token.issuedAt),
+    resource: token.resource,
+    token_type: "Bearer"
+  }),
+  ServiceFabric: (token) => ({
+    access_token: token.accessToken,
+    expires_on: token.expiresOn,
+    token_type: "Bearer",
+    resource: token.resource
+  }),
+  AzureArc: (token) => ({
+    access_token: token.accessToken,
+    expires_in: token.lifetime,
+    expires_on: String(token.expiresOn),
+    not_before: String(token.issuedAt),
+    resource: token.resource,
+    token_type: "Bearer",
+    ...(token.userAssigned
+      ? {
+        client_id: token.identity.clientId,
+        object_id: token.identity.objectId,
+        msi_res_id: token.identity.resourceId
+      }
+      : {})
+  })
+}
+
+/**
+ * A token for `granted`, minted now (by the `Clock`), in the success body of the endpoint of `kind`.
+ *
+ * @internal
+ */
+export const issue = (kind: SourceKind, granted: Grant, lifetime: number): Effect.Effect<Reply> =>
+  Effect.map(Clock.currentTimeMillis, (millis) => {
+    const issuedAt = Math.floor(millis / 1000)
+    const { identity, resource } = granted
+    return reply(
+      200,
+      successBody[kind]({
+        ...granted,
+        accessToken: EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt, lifetime }),
+        issuedAt,
+        expiresOn: issuedAt + lifetime,
+        lifetime
+      })
+    )
+  })

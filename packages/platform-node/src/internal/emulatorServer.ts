@@ -1,0 +1,165 @@
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import * as EmulatorFaults from "./emulatorFaults.js"
+import { decodeFaultScripts, type EmulatorError, failWith, type Secrets, type SourceKind } from "./emulatorModel.js"
+import * as EmulatorProtocol from "./emulatorProtocol.js"
+import type * as EmulatorRecorder from "./emulatorRecorder.js"
+
+/**
+ * Where each source's token endpoint is: Service Fabric on the HTTPS server, every other source on the HTTP server.
+ *
+ * @internal
+ */
+export const paths = {
+  Imds: "/metadata/identity/oauth2/token",
+  AppService: "/msi/token",
+  MachineLearning: "/ml/token",
+  CloudShell: "/oauth2/token",
+  AzureArc: "/arc/metadata/identity/oauth2/token",
+  ServiceFabric: "/metadata/identity/oauth2/token"
+} as const
+
+/** @internal */
+export interface Addresses {
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string
+  /** The full Service Fabric endpoint on the HTTPS server. */
+  readonly serviceFabricUrl: string
+}
+
+/**
+ * Exactly the variables a host of `kind` sets, pointing at the emulator.
+ *
+ * @internal
+ */
+export const variables = (
+  kind: SourceKind,
+  { baseUrl, serviceFabricUrl }: Addresses,
+  secrets: Secrets,
+  thumbprint: string
+): Record<string, string> => {
+  switch (kind) {
+    case "Imds":
+      return { AZURE_POD_IDENTITY_AUTHORITY_HOST: baseUrl }
+    case "AppService":
+      return { IDENTITY_ENDPOINT: `${baseUrl}${paths.AppService}`, IDENTITY_HEADER: secrets.identityHeader }
+    case "ServiceFabric":
+      return {
+        IDENTITY_ENDPOINT: serviceFabricUrl,
+        IDENTITY_HEADER: secrets.serviceFabricSecret,
+        IDENTITY_SERVER_THUMBPRINT: thumbprint
+      }
+    case "AzureArc":
+      return { IDENTITY_ENDPOINT: `${baseUrl}${paths.AzureArc}`, IMDS_ENDPOINT: `${baseUrl}/arc` }
+    case "CloudShell":
+      return { MSI_ENDPOINT: `${baseUrl}${paths.CloudShell}` }
+    case "MachineLearning":
+      return { MSI_ENDPOINT: `${baseUrl}${paths.MachineLearning}`, MSI_SECRET: secrets.msiSecret }
+  }
+}
+
+/** What the servers answer with: the endpoints' behaviour, the fault queues and the record of requests. */
+interface Handlers {
+  readonly environment: EmulatorProtocol.Environment
+  readonly faults: EmulatorFaults.Queues
+  readonly recorder: EmulatorRecorder.Recorder
+}
+
+const requestText = (request: HttpServerRequest.HttpServerRequest) => Effect.orElseSucceed(request.text, () => "")
+
+/** A token request to `kind`: recorded, then answered by the endpoint or by the next fault step of `kind`. */
+const serveSource = (kind: SourceKind, { environment, faults, recorder }: Handlers) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const url = new URL(request.url, "http://127.0.0.1")
+    const incoming: EmulatorProtocol.Incoming = {
+      method: request.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { ...request.headers },
+      body: yield* requestText(request)
+    }
+    yield* recorder.record({ source: kind, ...incoming })
+    const step = yield* faults.next(kind)
+    return yield* EmulatorFaults.answer(kind, step, request, EmulatorProtocol.respond(kind, incoming, environment))
+  })
+
+/** `PUT /_emulator/faults`: fault scripts as JSON; 400 with the reason when they do not decode. */
+const putFaults = (faults: EmulatorFaults.Queues) =>
+  Effect.gen(function*() {
+    const body = yield* requestText(yield* HttpServerRequest.HttpServerRequest)
+    return yield* decodeFaultScripts(body).pipe(
+      Effect.flatMap(faults.setScripts),
+      Effect.as(HttpServerResponse.empty({ status: 204 })),
+      Effect.catchAll((error) =>
+        Effect.succeed(HttpServerResponse.unsafeJson({ error: error.message }, { status: 400 }))
+      )
+    )
+  })
+
+const httpRouter = (handlers: Handlers) =>
+  HttpRouter.empty.pipe(
+    HttpRouter.all(paths.Imds, serveSource("Imds", handlers)),
+    HttpRouter.all(paths.AppService, serveSource("AppService", handlers)),
+    HttpRouter.all(paths.MachineLearning, serveSource("MachineLearning", handlers)),
+    HttpRouter.all(paths.CloudShell, serveSource("CloudShell", handlers)),
+    HttpRouter.all(paths.AzureArc, serveSource("AzureArc", handlers)),
+    HttpRouter.put("/_emulator/faults", putFaults(handlers.faults)),
+    HttpRouter.get(
+      "/_emulator/requests",
+      Effect.map(handlers.recorder.requests, (all) => HttpServerResponse.unsafeJson(all))
+    ),
+    HttpRouter.del("/_emulator/requests", Effect.as(handlers.recorder.clear, HttpServerResponse.empty({ status: 204 })))
+  )
+
+const serviceFabricRouter = (handlers: Handlers) =>
+  HttpRouter.empty.pipe(HttpRouter.all(paths.ServiceFabric, serveSource("ServiceFabric", handlers)))
+
+const closeNow = (server: Http.Server) =>
+  Effect.async<void>((resume) => {
+    server.close(() => resume(Effect.void))
+    server.closeAllConnections()
+  })
+
+/** Serves `app` on 127.0.0.1 until the scope closes (open connections included); the port it got. */
+const listen = <E>(create: () => Http.Server, port: number, app: HttpRouter.HttpRouter<E>) =>
+  Effect.gen(function*() {
+    const server = yield* Effect.try({ try: create, catch: failWith("Could not create the server") })
+    const httpServer = yield* NodeHttpServer.make(() => server, { port, host: "127.0.0.1" }).pipe(
+      Effect.mapError((error) => failWith(`Could not listen on 127.0.0.1:${port}`)(error.cause))
+    )
+    yield* Effect.addFinalizer(() => closeNow(server))
+    yield* httpServer.serve(app.pipe(Effect.catchAll(() => HttpServerResponse.empty({ status: 404 })))).pipe(
+      HttpMiddleware.withTracerDisabledWhenEffect(() => true)
+    )
+    return httpServer.address._tag === "TcpAddress" ? httpServer.address.port : port
+  })
+
+/**
+ * Starts the HTTP server on `port` (0: a free one) and the Service Fabric HTTPS server on a free port, both stopped
+ * when the scope closes.
+ *
+ * @internal
+ */
+export const serve = (
+  options: Handlers & { readonly port: number; readonly tls: { readonly key: string; readonly cert: string } }
+): Effect.Effect<Addresses, EmulatorError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const port = yield* listen(() => Http.createServer(), options.port, httpRouter(options))
+    const tlsPort = yield* listen(
+      () => Https.createServer({ key: options.tls.key, cert: options.tls.cert }),
+      0,
+      serviceFabricRouter(options)
+    )
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      serviceFabricUrl: `https://127.0.0.1:${tlsPort}${paths.ServiceFabric}`
+    }
+  })
