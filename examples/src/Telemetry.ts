@@ -4,6 +4,8 @@
  * metrics by name and tags).
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
+import { ManagedIdentityClient } from "@managed-identity/core"
+import { ManagedIdentityEmulator, NodeManagedIdentity } from "@managed-identity/platform-node"
 import { SpanStatusCode } from "@opentelemetry/api"
 import {
   AggregationTemporality,
@@ -13,7 +15,7 @@ import {
   PeriodicExportingMetricReader
 } from "@opentelemetry/sdk-metrics"
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { Context, Effect, Layer } from "effect"
+import { ConfigProvider, Context, Effect, Layer } from "effect"
 
 /** What the exporters hold so far: every ended span, and the metrics as the reader collects them now. */
 export class Telemetry extends Context.Tag("examples/Telemetry")<Telemetry, {
@@ -136,3 +138,23 @@ export const renderMetrics = (metrics: ReadonlyArray<MetricNode>): ReadonlyArray
     metric.name,
     ...branches(metric.values, "", (point, prefix) => [`${prefix}${tagText(point.tags)}  ${point.value}`])
   ])
+
+/**
+ * The observability example's run: the emulator's IMDS answers `500` once, the client (with the real IMDS retry
+ * policy) tries again after its back-off, and a second call is served from the cache. Returns both tokens, what was
+ * exported, and how many requests reached the emulator's IMDS.
+ */
+export const observedRun = Effect.gen(function*() {
+  const emulator = yield* ManagedIdentityEmulator.start({ faults: { Imds: [{ status: 500 }] } })
+  const result = yield* Effect.gen(function*() {
+    const client = yield* ManagedIdentityClient.ManagedIdentityClient
+    const first = yield* client.getToken("https://vault.azure.net")
+    const second = yield* client.getToken("https://vault.azure.net")
+    const telemetry = yield* Telemetry
+    return { first, second, spans: yield* telemetry.spans, metrics: yield* telemetry.metrics }
+  }).pipe(
+    Effect.provide(Layer.merge(NodeManagedIdentity.layer, Telemetry.layer)),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env("Imds")))))
+  )
+  return { ...result, requests: yield* emulator.requestCount("Imds") }
+}).pipe(Effect.scoped)

@@ -1,31 +1,14 @@
 /**
- * The observability example's run, on the emulator with the same fault script (IMDS answers `500` once) and the
- * real IMDS retry policy: the exported span tree, the counters, and no token in anything exported.
+ * The observability example's own run (`observedRun`: IMDS answers `500` once, the real IMDS retry policy): the
+ * exported span tree, the counters, and no token in anything exported.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ManagedIdentityClient } from "@managed-identity/core"
-import { ManagedIdentityEmulator, NodeManagedIdentity } from "@managed-identity/platform-node"
 import type { MetricData } from "@opentelemetry/sdk-metrics"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
-import { ConfigProvider, Effect, Layer, Redacted } from "effect"
-import { type MetricNode, metricTree, renderMetrics, renderSpans, spanTree, Telemetry } from "../src/Telemetry.js"
+import { Effect, Redacted } from "effect"
+import { type MetricNode, metricTree, observedRun, renderMetrics, renderSpans, spanTree } from "../src/Telemetry.js"
 
 const resource = "https://vault.azure.net"
-
-const run = Effect.gen(function*() {
-  const emulator = yield* ManagedIdentityEmulator.start({ faults: { Imds: [{ status: 500 }] } })
-  const result = yield* Effect.gen(function*() {
-    const client = yield* ManagedIdentityClient.ManagedIdentityClient
-    const first = yield* client.getToken(resource)
-    const second = yield* client.getToken(resource)
-    const telemetry = yield* Telemetry
-    return { first, second, spans: yield* telemetry.spans, metrics: yield* telemetry.metrics }
-  }).pipe(
-    Effect.provide(Layer.merge(NodeManagedIdentity.layer, Telemetry.layer)),
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env("Imds")))))
-  )
-  return { ...result, requests: yield* emulator.requestCount("Imds") }
-}).pipe(Effect.scoped)
 
 const valueOf = (metrics: ReadonlyArray<MetricNode>, name: string, tags: Record<string, string>) =>
   metrics.find((metric) => metric.name === name)?.values.find((point) =>
@@ -51,7 +34,7 @@ const exported = (spans: ReadonlyArray<ReadableSpan>, metrics: ReadonlyArray<Met
 describe("observability example", () => {
   it.live("one getToken span with a failed and a retried attempt, the counters, and no token exported", () =>
     Effect.gen(function*() {
-      const { first, metrics, requests, second, spans } = yield* run
+      const { first, metrics, requests, second, spans } = yield* observedRun
       assert.strictEqual(first.source, "identity_provider")
       assert.strictEqual(second.source, "cache")
       assert.strictEqual(requests, 2)
