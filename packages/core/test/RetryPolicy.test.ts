@@ -6,6 +6,7 @@ import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import { ConnectionFailed, SourceUnavailable, Timeout, TokenRequestFailed } from "../src/ManagedIdentityError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
+import * as ServiceFabricTokenSource from "../src/ServiceFabricTokenSource.js"
 import * as TokenRequest from "../src/TokenRequest.js"
 import type * as TokenSource from "../src/TokenSource.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
@@ -66,8 +67,8 @@ describe("RetryPolicy", () => {
       for (const code of [400, 401, 403, 404, 410, 501, 505]) {
         assert.isFalse(RetryPolicy.isRetryableDefault(failed(code)), `${code}`)
       }
-      assert.strictEqual(RetryPolicy.isRetryable("Imds"), RetryPolicy.isRetryableImds)
-      assert.strictEqual(RetryPolicy.isRetryable("ServiceFabric"), RetryPolicy.isRetryableDefault)
+      assert.strictEqual(ImdsTokenSource.isRetryable, RetryPolicy.isRetryableImds)
+      assert.strictEqual(ServiceFabricTokenSource.isRetryable, RetryPolicy.isRetryableDefault)
     })
   })
 
