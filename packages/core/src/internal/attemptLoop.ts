@@ -26,7 +26,7 @@ export interface RetryRules {
 const disableClientSpans = () => true
 
 /**
- * Runs `attempt` under the source's retry rules and the caller's timing: each attempt in its own span with a
+ * Runs `attempt` under the endpoint's retry rules and the caller's timing: each attempt in its own span with a
  * timeout, retried by the policy, the whole bounded by the deadline. The attempt number (from 1) is passed in so
  * errors can tell the first attempt from later ones.
  *
@@ -35,8 +35,7 @@ const disableClientSpans = () => true
  * debug level, as is every failed attempt (tag and message: never a secret).
  */
 export const withRetries = <A>(
-  endpoint: Endpoint,
-  rules: RetryRules,
+  endpoint: Endpoint & RetryRules,
   timing: TimingOptions,
   attempt: (attemptNumber: number) => Effect.Effect<A, ManagedIdentityError>
 ): Effect.Effect<A, ManagedIdentityError> =>
@@ -91,8 +90,8 @@ export const withRetries = <A>(
     return one.pipe(
       Effect.retry(
         timing.retrySchedule === undefined
-          ? rules.retryPolicy
-          : RetryPolicy.fromSchedule(timing.retrySchedule, rules.isRetryable)
+          ? endpoint.retryPolicy
+          : RetryPolicy.fromSchedule(timing.retrySchedule, endpoint.isRetryable)
       ),
       Effect.timeoutFail({
         duration: deadline,

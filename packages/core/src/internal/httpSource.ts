@@ -37,8 +37,7 @@ export const fromChecked = (
     capabilities: definition.capabilities ?? TokenSource.noCapabilities,
     getToken: Either.match(checked, {
       onLeft: (error) => () => Effect.fail(error),
-      onRight: (exchange) => (request) =>
-        AttemptLoop.withRetries(definition, definition, definition.timing, exchange(request))
+      onRight: (exchange) => (request) => AttemptLoop.withRetries(definition, definition.timing, exchange(request))
     })
   })
 
