@@ -3,17 +3,19 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
+import * as HttpSource from "./internal/httpSource.js"
 import * as Selector from "./internal/selector.js"
-import * as TokenEndpoint from "./internal/tokenEndpoint.js"
-import * as ManagedIdentity from "./ManagedIdentity.js"
+import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
@@ -24,7 +26,7 @@ import * as TokenSource from "./TokenSource.js"
 export const apiVersion = "2019-08-01"
 
 /**
- * The default retry policy of App Service.
+ * The retry policy App Service uses unless a `retrySchedule` replaces it.
  *
  * @since 0.1.0
  * @category constants
@@ -32,47 +34,50 @@ export const apiVersion = "2019-08-01"
 export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
 
 /**
+ * The failures App Service retries; a `retrySchedule` never retries anything else.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = RetryPolicy.isRetryableDefault
+
+/**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenEndpoint.TimingOptions {
+export interface Options extends TokenSource.TimingOptions {
   /** `IDENTITY_ENDPOINT`: an http URL on a loopback host. */
   readonly endpoint: string
   /** `IDENTITY_HEADER`, sent as `X-IDENTITY-HEADER`. */
   readonly identityHeader: Redacted.Redacted<string>
 }
 
-const selectorNames: Selector.SelectorNames = { ClientId: "client_id", ResourceId: "mi_res_id", ObjectId: "object_id" }
-
 /**
+ * Builds the source. An endpoint the secret may not be sent to is refused with `InvalidIdentity` before anything is
+ * sent.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
-  Effect.map(Effect.all([HttpClient.HttpClient, ManagedIdentity.ManagedIdentity]), ([client, identity]) => {
-    return TokenEndpoint.makeSimpleSource(client, {
-      kind: "AppService",
-      url: options.endpoint,
-      identity,
-      capabilities: TokenSource.noCapabilities,
-      timing: options,
-      buildRequest: (request) =>
-        Effect.map(
-          TokenEndpoint.secretEndpoint("AppService", "IDENTITY_ENDPOINT", options.endpoint, { pinned: false }),
-          (url) =>
-            HttpClientRequest.get(url, {
-              urlParams: {
-                "api-version": apiVersion,
-                resource: request.resource,
-                ...Selector.selectorParams(identity, selectorNames)
-              },
-              headers: { "X-IDENTITY-HEADER": Redacted.value(options.identityHeader), Metadata: "true" }
-            })
-        )
-    })
-  })
+  HttpSource.make(
+    { kind: "AppService", url: options.endpoint, retryPolicy, isRetryable, timing: options },
+    (identity) =>
+      Either.map(
+        EndpointRules.secretEndpoint("AppService", "IDENTITY_ENDPOINT", options.endpoint, { pinned: false }),
+        (url) => (request) =>
+          HttpClientRequest.get(url, {
+            urlParams: {
+              "api-version": apiVersion,
+              resource: request.resource,
+              ...Selector.params("AppService", identity)
+            },
+            headers: { "X-IDENTITY-HEADER": Redacted.value(options.identityHeader), Metadata: "true" }
+          })
+      )
+  )
 
 /**
  * @since 0.1.0
@@ -90,19 +95,16 @@ export const layer = (
  * @category layers
  */
 export const layerConfig = (
-  timing: TokenEndpoint.TimingOptions = {}
+  timing: TokenSource.TimingOptions = {}
 ): Layer.Layer<
   TokenSource.TokenSource,
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity
 > =>
-  Layer.effect(
-    TokenSource.TokenSource,
-    Effect.flatMap(
-      Config.all({
-        endpoint: Environment.required("IDENTITY_ENDPOINT"),
-        identityHeader: Environment.requiredSecret("IDENTITY_HEADER")
-      }),
-      (config) => make({ ...timing, ...config })
-    )
+  Config.all({
+    endpoint: Environment.required("IDENTITY_ENDPOINT"),
+    identityHeader: Environment.requiredSecret("IDENTITY_HEADER")
+  }).pipe(
+    Effect.flatMap((config) => make({ ...timing, ...config })),
+    Layer.effect(TokenSource.TokenSource)
   )

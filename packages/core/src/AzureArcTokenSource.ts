@@ -7,23 +7,21 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as ArcChallenge from "./internal/arcChallenge.js"
+import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
+import * as HttpSource from "./internal/httpSource.js"
 import * as Selector from "./internal/selector.js"
-import * as TokenEndpoint from "./internal/tokenEndpoint.js"
+import * as Transport from "./internal/transport.js"
+import * as Wire from "./internal/wire.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
-import {
-  AzureArcChallengeFailed,
-  IdentityNotConfirmed,
-  type ManagedIdentityError,
-  TokenRequestFailed
-} from "./ManagedIdentityError.js"
+import { IdentityNotConfirmed } from "./ManagedIdentityError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
@@ -47,7 +45,7 @@ export const defaultEndpoint = "http://localhost:40342/metadata/identity/oauth2/
  * @since 0.1.0
  * @category constants
  */
-export const linuxKeyDirectory = "/var/opt/azcmagent/tokens"
+export const linuxKeyDirectory = ArcChallenge.linuxKeyDirectory
 
 /**
  * Larger key files are refused before they are read.
@@ -55,10 +53,10 @@ export const linuxKeyDirectory = "/var/opt/azcmagent/tokens"
  * @since 0.1.0
  * @category constants
  */
-export const maxKeyFileBytes = 4096
+export const maxKeyFileBytes = ArcChallenge.maxKeyFileBytes
 
 /**
- * The default retry policy of Azure Arc. One attempt is the whole two-step exchange.
+ * The retry policy Azure Arc uses unless a `retrySchedule` replaces it. One attempt is the whole two-step exchange.
  *
  * @since 0.1.0
  * @category constants
@@ -66,10 +64,18 @@ export const maxKeyFileBytes = 4096
 export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
 
 /**
+ * The failures Azure Arc retries; a `retrySchedule` never retries anything else.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = RetryPolicy.isRetryableDefault
+
+/**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenEndpoint.TimingOptions {
+export interface Options extends TokenSource.TimingOptions {
   /** `IDENTITY_ENDPOINT`: an http URL on a loopback host (default {@link defaultEndpoint}). */
   readonly endpoint?: string | undefined
   /**
@@ -82,99 +88,9 @@ export interface Options extends TokenEndpoint.TimingOptions {
   readonly platform?: string | undefined
 }
 
-const selectorNames: Selector.SelectorNames = { ClientId: "client_id", ResourceId: "msi_res_id", ObjectId: "object_id" }
-
-interface KeyDirectory {
-  readonly path: string
-  readonly separator: string
-}
-
-const challengeFailed = (reason: string) => new AzureArcChallengeFailed({ source: "AzureArc", reason })
-
-const keyDirectory = (
-  options: Options
-): Effect.Effect<Either.Either<KeyDirectory, AzureArcChallengeFailed>, ConfigError.ConfigError> => {
-  const separator = options.platform === "win32" ? "\\" : "/"
-  if (options.keyDirectory !== undefined) {
-    return Effect.succeed(Either.right({ path: options.keyDirectory.replace(/[\\/]+$/, ""), separator }))
-  }
-  if (options.platform === "linux") return Effect.succeed(Either.right({ path: linuxKeyDirectory, separator }))
-  if (options.platform === "win32") {
-    return Effect.map(Environment.optional("ProgramData"), (programData) =>
-      Option.match(programData, {
-        onNone: () =>
-          Either.left(challengeFailed("ProgramData is not set, so the agent's tokens directory cannot be found")),
-        onSome: (directory) =>
-          Either.right({
-            path: `${directory.replace(/[\\/]+$/, "")}\\AzureConnectedMachineAgent\\Tokens`,
-            separator
-          })
-      }))
-  }
-  return Effect.succeed(Either.left(challengeFailed(
-    `key files are only supported on Linux and Windows, not on ${options.platform ?? "an unknown platform"}`
-  )))
-}
-
-const realmOf = (received: TokenEndpoint.Received): Either.Either<string, AzureArcChallengeFailed> => {
-  const header = received.headers["www-authenticate"]
-  if (header === undefined) return Either.left(challengeFailed("the 401 answer has no WWW-Authenticate header"))
-  const parts = header.split("=")
-  return parts.length === 2 && parts[0].toLowerCase() === "basic realm"
-    ? Either.right(parts[1].trim())
-    : Either.left(challengeFailed(`the WWW-Authenticate header is not "Basic realm=<path>": ${JSON.stringify(header)}`))
-}
-
-const keyFileName = (realm: string): Either.Either<string, AzureArcChallengeFailed> => {
-  const base = realm.split(/[\\/]/).pop() ?? ""
-  if (base === "" || base === "." || base === "..") {
-    return Either.left(challengeFailed(`the challenge realm ${JSON.stringify(realm)} names no file`))
-  }
-  const dot = base.lastIndexOf(".")
-  const stem = dot > 0 && !/^\.*$/.test(base.slice(0, dot)) ? base.slice(0, dot) : base
-  return Either.right(`${stem}.key`)
-}
-
-const readKey = (
-  fs: FileSystem.FileSystem,
-  path: string
-): Effect.Effect<Redacted.Redacted<string>, AzureArcChallengeFailed> =>
-  fs.readLink(path).pipe(
-    Effect.matchEffect({
-      onSuccess: () => Effect.fail(challengeFailed(`the key file ${path} is a symbolic link`)),
-      onFailure: () =>
-        Effect.mapError(
-          fs.stat(path),
-          (error) =>
-            challengeFailed(
-              error._tag === "SystemError" && error.reason === "NotFound"
-                ? `the key file ${path} does not exist`
-                : `the key file ${path} cannot be read: ${error.message}`
-            )
-        )
-    }),
-    Effect.filterOrFail(
-      (info) => info.type === "File",
-      (info) => challengeFailed(`the key file ${path} is not a regular file (${info.type})`)
-    ),
-    Effect.filterOrFail(
-      (info) => info.size <= BigInt(maxKeyFileBytes),
-      (info) => challengeFailed(`the key file ${path} is larger than ${maxKeyFileBytes} bytes (${info.size} bytes)`)
-    ),
-    Effect.flatMap(() =>
-      Effect.mapError(fs.readFile(path), (error) =>
-        challengeFailed(`the key file ${path} cannot be read: ${error.message}`))
-    ),
-    Effect.flatMap((bytes) =>
-      bytes.length === 0
-        ? Effect.fail(challengeFailed(`the key file ${path} is empty`))
-        : Effect.succeed(Redacted.make(new TextDecoder().decode(bytes)))
-    )
-  )
-
 const confirmIdentity = (
   identity: ManagedIdentity.Identity,
-  body: TokenEndpoint.TokenBody
+  body: Wire.TokenBody
 ): Either.Either<void, IdentityNotConfirmed> => {
   if (identity._tag === "SystemAssigned") return Either.void
   const echoed = identity._tag === "ClientId"
@@ -187,7 +103,7 @@ const confirmIdentity = (
   return Either.left(
     new IdentityNotConfirmed({
       source: "AzureArc",
-      expected: `${selectorNames[identity._tag]}=${identity.id}`,
+      expected: `${Selector.names.AzureArc[identity._tag]}=${identity.id}`,
       ...(present.length === 0 ? {} : { received: `${present[0][0]}=${present[0][1]}` })
     })
   )
@@ -213,67 +129,47 @@ export const make = (
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem
 > =>
   Effect.map(
-    Effect.all([HttpClient.HttpClient, ManagedIdentity.ManagedIdentity, FileSystem.FileSystem, keyDirectory(options)]),
+    Effect.all([
+      HttpClient.HttpClient,
+      ManagedIdentity.ManagedIdentity,
+      FileSystem.FileSystem,
+      ArcChallenge.keyDirectory(options)
+    ]),
     ([client, identity, fs, directory]) => {
-      const endpoint: TokenEndpoint.Endpoint = { kind: "AzureArc", url: options.endpoint ?? defaultEndpoint }
+      const url = options.endpoint ?? defaultEndpoint
+      const definition: HttpSource.Definition = { kind: "AzureArc", url, retryPolicy, isRetryable, timing: options }
 
-      const challenge = (received: TokenEndpoint.Received): Effect.Effect<string, ManagedIdentityError> => {
-        if (received.status === 401) return realmOf(received)
-        if (received.status >= 200 && received.status <= 299) {
-          return Effect.fail(
-            new TokenRequestFailed({
-              source: "AzureArc",
-              status: received.status,
-              description: "expected a 401 Basic challenge to the request without a key, got a success"
-            })
+      const checked = Either.all([
+        EndpointRules.secretEndpoint("AzureArc", "IDENTITY_ENDPOINT", url, { pinned: false }),
+        directory
+      ]).pipe(Either.map(([endpointUrl, keys]): HttpSource.Exchange => (request) => {
+        const challengeRequest = HttpClientRequest.get(endpointUrl, {
+          urlParams: {
+            "api-version": apiVersion,
+            resource: request.resource,
+            ...Selector.params("AzureArc", identity)
+          },
+          headers: { Metadata: "true" }
+        })
+        return (attempt) =>
+          Transport.exchange(client, definition, attempt, challengeRequest).pipe(
+            Effect.flatMap(ArcChallenge.realm),
+            Effect.flatMap(ArcChallenge.keyFileName),
+            Effect.flatMap((fileName) => ArcChallenge.readKey(fs, `${keys.path}${keys.separator}${fileName}`)),
+            Effect.flatMap((key) =>
+              Transport.exchange(
+                client,
+                definition,
+                attempt,
+                HttpClientRequest.setHeader(challengeRequest, "Authorization", `Basic ${Redacted.value(key)}`)
+              )
+            ),
+            Effect.flatMap((received) => Wire.decodeAnswer("AzureArc", received, request.resource)),
+            Effect.flatMap(({ body, token }) => Either.map(confirmIdentity(identity, body), () => token))
           )
-        }
-        return Effect.flatMap(
-          Clock.currentTimeMillis,
-          (now) => Effect.fail(TokenEndpoint.failedAnswer(endpoint, received, now))
-        )
-      }
+      }))
 
-      return TokenSource.make({
-        kind: "AzureArc",
-        identity,
-        capabilities: TokenSource.noCapabilities,
-        getToken: (request) =>
-          Effect.flatMap(
-            Effect.all([
-              TokenEndpoint.secretEndpoint("AzureArc", "IDENTITY_ENDPOINT", endpoint.url, { pinned: false }),
-              directory
-            ]),
-            ([url, keys]) => {
-              const challengeRequest = HttpClientRequest.get(url, {
-                urlParams: {
-                  "api-version": apiVersion,
-                  resource: request.resource,
-                  ...Selector.selectorParams(identity, selectorNames)
-                },
-                headers: { Metadata: "true" }
-              })
-              return TokenEndpoint.withRetries(endpoint, options, (attempt) =>
-                TokenEndpoint.exchange(client, endpoint, attempt, challengeRequest).pipe(
-                  Effect.flatMap(challenge),
-                  Effect.flatMap(keyFileName),
-                  Effect.flatMap((fileName) => readKey(fs, `${keys.path}${keys.separator}${fileName}`)),
-                  Effect.flatMap((key) =>
-                    TokenEndpoint.exchange(
-                      client,
-                      endpoint,
-                      attempt,
-                      HttpClientRequest.setHeader(challengeRequest, "Authorization", `Basic ${Redacted.value(key)}`)
-                    )
-                  ),
-                  Effect.flatMap((received) =>
-                    TokenEndpoint.decodeAnswer(endpoint, received, request.resource)
-                  ),
-                  Effect.flatMap(({ body, token }) => Either.map(confirmIdentity(identity, body), () => token))
-                ))
-            }
-          )
-      })
+      return HttpSource.fromChecked(definition, identity, checked)
     }
   )
 
@@ -303,10 +199,7 @@ export const layerConfig = (
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem
 > =>
-  Layer.effect(
-    TokenSource.TokenSource,
-    Effect.flatMap(
-      Environment.optional("IDENTITY_ENDPOINT"),
-      (endpoint) => make({ ...options, endpoint: Option.getOrUndefined(endpoint) })
-    )
+  Environment.optional("IDENTITY_ENDPOINT").pipe(
+    Effect.flatMap((endpoint) => make({ ...options, endpoint: Option.getOrUndefined(endpoint) })),
+    Layer.effect(TokenSource.TokenSource)
   )

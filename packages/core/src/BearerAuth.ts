@@ -10,11 +10,10 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Claims from "./internal/claims.js"
 import { ManagedIdentityClient } from "./ManagedIdentityClient.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 
@@ -30,8 +29,7 @@ const claimsParameter = /(?:^|[\s,])claims\s*=\s*"([^"]*)"/i
 export const claimsFromChallenge = (header: string | undefined): Option.Option<string> => {
   const match = header === undefined ? null : claimsParameter.exec(header)
   if (match === null) return Option.none()
-  const decoded = Encoding.decodeBase64UrlString(match[1].trim().replace(/\+/g, "-").replace(/\//g, "_"))
-  return Either.isRight(decoded) && decoded.right.trim() !== "" ? Option.some(decoded.right) : Option.none()
+  return Option.filter(Claims.decodeBase64(match[1]), (claims) => claims.trim() !== "")
 }
 
 const authenticate = <E, R, E2>(

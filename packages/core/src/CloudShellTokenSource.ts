@@ -7,20 +7,21 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
-import * as TokenEndpoint from "./internal/tokenEndpoint.js"
-import * as ManagedIdentity from "./ManagedIdentity.js"
-import { InvalidIdentity } from "./ManagedIdentityError.js"
+import * as HttpSource from "./internal/httpSource.js"
+import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
- * The default retry policy of Cloud Shell.
+ * The retry policy Cloud Shell uses unless a `retrySchedule` replaces it.
  *
  * @since 0.1.0
  * @category constants
@@ -28,22 +29,20 @@ import * as TokenSource from "./TokenSource.js"
 export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
 
 /**
+ * The failures Cloud Shell retries; a `retrySchedule` never retries anything else.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = RetryPolicy.isRetryableDefault
+
+/**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenEndpoint.TimingOptions {
+export interface Options extends TokenSource.TimingOptions {
   /** `MSI_ENDPOINT`, normally `http://localhost:50342/oauth2/token`. */
   readonly endpoint: string
-}
-
-const endpointUrl = (value: string): Effect.Effect<URL, InvalidIdentity> => {
-  const invalid = new InvalidIdentity({ source: "CloudShell", reason: "MSI_ENDPOINT is not an http or https URL" })
-  try {
-    const url = new URL(value)
-    return url.protocol === "http:" || url.protocol === "https:" ? Effect.succeed(url) : Effect.fail(invalid)
-  } catch {
-    return Effect.fail(invalid)
-  }
 }
 
 /**
@@ -56,23 +55,17 @@ const endpointUrl = (value: string): Effect.Effect<URL, InvalidIdentity> => {
 export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
-  Effect.map(
-    Effect.all([HttpClient.HttpClient, ManagedIdentity.ManagedIdentity]),
-    ([client, identity]) =>
-      TokenEndpoint.makeSimpleSource(client, {
-        kind: "CloudShell",
-        url: options.endpoint,
-        identity,
-        capabilities: TokenSource.noCapabilities,
-        timing: options,
-        buildRequest: (request) =>
-          identity._tag !== "SystemAssigned"
-            ? Effect.fail(TokenEndpoint.unsupportedIdentity("CloudShell", identity))
-            : Effect.map(endpointUrl(options.endpoint), (url) =>
-              HttpClientRequest.post(url, { headers: { Metadata: "true" } }).pipe(
-                HttpClientRequest.bodyUrlParams({ resource: request.resource })
-              ))
-      })
+  HttpSource.make(
+    { kind: "CloudShell", url: options.endpoint, retryPolicy, isRetryable, timing: options },
+    (identity) =>
+      Either.all([
+        EndpointRules.acceptIdentity("CloudShell", identity, ["SystemAssigned"]),
+        EndpointRules.publicEndpoint("CloudShell", "MSI_ENDPOINT", options.endpoint)
+      ]).pipe(Either.map(([, url]) => (request) =>
+        HttpClientRequest.post(url, { headers: { Metadata: "true" } }).pipe(
+          HttpClientRequest.bodyUrlParams({ resource: request.resource })
+        )
+      ))
   )
 
 /**
@@ -91,13 +84,13 @@ export const layer = (
  * @category layers
  */
 export const layerConfig = (
-  timing: TokenEndpoint.TimingOptions = {}
+  timing: TokenSource.TimingOptions = {}
 ): Layer.Layer<
   TokenSource.TokenSource,
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity
 > =>
-  Layer.effect(
-    TokenSource.TokenSource,
-    Effect.flatMap(Environment.required("MSI_ENDPOINT"), (endpoint) => make({ ...timing, endpoint }))
+  Environment.required("MSI_ENDPOINT").pipe(
+    Effect.flatMap((endpoint) => make({ ...timing, endpoint })),
+    Layer.effect(TokenSource.TokenSource)
   )

@@ -3,16 +3,17 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Environment from "./internal/environment.js"
+import * as HttpSource from "./internal/httpSource.js"
 import * as Selector from "./internal/selector.js"
-import * as TokenEndpoint from "./internal/tokenEndpoint.js"
-import * as ManagedIdentity from "./ManagedIdentity.js"
+import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
@@ -31,7 +32,7 @@ export const defaultAuthorityHost = "http://169.254.169.254"
 export const apiVersion = "2018-02-01"
 
 /**
- * The default retry policy of IMDS.
+ * The retry policy IMDS uses unless a `retrySchedule` replaces it.
  *
  * @since 0.1.0
  * @category constants
@@ -39,15 +40,21 @@ export const apiVersion = "2018-02-01"
 export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.imds
 
 /**
+ * The failures IMDS retries; a `retrySchedule` never retries anything else.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = RetryPolicy.isRetryableImds
+
+/**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenEndpoint.TimingOptions {
+export interface Options extends TokenSource.TimingOptions {
   /** The IMDS host (default `http://169.254.169.254`); leading and trailing `/` are ignored. */
   readonly authorityHost?: string | undefined
 }
-
-const selectorNames: Selector.SelectorNames = { ClientId: "client_id", ResourceId: "msi_res_id", ObjectId: "object_id" }
 
 /**
  * The token URL for an authority host: `<host>/metadata/identity/oauth2/token`.
@@ -64,26 +71,19 @@ export const tokenUrl = (authorityHost: string): string =>
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
-  Effect.map(Effect.all([HttpClient.HttpClient, ManagedIdentity.ManagedIdentity]), ([client, identity]) => {
-    const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
-    return TokenEndpoint.makeSimpleSource(client, {
-      kind: "Imds",
-      url,
-      identity,
-      capabilities: TokenSource.noCapabilities,
-      timing: options,
-      buildRequest: (request) =>
-        Effect.succeed(HttpClientRequest.get(url, {
-          urlParams: {
-            "api-version": apiVersion,
-            resource: request.resource,
-            ...Selector.selectorParams(identity, selectorNames)
-          },
+): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> => {
+  const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
+  return HttpSource.make(
+    { kind: "Imds", url, retryPolicy, isRetryable, timing: options },
+    (identity) =>
+      Either.right((request) =>
+        HttpClientRequest.get(url, {
+          urlParams: { "api-version": apiVersion, resource: request.resource, ...Selector.params("Imds", identity) },
           headers: { Metadata: "true" }
-        }))
-    })
-  })
+        })
+      )
+  )
+}
 
 /**
  * @since 0.1.0
@@ -101,22 +101,13 @@ export const layer = (
  * @category layers
  */
 export const layerConfig = (
-  timing: TokenEndpoint.TimingOptions = {}
+  timing: TokenSource.TimingOptions = {}
 ): Layer.Layer<
   TokenSource.TokenSource,
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity
 > =>
-  Layer.effect(
-    TokenSource.TokenSource,
-    Effect.flatMap(
-      Environment.optional("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
-      (host) => make({ ...timing, authorityHost: Option.getOrUndefined(host) })
-    )
+  Environment.optional("AZURE_POD_IDENTITY_AUTHORITY_HOST").pipe(
+    Effect.flatMap((host) => make({ ...timing, authorityHost: Option.getOrUndefined(host) })),
+    Layer.effect(TokenSource.TokenSource)
   )
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type TimingOptions = TokenEndpoint.TimingOptions

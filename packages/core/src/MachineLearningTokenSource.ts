@@ -3,17 +3,19 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
-import * as TokenEndpoint from "./internal/tokenEndpoint.js"
-import * as ManagedIdentity from "./ManagedIdentity.js"
+import * as HttpSource from "./internal/httpSource.js"
+import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
@@ -24,7 +26,7 @@ import * as TokenSource from "./TokenSource.js"
 export const apiVersion = "2017-09-01"
 
 /**
- * The default retry policy of Azure Machine Learning.
+ * The retry policy Azure Machine Learning uses unless a `retrySchedule` replaces it.
  *
  * @since 0.1.0
  * @category constants
@@ -32,10 +34,18 @@ export const apiVersion = "2017-09-01"
 export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
 
 /**
+ * The failures Azure Machine Learning retries; a `retrySchedule` never retries anything else.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = RetryPolicy.isRetryableDefault
+
+/**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenEndpoint.TimingOptions {
+export interface Options extends TokenSource.TimingOptions {
   /** `MSI_ENDPOINT`: an http URL on a loopback host. */
   readonly endpoint: string
   /** `MSI_SECRET`, sent as `secret`. */
@@ -46,7 +56,7 @@ export interface Options extends TokenEndpoint.TimingOptions {
 
 /**
  * Builds the source. A user-assigned identity is selected by client id (`clientid`); a resource id or object id is
- * refused with `InvalidIdentity` before anything is sent.
+ * refused with `InvalidIdentity` before anything is sent, and so is an endpoint the secret may not be sent to.
  *
  * @since 0.1.0
  * @category constructors
@@ -54,31 +64,25 @@ export interface Options extends TokenEndpoint.TimingOptions {
 export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
-  Effect.map(Effect.all([HttpClient.HttpClient, ManagedIdentity.ManagedIdentity]), ([client, identity]) => {
-    const clientId = identity._tag === "ClientId" ? identity.id : options.defaultClientId
-    return TokenEndpoint.makeSimpleSource(client, {
-      kind: "MachineLearning",
-      url: options.endpoint,
-      identity,
-      capabilities: TokenSource.noCapabilities,
-      timing: options,
-      buildRequest: (request) =>
-        identity._tag === "ResourceId" || identity._tag === "ObjectId"
-          ? Effect.fail(TokenEndpoint.unsupportedIdentity("MachineLearning", identity))
-          : Effect.map(
-            TokenEndpoint.secretEndpoint("MachineLearning", "MSI_ENDPOINT", options.endpoint, { pinned: false }),
-            (url) =>
-              HttpClientRequest.get(url, {
-                urlParams: {
-                  "api-version": apiVersion,
-                  resource: request.resource,
-                  ...(clientId === undefined ? {} : { clientid: clientId })
-                },
-                headers: { secret: Redacted.value(options.secret), Metadata: "true" }
-              })
-          )
-    })
-  })
+  HttpSource.make(
+    { kind: "MachineLearning", url: options.endpoint, retryPolicy, isRetryable, timing: options },
+    (identity) =>
+      Either.all([
+        EndpointRules.acceptIdentity("MachineLearning", identity, ["SystemAssigned", "ClientId"]),
+        EndpointRules.secretEndpoint("MachineLearning", "MSI_ENDPOINT", options.endpoint, { pinned: false })
+      ]).pipe(Either.map(([, url]) => {
+        const clientId = identity._tag === "ClientId" ? identity.id : options.defaultClientId
+        return (request) =>
+          HttpClientRequest.get(url, {
+            urlParams: {
+              "api-version": apiVersion,
+              resource: request.resource,
+              ...(clientId === undefined ? {} : { clientid: clientId })
+            },
+            headers: { secret: Redacted.value(options.secret), Metadata: "true" }
+          })
+      }))
+  )
 
 /**
  * @since 0.1.0
@@ -96,21 +100,17 @@ export const layer = (
  * @category layers
  */
 export const layerConfig = (
-  timing: TokenEndpoint.TimingOptions = {}
+  timing: TokenSource.TimingOptions = {}
 ): Layer.Layer<
   TokenSource.TokenSource,
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity
 > =>
-  Layer.effect(
-    TokenSource.TokenSource,
-    Effect.flatMap(
-      Config.all({
-        endpoint: Environment.required("MSI_ENDPOINT"),
-        secret: Environment.requiredSecret("MSI_SECRET"),
-        defaultClientId: Environment.optional("DEFAULT_IDENTITY_CLIENT_ID")
-      }),
-      ({ defaultClientId, ...config }) =>
-        make({ ...timing, ...config, defaultClientId: Option.getOrUndefined(defaultClientId) })
-    )
+  Config.all({
+    endpoint: Environment.required("MSI_ENDPOINT"),
+    secret: Environment.requiredSecret("MSI_SECRET"),
+    defaultClientId: Config.map(Environment.optional("DEFAULT_IDENTITY_CLIENT_ID"), Option.getOrUndefined)
+  }).pipe(
+    Effect.flatMap((config) => make({ ...timing, ...config })),
+    Layer.effect(TokenSource.TokenSource)
   )

@@ -6,7 +6,7 @@
  */
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { SourceKind } from "./internal/sourceKind.js"
+import { SourceKind, titles } from "./internal/sourceKind.js"
 
 /**
  * Where an error arose: a source, or host detection.
@@ -151,7 +151,7 @@ export class AzureArcChallengeFailed extends Schema.TaggedError<AzureArcChalleng
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `Azure Arc challenge failed: ${this.reason}`
+    return `${titles.AzureArc} challenge failed: ${this.reason}`
   }
 }
 
@@ -169,7 +169,7 @@ export class ServiceFabricCertificateMismatch extends Schema.TaggedError<Service
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `Service Fabric endpoint ${this.endpoint} is not trusted: ${this.reason}`
+    return `${titles.ServiceFabric} endpoint ${this.endpoint} is not trusted: ${this.reason}`
   }
 }
 

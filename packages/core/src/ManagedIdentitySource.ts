@@ -25,11 +25,10 @@ import * as AzureArcTokenSource from "./AzureArcTokenSource.js"
 import * as CloudShellTokenSource from "./CloudShellTokenSource.js"
 import * as ImdsTokenSource from "./ImdsTokenSource.js"
 import * as Environment from "./internal/environment.js"
-import type * as TokenEndpoint from "./internal/tokenEndpoint.js"
 import * as MachineLearningTokenSource from "./MachineLearningTokenSource.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
-import type * as TokenSource from "./TokenSource.js"
+import * as TokenSource from "./TokenSource.js"
 
 /**
  * The operating system, as Node's `process.platform` names it (`"linux"`, `"win32"`, `"darwin"`, …). Core has no
@@ -124,14 +123,14 @@ const findArcAgent = (
         onNone: () =>
           Effect.succeed<AgentSearch>({
             file: Option.none(),
-            note: "ProgramFiles is not set, so the Azure Arc agent was not looked for"
+            note: `ProgramFiles is not set, so the ${TokenSource.titles.AzureArc} agent was not looked for`
           }),
         onSome: (directory) => check(`${directory.replace(/[\\/]+$/, "")}\\AzureConnectedMachineAgent\\himds.exe`)
       }))
   }
   return Effect.succeed({
     file: Option.none(),
-    note: `the Azure Arc agent is only looked for on Linux and Windows, not on ${platform}`
+    note: `the ${TokenSource.titles.AzureArc} agent is only looked for on Linux and Windows, not on ${platform}`
   })
 }
 
@@ -157,40 +156,37 @@ export const detect: Effect.Effect<Detection, ConfigError.ConfigError, FileSyste
       search?: AgentSearch
     ): Detection => ({
       kind,
-      reasons: search === undefined ? [reason, seenText] : [reason, seenText, search.note],
+      reasons: [`${TokenSource.titles[kind]}: ${reason}`, seenText, ...(search === undefined ? [] : [search.note])],
       variablesSeen,
       filesChecked: search === undefined ? [] : Option.toArray(search.file)
     })
     if (seen("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT")) {
-      return detected(
-        "ServiceFabric",
-        "Service Fabric: IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set"
-      )
+      return detected("ServiceFabric", "IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set")
     }
     if (seen("IDENTITY_ENDPOINT", "IDENTITY_HEADER")) {
-      return detected("AppService", "App Service: IDENTITY_ENDPOINT and IDENTITY_HEADER are set")
+      return detected("AppService", "IDENTITY_ENDPOINT and IDENTITY_HEADER are set")
     }
     if (seen("MSI_ENDPOINT", "MSI_SECRET")) {
-      return detected("MachineLearning", "Azure Machine Learning: MSI_ENDPOINT and MSI_SECRET are set")
+      return detected("MachineLearning", "MSI_ENDPOINT and MSI_SECRET are set")
     }
     if (seen("MSI_ENDPOINT")) {
-      return detected("CloudShell", "Cloud Shell: MSI_ENDPOINT is set without MSI_SECRET")
+      return detected("CloudShell", "MSI_ENDPOINT is set without MSI_SECRET")
     }
     if (seen("IDENTITY_ENDPOINT", "IMDS_ENDPOINT")) {
-      return detected("AzureArc", "Azure Arc: IDENTITY_ENDPOINT and IMDS_ENDPOINT are set")
+      return detected("AzureArc", "IDENTITY_ENDPOINT and IMDS_ENDPOINT are set")
     }
     const search = yield* findArcAgent(yield* FileSystem.FileSystem, yield* HostPlatform)
     if (Option.isSome(search.file) && search.file.value.exists) {
-      return detected("AzureArc", `Azure Arc: the agent ${search.file.value.path} is installed`, search)
+      return detected("AzureArc", `the agent ${search.file.value.path} is installed`, search)
     }
-    return detected("Imds", "IMDS: no variable or file selects another source", search)
+    return detected("Imds", "no variable or file selects another source", search)
   })
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenEndpoint.TimingOptions {
+export interface Options extends TokenSource.TimingOptions {
   /** Where Azure Arc key files are, when Azure Arc is detected (default: the agent's directory for the platform). */
   readonly azureArcKeyDirectory?: string | undefined
 }

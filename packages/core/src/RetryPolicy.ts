@@ -5,10 +5,10 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
-import type { SourceKind } from "./TokenSource.js"
 
 /**
  * A retry policy: a `Schedule` fed with the failure of each attempt.
@@ -76,15 +76,6 @@ export const isRetryableDefault = (error: ManagedIdentityError): boolean => {
 }
 
 /**
- * The retryable predicate of a source.
- *
- * @since 0.1.0
- * @category predicates
- */
-export const isRetryable = (kind: SourceKind): (error: ManagedIdentityError) => boolean =>
-  kind === "Imds" ? isRetryableImds : isRetryableDefault
-
-/**
  * The delay an error asks for through `Retry-After`, capped at {@link maxRetryAfter}.
  *
  * @since 0.1.0
@@ -121,7 +112,7 @@ export const honourRetryAfter = (self: RetryPolicy): RetryPolicy =>
   )
 
 /**
- * Exponential back-off from 1 s, doubling, jittered, 3 retries, only while the failure is retryable for `kind`.
+ * Exponential back-off from 1 s, doubling, jittered, 3 retries, only while `isRetryable` holds for the failure.
  *
  * @since 0.1.0
  * @category schedules
@@ -177,14 +168,6 @@ export const imds: RetryPolicy = honourRetryAfter(
 export const defaultPolicy: RetryPolicy = honourRetryAfter(exponential({ isRetryable: isRetryableDefault }))
 
 /**
- * The default policy of a source.
- *
- * @since 0.1.0
- * @category schedules
- */
-export const forSource = (kind: SourceKind): RetryPolicy => kind === "Imds" ? imds : defaultPolicy
-
-/**
  * No retries at all.
  *
  * @example
@@ -205,13 +188,29 @@ export const forSource = (kind: SourceKind): RetryPolicy => kind === "Imds" ? im
 export const none: RetryPolicy = Schedule.recurs(0)
 
 /**
- * Turns a user's schedule into a source's policy: the user's timing and count, never retrying what `kind`
- * considers final (a 400 stays a 400), `Retry-After` honoured.
+ * Turns a user's schedule into a source's policy: the user's timing and count, never retrying what the source's
+ * `isRetryable` considers final (a 400 stays a 400), `Retry-After` honoured.
+ *
+ * @example
+ * ```ts
+ * import { ImdsTokenSource, RetryPolicy } from "@managed-identity/core"
+ * import { Schedule } from "effect"
+ *
+ * const everySecond = RetryPolicy.fromSchedule(Schedule.spaced("1 second"), ImdsTokenSource.isRetryable)
+ * ```
  *
  * @since 0.1.0
  * @category combinators
  */
-export const fromSchedule = (
-  kind: SourceKind,
-  schedule: Schedule.Schedule<unknown, ManagedIdentityError>
-): RetryPolicy => honourRetryAfter(Schedule.whileInput(schedule, isRetryable(kind)))
+export const fromSchedule: {
+  (
+    isRetryable: (error: ManagedIdentityError) => boolean
+  ): (self: Schedule.Schedule<unknown, ManagedIdentityError>) => RetryPolicy
+  (
+    self: Schedule.Schedule<unknown, ManagedIdentityError>,
+    isRetryable: (error: ManagedIdentityError) => boolean
+  ): RetryPolicy
+} = dual(2, (
+  self: Schedule.Schedule<unknown, ManagedIdentityError>,
+  isRetryable: (error: ManagedIdentityError) => boolean
+): RetryPolicy => honourRetryAfter(Schedule.whileInput(self, isRetryable)))

@@ -16,8 +16,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
-import * as TokenEndpoint from "./internal/tokenEndpoint.js"
+import * as HttpSource from "./internal/httpSource.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import { InvalidIdentity } from "./ManagedIdentityError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -31,12 +32,20 @@ import * as TokenSource from "./TokenSource.js"
 export const apiVersion = "2019-07-01-preview"
 
 /**
- * The default retry policy of Service Fabric (never retries 404).
+ * The retry policy Service Fabric uses unless a `retrySchedule` replaces it.
  *
  * @since 0.1.0
  * @category constants
  */
 export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+
+/**
+ * The failures Service Fabric retries (never 404); a `retrySchedule` never retries anything else.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable = RetryPolicy.isRetryableDefault
 
 /**
  * An `HttpClient` per certificate thumbprint that trusts a server only if the SHA-1 of its certificate's DER
@@ -88,7 +97,7 @@ export const normalizeThumbprint = (thumbprint: string): Either.Either<string, I
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenEndpoint.TimingOptions {
+export interface Options extends TokenSource.TimingOptions {
   /** `IDENTITY_ENDPOINT`: an https URL. */
   readonly endpoint: string
   /** `IDENTITY_HEADER`, sent as `secret`. */
@@ -109,7 +118,8 @@ const urlParams = (request: TokenRequest): Record<string, string> => ({
 /**
  * Builds the source. A user-assigned identity is refused (`InvalidIdentity`, nothing sent): on Service Fabric the
  * identity comes from the cluster, and a user-assigned id would be silently ignored by the endpoint. The endpoint
- * must be https and the thumbprint well formed, also checked before anything is sent.
+ * must be https and the thumbprint well formed, also checked before anything is sent; the pinned client is asked
+ * for once, here.
  *
  * @since 0.1.0
  * @category constructors
@@ -117,34 +127,36 @@ const urlParams = (request: TokenRequest): Record<string, string> => ({
 export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, PinnedHttpClient | ManagedIdentity.ManagedIdentity> =>
-  Effect.map(Effect.all([PinnedHttpClient, ManagedIdentity.ManagedIdentity]), ([pinned, identity]) => {
-    const endpoint: TokenEndpoint.Endpoint = { kind: "ServiceFabric", url: options.endpoint }
-    return TokenSource.make({
+  Effect.gen(function*() {
+    const pinned = yield* PinnedHttpClient
+    const identity = yield* ManagedIdentity.ManagedIdentity
+    const definition: HttpSource.Definition = {
       kind: "ServiceFabric",
-      identity,
+      url: options.endpoint,
+      retryPolicy,
+      isRetryable,
       capabilities: { tokenRevocation: true, clientCapabilities: true },
-      getToken: (request) =>
-        identity._tag !== "SystemAssigned"
-          ? Effect.fail(TokenEndpoint.unsupportedIdentity("ServiceFabric", identity))
-          : Effect.flatMap(
-            Effect.all([
-              TokenEndpoint.secretEndpoint("ServiceFabric", "IDENTITY_ENDPOINT", options.endpoint, { pinned: true }),
-              Effect.flatMap(normalizeThumbprint(options.thumbprint), pinned.forThumbprint)
-            ]),
-            ([url, client]) => {
-              const httpRequest = HttpClientRequest.get(url, {
+      timing: options
+    }
+    const exchange = yield* Either.all([
+      EndpointRules.acceptIdentity("ServiceFabric", identity, ["SystemAssigned"]),
+      EndpointRules.secretEndpoint("ServiceFabric", "IDENTITY_ENDPOINT", options.endpoint, { pinned: true }),
+      normalizeThumbprint(options.thumbprint)
+    ]).pipe(
+      Effect.flatMap(([, url, thumbprint]) =>
+        Effect.map(
+          pinned.forThumbprint(thumbprint),
+          (client) =>
+            HttpSource.singleRequest(client, definition, (request) =>
+              HttpClientRequest.get(url, {
                 urlParams: urlParams(request),
                 headers: { secret: Redacted.value(options.identityHeader) }
-              })
-              return TokenEndpoint.withRetries(endpoint, options, (attempt) =>
-                Effect.flatMap(
-                  TokenEndpoint.exchange(client, endpoint, attempt, httpRequest),
-                  (received) =>
-                    Effect.map(TokenEndpoint.decodeAnswer(endpoint, received, request.resource), ({ token }) => token)
-                ))
-            }
-          )
-    })
+              }))
+        )
+      ),
+      Effect.either
+    )
+    return HttpSource.fromChecked(definition, identity, exchange)
   })
 
 /**
@@ -163,16 +175,13 @@ export const layer = (
  * @category layers
  */
 export const layerConfig = (
-  timing: TokenEndpoint.TimingOptions = {}
+  timing: TokenSource.TimingOptions = {}
 ): Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, PinnedHttpClient | ManagedIdentity.ManagedIdentity> =>
-  Layer.effect(
-    TokenSource.TokenSource,
-    Effect.flatMap(
-      Config.all({
-        endpoint: Environment.required("IDENTITY_ENDPOINT"),
-        identityHeader: Environment.requiredSecret("IDENTITY_HEADER"),
-        thumbprint: Environment.required("IDENTITY_SERVER_THUMBPRINT")
-      }),
-      (config) => make({ ...timing, ...config })
-    )
+  Config.all({
+    endpoint: Environment.required("IDENTITY_ENDPOINT"),
+    identityHeader: Environment.requiredSecret("IDENTITY_HEADER"),
+    thumbprint: Environment.required("IDENTITY_SERVER_THUMBPRINT")
+  }).pipe(
+    Effect.flatMap((config) => make({ ...timing, ...config })),
+    Layer.effect(TokenSource.TokenSource)
   )

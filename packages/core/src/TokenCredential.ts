@@ -7,8 +7,6 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
@@ -17,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import type { AccessToken } from "./AccessToken.js"
+import * as Claims from "./internal/claims.js"
 import { ManagedIdentityClient } from "./ManagedIdentityClient.js"
 import { isManagedIdentityError } from "./ManagedIdentityError.js"
 import * as TokenRequest from "./TokenRequest.js"
@@ -115,8 +114,10 @@ const toAzure = (token: AccessToken): AzureAccessToken => {
 const decodeClaims = (claims: string): string => {
   const trimmed = claims.trim()
   if (trimmed.startsWith("{")) return trimmed
-  const decoded = Encoding.decodeBase64UrlString(trimmed.replace(/\+/g, "-").replace(/\//g, "_"))
-  return Either.isRight(decoded) && decoded.right.trim().startsWith("{") ? decoded.right : trimmed
+  return Claims.decodeBase64(trimmed).pipe(
+    Option.filter((decoded) => decoded.trim().startsWith("{")),
+    Option.getOrElse(() => trimmed)
+  )
 }
 
 /**

@@ -14,6 +14,7 @@ import * as Redacted from "effect/Redacted"
 import * as SourceKinds from "./internal/sourceKind.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import type { TokenRequest } from "./TokenRequest.js"
 
 /**
@@ -65,6 +66,24 @@ export interface Capabilities {
   readonly tokenRevocation: boolean
   /** The source accepts client capabilities (`xms_cc`). */
   readonly clientCapabilities: boolean
+}
+
+/**
+ * The timing options every source layer takes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TimingOptions {
+  /**
+   * Replaces the source's retry timing and count (what the source never retries stays unretried, `Retry-After`
+   * is still honoured); `RetryPolicy.none` disables retries. Default: the source's own `retryPolicy`.
+   */
+  readonly retrySchedule?: RetryPolicy.RetryPolicy | undefined
+  /** Time allowed for one attempt (default 10 s). */
+  readonly attemptTimeout?: Duration.DurationInput | undefined
+  /** Time allowed for one `getToken`, all attempts and delays included (default 100 s). */
+  readonly deadline?: Duration.DurationInput | undefined
 }
 
 /**

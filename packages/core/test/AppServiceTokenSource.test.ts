@@ -1,11 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigError, ConfigProvider, DateTime, Effect, Fiber, Option, Redacted, TestClock } from "effect"
+import { ConfigError, Effect, Redacted, TestClock } from "effect"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
-import * as TokenRequest from "../src/TokenRequest.js"
-import * as TokenSource from "../src/TokenSource.js"
 import { expectRequest } from "./utils/expectRequest.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const now = Date.UTC(2026, 0, 1)
 const nowSeconds = now / 1000
@@ -22,46 +21,25 @@ const tokenBody = (fields: Record<string, unknown> = {}) => ({
   ...fields
 })
 
-const getToken = (
-  http: FakeHttp.FakeHttp,
-  options: Partial<AppServiceTokenSource.Options> = {},
-  identity: ManagedIdentity.Identity = ManagedIdentity.systemAssigned
-) =>
-  Effect.flatMap(
-    AppServiceTokenSource.make({ endpoint, identityHeader: Redacted.make(secret), ...options }),
-    (source) => source.getToken(TokenRequest.make(resource))
-  ).pipe(
-    Effect.provide(http.layer),
-    Effect.provide(ManagedIdentity.layer(identity))
+const getToken = (http: FakeHttp.FakeHttp, identity?: ManagedIdentity.Identity) =>
+  SourceHarness.getToken(resource).pipe(
+    SourceHarness.provide(AppServiceTokenSource.layer({ endpoint, identityHeader: Redacted.make(secret) }), {
+      http,
+      identity
+    })
   )
 
-const getTokenThroughConfig = (http: FakeHttp.FakeHttp, env: ReadonlyArray<readonly [string, string]>) =>
-  Effect.flatMap(TokenSource.TokenSource, (source) => source.getToken(TokenRequest.make(resource))).pipe(
-    Effect.provide(AppServiceTokenSource.layerConfig()),
-    Effect.provide(http.layer),
-    Effect.provide(ManagedIdentity.layerSystemAssigned),
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(env)))
-  )
+const getTokenThroughConfig = (http: FakeHttp.FakeHttp, env: Record<string, string>) =>
+  SourceHarness.getToken(resource).pipe(SourceHarness.provide(AppServiceTokenSource.layerConfig(), { http, env }))
 
 describe("AppServiceTokenSource", () => {
   describe("request", () => {
-    const cases: ReadonlyArray<readonly [string, ManagedIdentity.Identity, Record<string, string>]> = [
-      ["system-assigned", ManagedIdentity.systemAssigned, {}],
-      ["client id", ManagedIdentity.clientId("11111111-2222-3333-4444-555555555555"), {
-        client_id: "11111111-2222-3333-4444-555555555555"
-      }],
-      ["resource id", ManagedIdentity.resourceId("/subscriptions/s/resourceGroups/g/providers/x/ua"), {
-        mi_res_id: "/subscriptions/s/resourceGroups/g/providers/x/ua"
-      }],
-      ["object id", ManagedIdentity.objectId("99999999-8888-7777-6666-555555555555"), {
-        object_id: "99999999-8888-7777-6666-555555555555"
-      }]
-    ]
+    const cases = SourceHarness.selectorCases({ ClientId: "client_id", ResourceId: "mi_res_id", ObjectId: "object_id" })
     for (const [name, identity, selector] of cases) {
       it.effect(`${name}: GET with api-version, resource, the App Service selector and X-IDENTITY-HEADER`, () =>
         Effect.gen(function*() {
           const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
-          yield* getToken(http, {}, identity)
+          yield* getToken(http, identity)
           const [request] = yield* http.requests
           assert.strictEqual(yield* http.count, 1)
           expectRequest(request, {
@@ -78,16 +56,16 @@ describe("AppServiceTokenSource", () => {
     it.effect("reads IDENTITY_ENDPOINT and IDENTITY_HEADER", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
-        yield* getTokenThroughConfig(http, [["IDENTITY_ENDPOINT", endpoint], ["IDENTITY_HEADER", secret]])
+        yield* getTokenThroughConfig(http, { IDENTITY_ENDPOINT: endpoint, IDENTITY_HEADER: secret })
         const [request] = yield* http.requests
         assert.strictEqual(request.urlWithoutQuery, endpoint)
         assert.strictEqual(request.headers["x-identity-header"], secret)
       }))
 
-    const missing: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, string]>]> = [
-      ["IDENTITY_HEADER missing", [["IDENTITY_ENDPOINT", endpoint]]],
-      ["IDENTITY_ENDPOINT missing", [["IDENTITY_HEADER", secret]]],
-      ["IDENTITY_HEADER empty", [["IDENTITY_ENDPOINT", endpoint], ["IDENTITY_HEADER", ""]]]
+    const missing: ReadonlyArray<readonly [string, Record<string, string>]> = [
+      ["IDENTITY_HEADER missing", { IDENTITY_ENDPOINT: endpoint }],
+      ["IDENTITY_ENDPOINT missing", { IDENTITY_HEADER: secret }],
+      ["IDENTITY_HEADER empty", { IDENTITY_ENDPOINT: endpoint, IDENTITY_HEADER: "" }]
     ]
     for (const [name, env] of missing) {
       it.effect(`${name}: ConfigError and no request`, () =>
@@ -109,10 +87,9 @@ describe("AppServiceTokenSource", () => {
         Effect.gen(function*() {
           const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
           const error = yield* Effect.flip(
-            getTokenThroughConfig(http, [["IDENTITY_ENDPOINT", url], ["IDENTITY_HEADER", secret]])
+            getTokenThroughConfig(http, { IDENTITY_ENDPOINT: url, IDENTITY_HEADER: secret })
           )
-          assert.strictEqual(error._tag, "InvalidIdentity")
-          if (error._tag !== "InvalidIdentity") return
+          assert(error._tag === "InvalidIdentity")
           assert.strictEqual(error.source, "AppService")
           assert.include(error.reason, "IDENTITY_ENDPOINT")
           assert.notInclude(error.message, secret)
@@ -122,33 +99,31 @@ describe("AppServiceTokenSource", () => {
   })
 
   describe("decoding", () => {
-    it.effect("expires_on as an epoch string", () =>
-      Effect.gen(function*() {
-        yield* TestClock.setTime(now)
-        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on: String(nowSeconds + 7890) }))])
-        const token = yield* getToken(http)
-        assert.strictEqual(Redacted.value(token.token), tokenValue)
-        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7890_000)
-        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3945_000))
-      }))
-
-    it.effect("expires_on as MM/DD/YYYY HH:MM:SS +00:00", () =>
-      Effect.gen(function*() {
-        yield* TestClock.setTime(now)
-        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on: "01/01/2026 02:11:30 +00:00" }))])
-        const token = yield* getToken(http)
-        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7890_000)
-        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3945_000))
-      }))
-
-    it.effect("expires_on as ISO-8601", () =>
-      Effect.gen(function*() {
-        yield* TestClock.setTime(now)
-        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on: "2026-01-01T01:00:00Z" }))])
-        const token = yield* getToken(http)
-        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 3600_000)
-        assert.isTrue(Option.isNone(token.refreshOn))
-      }))
+    const expiries = [
+      {
+        name: "expires_on as an epoch string",
+        expires_on: String(nowSeconds + 7890),
+        expiresIn: 7890,
+        refreshIn: 3945
+      },
+      {
+        name: "expires_on as MM/DD/YYYY HH:MM:SS +00:00",
+        expires_on: "01/01/2026 02:11:30 +00:00",
+        expiresIn: 7890,
+        refreshIn: 3945
+      },
+      { name: "expires_on as ISO-8601", expires_on: "2026-01-01T01:00:00Z", expiresIn: 3600, refreshIn: undefined }
+    ]
+    for (const { expires_on, expiresIn, name, refreshIn } of expiries) {
+      it.effect(name, () =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(now)
+          const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_on }))])
+          const token = yield* getToken(http)
+          assert.strictEqual(Redacted.value(token.token), tokenValue)
+          SourceHarness.expectLifetime(token, now, { expiresIn, refreshIn })
+        }))
+    }
 
     it.effect("expires_on that is not a date: InvalidTokenResponse without the token", () =>
       Effect.gen(function*() {
@@ -176,9 +151,8 @@ describe("AppServiceTokenSource", () => {
             status: 400
           })
         ])
-        const error = yield* Effect.flip(getToken(http, {}, ManagedIdentity.clientId("unknown")))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        const error = yield* Effect.flip(getToken(http, ManagedIdentity.clientId("unknown")))
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.source, "AppService")
         assert.strictEqual(error.status, 400)
         assert.strictEqual(error.error, "400")
@@ -192,11 +166,8 @@ describe("AppServiceTokenSource", () => {
         const http = yield* FakeHttp.make([
           FakeHttp.json({ statusCode: 500, message: "An unexpected error occured" }, { status: 500 })
         ])
-        const fiber = yield* Effect.fork(getToken(http))
-        yield* TestClock.adjust("30 seconds")
-        const error = yield* Effect.flip(Fiber.join(fiber))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        const error = yield* Effect.flip(getToken(http).pipe(SourceHarness.advancing("30 seconds")))
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.status, 500)
         assert.strictEqual(error.error, "500")
         assert.strictEqual(error.description, "An unexpected error occured")
@@ -217,43 +188,33 @@ describe("AppServiceTokenSource", () => {
       it.effect(`${status} is never retried`, () =>
         Effect.gen(function*() {
           const http = yield* FakeHttp.make([FakeHttp.text("", { status }), FakeHttp.json(tokenBody())])
-          const fiber = yield* Effect.fork(getToken(http))
-          yield* TestClock.adjust("30 seconds")
-          const error = yield* Effect.flip(Fiber.join(fiber))
-          assert.strictEqual(error._tag, "TokenRequestFailed")
-          if (error._tag !== "TokenRequestFailed") return
+          const error = yield* Effect.flip(getToken(http).pipe(SourceHarness.advancing("30 seconds")))
+          assert(error._tag === "TokenRequestFailed")
           assert.strictEqual(error.status, status)
           assert.strictEqual(yield* http.count, 1)
         }))
     }
 
-    it.effect("429 with Retry-After: 5: the next attempt comes after 5 s, not earlier", () =>
-      Effect.gen(function*() {
-        const http = yield* FakeHttp.make([
-          FakeHttp.text("", { status: 429, headers: { "retry-after": "5" } }),
-          FakeHttp.json(tokenBody())
-        ])
-        const fiber = yield* Effect.fork(getToken(http))
-        yield* TestClock.adjust("4999 millis")
-        assert.strictEqual(yield* http.count, 1)
-        yield* TestClock.adjust("1 millis")
-        const token = yield* Fiber.join(fiber)
-        assert.strictEqual(Redacted.value(token.token), tokenValue)
-        assert.strictEqual(yield* http.count, 2)
-      }))
-
-    it.effect("Retry-After: 3600 is capped at 60 s", () =>
-      Effect.gen(function*() {
-        const http = yield* FakeHttp.make([
-          FakeHttp.text("", { status: 503, headers: { "retry-after": "3600" } }),
-          FakeHttp.json(tokenBody())
-        ])
-        const fiber = yield* Effect.fork(getToken(http))
-        yield* TestClock.adjust("59999 millis")
-        assert.strictEqual(yield* http.count, 1)
-        yield* TestClock.adjust("1 millis")
-        yield* Fiber.join(fiber)
-        assert.strictEqual(yield* http.count, 2)
-      }))
+    const retryAfter = [
+      {
+        name: "429 with Retry-After: 5: the next attempt comes after 5 s, not earlier",
+        status: 429,
+        header: "5",
+        delay: "5 seconds"
+      },
+      { name: "Retry-After: 3600 is capped at 60 s", status: 503, header: "3600", delay: "60 seconds" }
+    ] as const
+    for (const { delay, header, name, status } of retryAfter) {
+      it.effect(name, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([
+            FakeHttp.text("", { status, headers: { "retry-after": header } }),
+            FakeHttp.json(tokenBody())
+          ])
+          const token = yield* getToken(http).pipe(SourceHarness.requestsAfter(http, [delay]))
+          assert.strictEqual(Redacted.value(token.token), tokenValue)
+          assert.strictEqual(yield* http.count, 2)
+        }))
+    }
   })
 })

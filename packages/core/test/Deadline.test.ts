@@ -1,99 +1,82 @@
-import { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Random, Redacted, Ref, Supervisor, TestClock } from "effect"
+import { Effect, Fiber, Layer, Random, Redacted, Supervisor, TestClock } from "effect"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
-import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
 import * as TokenCache from "../src/TokenCache.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const resource = "https://vault.azure.net"
 const tokenValue = "AT-deadline-token"
 
-/** An endpoint that never answers and records, per request, whether the request was started and interrupted. */
-const silentEndpoint = Effect.map(Ref.make({ started: 0, interrupted: 0 }), (state) => ({
-  state,
-  layer: Layer.succeed(
-    HttpClient.HttpClient,
-    HttpClient.make(() =>
-      Effect.zipRight(
-        Ref.update(state, (s) => ({ ...s, started: s.started + 1 })),
-        Effect.never.pipe(
-          Effect.onInterrupt(() => Ref.update(state, (s) => ({ ...s, interrupted: s.interrupted + 1 })))
-        )
-      )
-    )
-  )
+/** An endpoint that never answers: how many requests were started, and how many of them were interrupted. */
+const silentEndpoint = Effect.map(FakeHttp.make([FakeHttp.never]), (http) => ({
+  http,
+  state: Effect.all({ started: http.count, interrupted: http.interrupted })
 }))
 
-const clientLayer = (http: Layer.Layer<HttpClient.HttpClient>, options: ImdsTokenSource.Options) =>
+const clientLayer = (http: FakeHttp.FakeHttp, options: ImdsTokenSource.Options) =>
   ManagedIdentityClient.layer.pipe(
-    Layer.provide(ImdsTokenSource.layer(options)),
-    Layer.provide(TokenCache.layerMemory),
-    Layer.provide(http),
-    Layer.provide(ManagedIdentity.layerSystemAssigned)
+    Layer.provide(SourceHarness.layer(ImdsTokenSource.layer(options), { http })),
+    Layer.provide(TokenCache.layerMemory)
   )
 
 const getToken = Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource))
 
 describe("Deadline", () => {
-  it.effect("a silent endpoint: Timeout after 4 attempt timeouts and the jittered delays, before the deadline", () =>
-    Effect.gen(function*() {
-      const endpoint = yield* silentEndpoint
-      const supervisor = yield* Supervisor.track
-      const fiber = yield* Effect.fork(
-        getToken.pipe(
-          Effect.provide(clientLayer(endpoint.layer, { attemptTimeout: "10 seconds", deadline: "100 seconds" })),
-          Effect.supervised(supervisor),
-          Effect.withRandom(Random.make(7))
+  const silent = [
+    {
+      name: "a silent endpoint: Timeout after 4 attempt timeouts and the jittered delays, before the deadline",
+      deadline: "100 seconds" as const,
+      before: 40_000 + 0.8 * 7_000 - 1,
+      stateBefore: undefined,
+      after: 0.4 * 7_000 + 1,
+      attempts: 4,
+      reason: "attempt 4 got no answer within 10s"
+    },
+    {
+      name: "the deadline comes first: Timeout at exactly the deadline, the running attempt interrupted",
+      deadline: "25 seconds" as const,
+      before: 24_999,
+      stateBefore: { started: 3, interrupted: 2 },
+      after: 1,
+      attempts: 3,
+      reason: "25s deadline"
+    }
+  ]
+  for (const { after, attempts, before, deadline, name, reason, stateBefore } of silent) {
+    it.effect(name, () =>
+      Effect.gen(function*() {
+        const endpoint = yield* silentEndpoint
+        const supervisor = yield* Supervisor.track
+        const fiber = yield* Effect.fork(
+          getToken.pipe(
+            Effect.provide(clientLayer(endpoint.http, { attemptTimeout: "10 seconds", deadline })),
+            Effect.supervised(supervisor),
+            Effect.withRandom(Random.make(7))
+          )
         )
-      )
-      yield* TestClock.adjust(40_000 + 0.8 * 7_000 - 1)
-      assert.isNull(fiber.unsafePoll())
-      assert.isAbove((yield* supervisor.value).length, 0)
-      yield* TestClock.adjust(0.4 * 7_000 + 1)
-      const error = yield* Effect.flip(Fiber.join(fiber))
-      assert.strictEqual(error._tag, "Timeout")
-      if (error._tag !== "Timeout") return
-      assert.strictEqual(error.attempts, 4)
-      assert.include(error.reason, "attempt 4 got no answer within 10s")
-      assert.deepStrictEqual(yield* Ref.get(endpoint.state), { started: 4, interrupted: 4 })
-      assert.deepStrictEqual(yield* supervisor.value, [])
-      yield* TestClock.adjust("10 minutes")
-      assert.strictEqual((yield* Ref.get(endpoint.state)).started, 4)
-    }))
-
-  it.effect("the deadline comes first: Timeout at exactly the deadline, the running attempt interrupted", () =>
-    Effect.gen(function*() {
-      const endpoint = yield* silentEndpoint
-      const supervisor = yield* Supervisor.track
-      const fiber = yield* Effect.fork(
-        getToken.pipe(
-          Effect.provide(clientLayer(endpoint.layer, { attemptTimeout: "10 seconds", deadline: "25 seconds" })),
-          Effect.supervised(supervisor)
-        )
-      )
-      yield* TestClock.adjust("24999 millis")
-      assert.isNull(fiber.unsafePoll())
-      assert.deepStrictEqual(yield* Ref.get(endpoint.state), { started: 3, interrupted: 2 })
-      assert.isAbove((yield* supervisor.value).length, 0)
-      yield* TestClock.adjust("1 millis")
-      const error = yield* Effect.flip(Fiber.join(fiber))
-      assert.strictEqual(error._tag, "Timeout")
-      if (error._tag !== "Timeout") return
-      assert.strictEqual(error.attempts, 3)
-      assert.include(error.reason, "25s deadline")
-      assert.deepStrictEqual(yield* Ref.get(endpoint.state), { started: 3, interrupted: 3 })
-      assert.deepStrictEqual(yield* supervisor.value, [])
-      yield* TestClock.adjust("10 minutes")
-      assert.strictEqual((yield* Ref.get(endpoint.state)).started, 3)
-    }))
+        yield* TestClock.adjust(before)
+        assert.isNull(fiber.unsafePoll())
+        if (stateBefore !== undefined) assert.deepStrictEqual(yield* endpoint.state, stateBefore)
+        assert.isAbove((yield* supervisor.value).length, 0)
+        yield* TestClock.adjust(after)
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert(error._tag === "Timeout")
+        assert.strictEqual(error.attempts, attempts)
+        assert.include(error.reason, reason)
+        assert.deepStrictEqual(yield* endpoint.state, { started: attempts, interrupted: attempts })
+        assert.deepStrictEqual(yield* supervisor.value, [])
+        yield* TestClock.adjust("10 minutes")
+        assert.strictEqual((yield* endpoint.state).started, attempts)
+      }))
+  }
 
   it.effect("closing the client's scope interrupts a request in flight", () =>
     Effect.gen(function*() {
       const endpoint = yield* silentEndpoint
       const fiber = yield* Effect.fork(
-        Effect.scoped(Effect.flatMap(Layer.build(clientLayer(endpoint.layer, {})), (context) =>
+        Effect.scoped(Effect.flatMap(Layer.build(clientLayer(endpoint.http, {})), (context) =>
           Effect.timeout(
             Effect.provide(getToken, context),
             "1 second"
@@ -102,7 +85,7 @@ describe("Deadline", () => {
       yield* TestClock.adjust("1 second")
       const error = yield* Effect.flip(Fiber.join(fiber))
       assert.strictEqual(error._tag, "TimeoutException")
-      assert.deepStrictEqual(yield* Ref.get(endpoint.state), { started: 1, interrupted: 1 })
+      assert.deepStrictEqual(yield* endpoint.state, { started: 1, interrupted: 1 })
     }))
 
   it.effect("a hung attempt is cut by the attempt timeout and the retry succeeds", () =>
@@ -111,7 +94,7 @@ describe("Deadline", () => {
         index === 0 ? FakeHttp.never : FakeHttp.json({ access_token: tokenValue, expires_in: 3600 })
       )
       const fiber = yield* Effect.fork(
-        getToken.pipe(Effect.provide(clientLayer(http.layer, { attemptTimeout: "2 seconds" })))
+        getToken.pipe(Effect.provide(clientLayer(http, { attemptTimeout: "2 seconds" })))
       )
       yield* TestClock.adjust("2 seconds")
       assert.strictEqual(yield* http.count, 1)
@@ -129,11 +112,7 @@ describe("Retry-After through a source", () => {
         FakeHttp.text("", { status: 503, headers: { "retry-after": "Thu, 01 Jan 1970 00:00:07 GMT" } }),
         FakeHttp.json({ access_token: tokenValue, expires_in: 3600 })
       ])
-      const fiber = yield* Effect.fork(getToken.pipe(Effect.provide(clientLayer(http.layer, {}))))
-      yield* TestClock.adjust("6999 millis")
-      assert.strictEqual(yield* http.count, 1)
-      yield* TestClock.adjust("1 millis")
-      yield* Fiber.join(fiber)
+      yield* getToken.pipe(Effect.provide(clientLayer(http, {})), SourceHarness.requestsAfter(http, ["7 seconds"]))
       assert.strictEqual(yield* http.count, 2)
     }))
 
@@ -143,7 +122,7 @@ describe("Retry-After through a source", () => {
         FakeHttp.text("", { status: 429, headers: { "retry-after": "0" } }),
         FakeHttp.json({ access_token: tokenValue, expires_in: 3600 })
       ])
-      const token = yield* getToken.pipe(Effect.provide(clientLayer(http.layer, {})))
+      const token = yield* getToken.pipe(Effect.provide(clientLayer(http, {})))
       assert.strictEqual(Redacted.value(token.token), tokenValue)
       assert.strictEqual(yield* http.count, 2)
     }))

@@ -1,12 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, DateTime, Effect, Fiber, Option, Redacted, TestClock } from "effect"
+import { Effect, Fiber, Redacted, TestClock } from "effect"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
-import * as TokenRequest from "../src/TokenRequest.js"
-import * as TokenSource from "../src/TokenSource.js"
 import { expectRequest } from "./utils/expectRequest.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const now = Date.UTC(2026, 0, 1)
 const resource = "https://vault.azure.net"
@@ -24,35 +23,19 @@ const tokenBody = (fields: Record<string, unknown> = {}) => ({
 const getToken = (
   http: FakeHttp.FakeHttp,
   options: ImdsTokenSource.Options = {},
-  identity: ManagedIdentity.Identity = ManagedIdentity.systemAssigned
-) =>
-  Effect.flatMap(ImdsTokenSource.make(options), (source) => source.getToken(TokenRequest.make(resource))).pipe(
-    Effect.provide(http.layer),
-    Effect.provide(ManagedIdentity.layer(identity))
-  )
+  identity?: ManagedIdentity.Identity
+) => SourceHarness.getToken(resource).pipe(SourceHarness.provide(ImdsTokenSource.layer(options), { http, identity }))
 
-const getTokenThroughConfig = (http: FakeHttp.FakeHttp, env: ReadonlyArray<readonly [string, string]>) =>
-  Effect.flatMap(TokenSource.TokenSource, (source) => source.getToken(TokenRequest.make(resource))).pipe(
-    Effect.provide(ImdsTokenSource.layerConfig()),
-    Effect.provide(http.layer),
-    Effect.provide(ManagedIdentity.layerSystemAssigned),
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(env)))
-  )
+const getTokenThroughConfig = (http: FakeHttp.FakeHttp, env: Record<string, string>) =>
+  SourceHarness.getToken(resource).pipe(SourceHarness.provide(ImdsTokenSource.layerConfig(), { http, env }))
 
 describe("ImdsTokenSource", () => {
   describe("request", () => {
-    const cases: ReadonlyArray<readonly [string, ManagedIdentity.Identity, Record<string, string>]> = [
-      ["system-assigned", ManagedIdentity.systemAssigned, {}],
-      ["client id", ManagedIdentity.clientId("11111111-2222-3333-4444-555555555555"), {
-        client_id: "11111111-2222-3333-4444-555555555555"
-      }],
-      ["resource id", ManagedIdentity.resourceId("/subscriptions/s/resourceGroups/g/providers/x/ua"), {
-        msi_res_id: "/subscriptions/s/resourceGroups/g/providers/x/ua"
-      }],
-      ["object id", ManagedIdentity.objectId("99999999-8888-7777-6666-555555555555"), {
-        object_id: "99999999-8888-7777-6666-555555555555"
-      }]
-    ]
+    const cases = SourceHarness.selectorCases({
+      ClientId: "client_id",
+      ResourceId: "msi_res_id",
+      ObjectId: "object_id"
+    })
     for (const [name, identity, selector] of cases) {
       it.effect(`${name}: GET with api-version, resource and the IMDS selector, Metadata and request id`, () =>
         Effect.gen(function*() {
@@ -90,7 +73,7 @@ describe("ImdsTokenSource", () => {
     it.effect("AZURE_POD_IDENTITY_AUTHORITY_HOST=http://localhost:1234// is the host", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
-        yield* getTokenThroughConfig(http, [["AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://localhost:1234//"]])
+        yield* getTokenThroughConfig(http, { AZURE_POD_IDENTITY_AUTHORITY_HOST: "http://localhost:1234//" })
         const [request] = yield* http.requests
         assert.strictEqual(request.urlWithoutQuery, "http://localhost:1234/metadata/identity/oauth2/token")
         assert.strictEqual(request.params["api-version"], "2018-02-01")
@@ -99,7 +82,7 @@ describe("ImdsTokenSource", () => {
     it.effect("an empty AZURE_POD_IDENTITY_AUTHORITY_HOST counts as unset: the IMDS default host", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
-        yield* getTokenThroughConfig(http, [["AZURE_POD_IDENTITY_AUTHORITY_HOST", ""]])
+        yield* getTokenThroughConfig(http, { AZURE_POD_IDENTITY_AUTHORITY_HOST: "" })
         const [request] = yield* http.requests
         assert.strictEqual(request.urlWithoutQuery, imdsUrl)
       }))
@@ -107,42 +90,40 @@ describe("ImdsTokenSource", () => {
     it.effect("without AZURE_POD_IDENTITY_AUTHORITY_HOST: the IMDS default host", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
-        yield* getTokenThroughConfig(http, [])
+        yield* getTokenThroughConfig(http, {})
         const [request] = yield* http.requests
         assert.strictEqual(request.urlWithoutQuery, imdsUrl)
       }))
   })
 
   describe("decoding", () => {
-    it.effect("expires_in as a string: expiresOn = now + 7890 s, refreshOn = now + 3945 s", () =>
-      Effect.gen(function*() {
-        yield* TestClock.setTime(now)
-        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_in: "7890" }))])
-        const token = yield* getToken(http)
-        assert.strictEqual(Redacted.value(token.token), tokenValue)
-        assert.strictEqual(token.tokenType, "Bearer")
-        assert.strictEqual(token.resource, resource)
-        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7890_000)
-        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3945_000))
-      }))
-
-    it.effect("expires_in as a number of exactly 7200 s gets refreshOn at half", () =>
-      Effect.gen(function*() {
-        yield* TestClock.setTime(now)
-        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_in: 7200 }))])
-        const token = yield* getToken(http)
-        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7200_000)
-        assert.deepStrictEqual(Option.map(token.refreshOn, DateTime.toEpochMillis), Option.some(now + 3600_000))
-      }))
-
-    it.effect("a lifetime under 7200 s has no refreshOn", () =>
-      Effect.gen(function*() {
-        yield* TestClock.setTime(now)
-        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_in: "7199" }))])
-        const token = yield* getToken(http)
-        assert.strictEqual(DateTime.toEpochMillis(token.expiresOn), now + 7199_000)
-        assert.isTrue(Option.isNone(token.refreshOn))
-      }))
+    const lifetimes = [
+      {
+        name: "expires_in as a string: expiresOn = now + 7890 s, refreshOn = now + 3945 s",
+        expires_in: "7890",
+        expiresIn: 7890,
+        refreshIn: 3945
+      },
+      {
+        name: "expires_in as a number of exactly 7200 s gets refreshOn at half",
+        expires_in: 7200,
+        expiresIn: 7200,
+        refreshIn: 3600
+      },
+      { name: "a lifetime under 7200 s has no refreshOn", expires_in: "7199", expiresIn: 7199, refreshIn: undefined }
+    ]
+    for (const { expires_in, expiresIn, name, refreshIn } of lifetimes) {
+      it.effect(name, () =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(now)
+          const http = yield* FakeHttp.make([FakeHttp.json(tokenBody({ expires_in }))])
+          const token = yield* getToken(http)
+          assert.strictEqual(Redacted.value(token.token), tokenValue)
+          assert.strictEqual(token.tokenType, "Bearer")
+          assert.strictEqual(token.resource, resource)
+          SourceHarness.expectLifetime(token, now, { expiresIn, refreshIn })
+        }))
+    }
 
     it.effect("token_type defaults to Bearer and resource to the requested one", () =>
       Effect.gen(function*() {
@@ -173,8 +154,7 @@ describe("ImdsTokenSource", () => {
         Effect.gen(function*() {
           const http = yield* FakeHttp.make([reply])
           const error = yield* Effect.flip(getToken(http))
-          assert.strictEqual(error._tag, "InvalidTokenResponse")
-          if (error._tag !== "InvalidTokenResponse") return
+          assert(error._tag === "InvalidTokenResponse")
           assert.strictEqual(error.source, "Imds")
           assert.strictEqual(error.status, 200)
           assert.match(error.reason, reason)
@@ -191,8 +171,7 @@ describe("ImdsTokenSource", () => {
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.text("", { status: 204 }), FakeHttp.json(tokenBody())])
         const error = yield* Effect.flip(getToken(http))
-        assert.strictEqual(error._tag, "InvalidTokenResponse")
-        if (error._tag !== "InvalidTokenResponse") return
+        assert(error._tag === "InvalidTokenResponse")
         assert.strictEqual(error.status, 204)
         assert.strictEqual(yield* http.count, 1)
       }))
@@ -201,8 +180,7 @@ describe("ImdsTokenSource", () => {
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.text("", { status: 404 })])
         const error = yield* Effect.flip(getToken(http, { retrySchedule: RetryPolicy.none }))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.status, 404)
         assert.strictEqual(error.description, undefined)
       }))
@@ -213,8 +191,7 @@ describe("ImdsTokenSource", () => {
           FakeHttp.json({ error: "invalid_request", error_description: "Identity not found" }, { status: 400 })
         ])
         const error = yield* Effect.flip(getToken(http, {}, ManagedIdentity.clientId("unknown")))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.source, "Imds")
         assert.strictEqual(error.status, 400)
         assert.strictEqual(error.error, "invalid_request")
@@ -228,8 +205,7 @@ describe("ImdsTokenSource", () => {
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.text("Forbidden by proxy", { status: 403 })])
         const error = yield* Effect.flip(getToken(http))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.status, 403)
         assert.strictEqual(error.error, undefined)
         assert.strictEqual(error.description, "Forbidden by proxy")
@@ -241,8 +217,7 @@ describe("ImdsTokenSource", () => {
           FakeHttp.json({ error: "throttled" }, { status: 429, headers: { "retry-after": "5" } })
         ])
         const error = yield* Effect.flip(getToken(http, { retrySchedule: RetryPolicy.none }))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.status, 429)
         assert.strictEqual(error.retryAfter, 5)
       }))
@@ -257,8 +232,7 @@ describe("ImdsTokenSource", () => {
           })
         ])
         const error = yield* Effect.flip(getToken(http, { retrySchedule: RetryPolicy.none }))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.retryAfter, 30)
       }))
   })
@@ -268,8 +242,7 @@ describe("ImdsTokenSource", () => {
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.refused, FakeHttp.json(tokenBody())])
         const error = yield* Effect.flip(getToken(http))
-        assert.strictEqual(error._tag, "SourceUnavailable")
-        if (error._tag !== "SourceUnavailable") return
+        assert(error._tag === "SourceUnavailable")
         assert.strictEqual(error.source, "Imds")
         assert.strictEqual(error.endpoint, imdsUrl)
         assert.include(error.reason, "ECONNREFUSED")
@@ -292,9 +265,7 @@ describe("ImdsTokenSource", () => {
     it.effect("404 is retried on IMDS", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.text("", { status: 404 }), FakeHttp.json(tokenBody())])
-        const fiber = yield* Effect.fork(getToken(http))
-        yield* TestClock.adjust("2 seconds")
-        const token = yield* Fiber.join(fiber)
+        const token = yield* getToken(http).pipe(SourceHarness.advancing("2 seconds"))
         assert.strictEqual(Redacted.value(token.token), tokenValue)
         assert.strictEqual(yield* http.count, 2)
       }))
@@ -317,8 +288,7 @@ describe("ImdsTokenSource", () => {
         assert.isNull(fiber.unsafePoll())
         yield* TestClock.adjust("1 millis")
         const error = yield* Effect.flip(Fiber.join(fiber))
-        assert.strictEqual(error._tag, "Timeout")
-        if (error._tag !== "Timeout") return
+        assert(error._tag === "Timeout")
         assert.strictEqual(error.source, "Imds")
         assert.strictEqual(error.attempts, 1)
         assert.strictEqual(yield* http.count, 1)
@@ -327,11 +297,8 @@ describe("ImdsTokenSource", () => {
     it.effect("attempt timeouts are retried by the default policy: Timeout after 4 attempts", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.never])
-        const fiber = yield* Effect.fork(getToken(http))
-        yield* TestClock.adjust("100 seconds")
-        const error = yield* Effect.flip(Fiber.join(fiber))
-        assert.strictEqual(error._tag, "Timeout")
-        if (error._tag !== "Timeout") return
+        const error = yield* Effect.flip(getToken(http).pipe(SourceHarness.advancing("100 seconds")))
+        assert(error._tag === "Timeout")
         assert.strictEqual(error.attempts, 4)
         assert.strictEqual(yield* http.count, 4)
       }))
@@ -339,11 +306,10 @@ describe("ImdsTokenSource", () => {
     it.effect("a deadline shorter than the retries: Timeout", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.text("busy", { status: 500 })])
-        const fiber = yield* Effect.fork(getToken(http, { deadline: "700 millis" }))
-        yield* TestClock.adjust("700 millis")
-        const error = yield* Effect.flip(Fiber.join(fiber))
-        assert.strictEqual(error._tag, "Timeout")
-        if (error._tag !== "Timeout") return
+        const error = yield* Effect.flip(
+          getToken(http, { deadline: "700 millis" }).pipe(SourceHarness.advancing("700 millis"))
+        )
+        assert(error._tag === "Timeout")
         assert.strictEqual(error.attempts, 1)
         assert.include(error.reason, "deadline")
         assert.strictEqual(yield* http.count, 1)

@@ -1,33 +1,16 @@
-import { FileSystem, HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import {
-  ManagedIdentity,
-  ManagedIdentitySource,
-  RetryPolicy,
-  ServiceFabricTokenSource,
-  TokenSource
-} from "@managed-identity/core"
+import { ManagedIdentitySource, RetryPolicy, TokenSource } from "@managed-identity/core"
 import { ConfigProvider, Effect, Layer } from "effect"
-import { fileInfo, systemError } from "./utils/fakeFileSystem.js"
+import * as FakeFileSystem from "./utils/fakeFileSystem.js"
+import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const linuxAgent = "/opt/azcmagent/bin/himds"
 const windowsAgent = "C:\\Program Files\\AzureConnectedMachineAgent\\himds.exe"
 
-const fakeFileSystem = (present: ReadonlyArray<string> = [], failing = false) => {
-  const checked: Array<string> = []
-  const layer = FileSystem.layerNoop({
-    exists: (path) =>
-      Effect.suspend(() => {
-        checked.push(path)
-        return failing
-          ? Effect.fail(systemError("exists", path, "PermissionDenied"))
-          : Effect.succeed(present.includes(path))
-      }),
-    readLink: (path) => Effect.fail(systemError("readLink", path, "InvalidData")),
-    stat: () => Effect.die("unused")
-  })
-  return { checked, layer }
-}
+/** A file system with these files; with `failing`, checking any of them fails. */
+const fakeFileSystem = (present: ReadonlyArray<string> = [], failing = false) =>
+  FakeFileSystem.make(Object.fromEntries(present.map((path) => [path, { unreadable: failing }])))
 
 const detectWith = (
   variables: Record<string, string>,
@@ -40,7 +23,7 @@ const detectWith = (
       Effect.provide(ManagedIdentitySource.layerHostPlatform(options.platform ?? "linux")),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(variables))))
     ),
-    (detection) => ({ detection, checked: fs.checked })
+    (detection) => ({ detection, checked: fs.calls.map((call) => call.slice("exists ".length)) })
   )
 }
 
@@ -208,7 +191,7 @@ describe("ManagedIdentitySource.detect", () => {
 
   it.effect("a file that cannot be checked counts as absent and says so", () =>
     Effect.gen(function*() {
-      const { detection } = yield* detectWith({}, { failing: true })
+      const { detection } = yield* detectWith({}, { present: [linuxAgent], failing: true })
       assert.strictEqual(detection.kind, "Imds")
       assert.deepStrictEqual(detection.filesChecked, [{ path: linuxAgent, exists: false }])
       assert.match(detection.reasons[2], /^\/opt\/azcmagent\/bin\/himds could not be checked \(/)
@@ -223,8 +206,6 @@ describe("ManagedIdentitySource.detect", () => {
 })
 
 describe("ManagedIdentitySource.layer", () => {
-  const tokenJson = JSON.stringify({ access_token: "AT", expires_in: 3600 })
-
   const run = (
     variables: Record<string, string>,
     options: {
@@ -233,44 +214,26 @@ describe("ManagedIdentitySource.layer", () => {
       readonly status?: number
       readonly files?: Record<string, string>
     } = {}
-  ) => {
-    const urls: Array<string> = []
-    const client = HttpClient.make((request, url) =>
-      Effect.sync(() => {
-        urls.push(url.toString())
-        const challenge = url.port === "40342" && request.headers.authorization === undefined
-        return HttpClientResponse.fromWeb(
-          request,
-          challenge
-            ? new Response("", { status: 401, headers: { "www-authenticate": "Basic realm=/x/arc.key" } })
-            : new Response(tokenJson, { status: options.status ?? 200 })
-        )
+  ) =>
+    Effect.gen(function*() {
+      const http = yield* FakeHttp.make((request) =>
+        new URL(request.url).port === "40342" && request.headers.authorization === undefined
+          ? FakeHttp.text("", { status: 401, headers: { "www-authenticate": "Basic realm=/x/arc.key" } })
+          : FakeHttp.json({ access_token: "AT", expires_in: 3600 }, { status: options.status ?? 200 })
+      )
+      const fileSystem = FakeFileSystem.make({
+        ...Object.fromEntries((options.present ?? []).map((path) => [path, {}])),
+        ...Object.fromEntries(Object.entries(options.files ?? {}).map(([path, content]) => [path, { content }]))
       })
-    )
-    const fs = FileSystem.layerNoop({
-      exists: (path) => Effect.succeed((options.present ?? []).includes(path)),
-      readLink: (path) => Effect.fail(systemError("readLink", path, "InvalidData")),
-      stat: (path) => Effect.succeed(fileInfo((options.files ?? {})[path]?.length ?? 0)),
-      readFile: (path) => Effect.succeed(new TextEncoder().encode((options.files ?? {})[path] ?? ""))
+      const layer = (options.layer ?? ManagedIdentitySource.layer).pipe(
+        Layer.provide(ManagedIdentitySource.layerHostPlatform("linux"))
+      )
+      const { kind, result } = yield* Effect.gen(function*() {
+        const source = yield* TokenSource.TokenSource
+        return { kind: source.kind, result: yield* Effect.either(source.getToken({ resource: "r" })) }
+      }).pipe(SourceHarness.provide(layer, { http, fileSystem, env: variables }))
+      return { kind, result, urls: (yield* http.requests).map(({ url }) => url) }
     })
-    const layer = (options.layer ?? ManagedIdentitySource.layer).pipe(
-      Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
-      Layer.provide(
-        Layer.succeed(ServiceFabricTokenSource.PinnedHttpClient, { forThumbprint: () => Effect.succeed(client) })
-      ),
-      Layer.provide(fs),
-      Layer.provide(ManagedIdentity.layerSystemAssigned),
-      Layer.provide(ManagedIdentitySource.layerHostPlatform("linux"))
-    )
-    return Effect.gen(function*() {
-      const source = yield* TokenSource.TokenSource
-      const result = yield* Effect.either(source.getToken({ resource: "r" }))
-      return { kind: source.kind, urls, result }
-    }).pipe(
-      Effect.provide(layer),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(variables))))
-    )
-  }
 
   const cases: ReadonlyArray<{
     readonly variables: Record<string, string>

@@ -3,12 +3,12 @@ import { Cause, Effect, Fiber, HashMap, Layer, Logger, LogLevel, Metric, Redacte
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as Metrics from "../src/internal/metrics.js"
-import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as TokenCache from "../src/TokenCache.js"
 import type * as TokenSource from "../src/TokenSource.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const resource = "https://vault.azure.net"
 const tokenValue = "AT-observability-token-value"
@@ -52,13 +52,17 @@ const telemetry = Effect.map(Effect.tracer, (native): Telemetry => {
   }
 })
 
-const clientWith = (source: Layer.Layer<TokenSource.TokenSource, never, never>) =>
-  ManagedIdentityClient.layer.pipe(Layer.provide(source), Layer.provide(TokenCache.layerMemory))
+const clientWith = (
+  http: FakeHttp.FakeHttp,
+  source: Layer.Layer<TokenSource.TokenSource, never, SourceHarness.Requirements>
+) =>
+  ManagedIdentityClient.layer.pipe(
+    Layer.provide(SourceHarness.layer(source, { http })),
+    Layer.provide(TokenCache.layerMemory)
+  )
 
 const imdsClient = (http: FakeHttp.FakeHttp, options: ImdsTokenSource.Options = {}) =>
-  clientWith(
-    ImdsTokenSource.layer(options).pipe(Layer.provide(http.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
-  )
+  clientWith(http, ImdsTokenSource.layer(options))
 
 const getToken = Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(resource))
 
@@ -226,12 +230,12 @@ describe("Observability", () => {
       const source = AppServiceTokenSource.layer({
         endpoint: "http://127.0.0.1:41234/msi/token",
         identityHeader: Redacted.make(identityHeader)
-      }).pipe(Layer.provide(http.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
+      })
       const token = yield* Effect.gen(function*() {
         const fiber = yield* Effect.fork(getToken)
         yield* TestClock.adjust("2 seconds")
         return yield* Fiber.join(fiber)
-      }).pipe(Effect.provide(clientWith(source)), Effect.provide(capture.layer))
+      }).pipe(Effect.provide(clientWith(http, source)), Effect.provide(capture.layer))
       assert.strictEqual(Redacted.value(token.token), tokenValue)
       const [first] = yield* http.requests
       assert.strictEqual(first.headers["x-identity-header"], identityHeader)

@@ -1,14 +1,16 @@
-import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Option, Random, Redacted, Schedule, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, type Layer, Option, Random, Redacted, Schedule, TestClock } from "effect"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
+import * as AzureArcTokenSource from "../src/AzureArcTokenSource.js"
+import * as CloudShellTokenSource from "../src/CloudShellTokenSource.js"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
-import * as ManagedIdentity from "../src/ManagedIdentity.js"
+import * as MachineLearningTokenSource from "../src/MachineLearningTokenSource.js"
 import { ConnectionFailed, SourceUnavailable, Timeout, TokenRequestFailed } from "../src/ManagedIdentityError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
-import * as TokenRequest from "../src/TokenRequest.js"
+import * as ServiceFabricTokenSource from "../src/ServiceFabricTokenSource.js"
 import type * as TokenSource from "../src/TokenSource.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const now = Date.UTC(2026, 0, 1)
 const resource = "https://vault.azure.net"
@@ -16,27 +18,15 @@ const tokenValue = "AT-retry-token"
 const ok = FakeHttp.json({ access_token: tokenValue, expires_in: 3600 })
 const status = (code: number, headers: Record<string, string> = {}) => FakeHttp.text("", { status: code, headers })
 
-const run = (
-  http: FakeHttp.FakeHttp,
-  make: Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity>
-) =>
-  Effect.flatMap(make, (source) => source.getToken(TokenRequest.make(resource))).pipe(
-    Effect.provide(http.layer),
-    Effect.provide(ManagedIdentity.layerSystemAssigned)
-  )
+const run = <E>(http: FakeHttp.FakeHttp, layer: Layer.Layer<TokenSource.TokenSource, E, SourceHarness.Requirements>) =>
+  SourceHarness.getToken(resource).pipe(SourceHarness.provide(layer, { http }))
 
-const imds = (http: FakeHttp.FakeHttp, options: ImdsTokenSource.Options = {}) =>
-  run(http, ImdsTokenSource.make(options))
+const imds = (http: FakeHttp.FakeHttp) => run(http, ImdsTokenSource.layer())
 
-const appService = (http: FakeHttp.FakeHttp, options: Partial<AppServiceTokenSource.Options> = {}) =>
-  run(
-    http,
-    AppServiceTokenSource.make({
-      endpoint: "http://127.0.0.1:41234/msi/token",
-      identityHeader: Redacted.make("secret"),
-      ...options
-    })
-  )
+const appServiceOptions = { endpoint: "http://127.0.0.1:41234/msi/token", identityHeader: Redacted.make("secret") }
+
+const appService = (http: FakeHttp.FakeHttp, options: TokenSource.TimingOptions = {}) =>
+  run(http, AppServiceTokenSource.layer({ ...appServiceOptions, ...options }))
 
 const failed = (code: number, retryAfter?: number) =>
   new TokenRequestFailed({ source: "Imds", status: code, ...(retryAfter === undefined ? {} : { retryAfter }) })
@@ -66,8 +56,8 @@ describe("RetryPolicy", () => {
       for (const code of [400, 401, 403, 404, 410, 501, 505]) {
         assert.isFalse(RetryPolicy.isRetryableDefault(failed(code)), `${code}`)
       }
-      assert.strictEqual(RetryPolicy.isRetryable("Imds"), RetryPolicy.isRetryableImds)
-      assert.strictEqual(RetryPolicy.isRetryable("ServiceFabric"), RetryPolicy.isRetryableDefault)
+      assert.strictEqual(ImdsTokenSource.isRetryable, RetryPolicy.isRetryableImds)
+      assert.strictEqual(ServiceFabricTokenSource.isRetryable, RetryPolicy.isRetryableDefault)
     })
   })
 
@@ -110,9 +100,7 @@ describe("RetryPolicy", () => {
     it.effect("each attempt carries its own request id", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([status(500), ok])
-        const fiber = yield* Effect.fork(imds(http))
-        yield* TestClock.adjust("2 seconds")
-        yield* Fiber.join(fiber)
+        yield* imds(http).pipe(SourceHarness.advancing("2 seconds"))
         const [first, second] = yield* http.requests
         assert.notStrictEqual(first.headers["x-ms-client-request-id"], second.headers["x-ms-client-request-id"])
       }))
@@ -120,9 +108,7 @@ describe("RetryPolicy", () => {
     it.effect("IMDS 500 four times: 4 requests, then the 500", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([status(500)])
-        const fiber = yield* Effect.fork(imds(http))
-        yield* TestClock.adjust("60 seconds")
-        const error = yield* Effect.flip(Fiber.join(fiber))
+        const error = yield* Effect.flip(imds(http).pipe(SourceHarness.advancing("60 seconds")))
         assert.strictEqual(error._tag, "TokenRequestFailed")
         assert.strictEqual(yield* http.count, 4)
       }))
@@ -130,11 +116,8 @@ describe("RetryPolicy", () => {
     it.effect("a connection refused after the first attempt is a retried ConnectionFailed", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([status(500), FakeHttp.refused])
-        const fiber = yield* Effect.fork(imds(http))
-        yield* TestClock.adjust("60 seconds")
-        const error = yield* Effect.flip(Fiber.join(fiber))
-        assert.strictEqual(error._tag, "ConnectionFailed")
-        if (error._tag !== "ConnectionFailed") return
+        const error = yield* Effect.flip(imds(http).pipe(SourceHarness.advancing("60 seconds")))
+        assert(error._tag === "ConnectionFailed")
         assert.strictEqual(error.attempts, 4)
         assert.include(error.reason, "ECONNREFUSED")
         assert.strictEqual(yield* http.count, 4)
@@ -158,11 +141,8 @@ describe("RetryPolicy", () => {
     it.effect("IMDS 410 for ever: gives up after the attempt made past 70 s", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([status(410)])
-        const fiber = yield* Effect.fork(imds(http))
-        yield* TestClock.adjust("100 seconds")
-        const error = yield* Effect.flip(Fiber.join(fiber))
-        assert.strictEqual(error._tag, "TokenRequestFailed")
-        if (error._tag !== "TokenRequestFailed") return
+        const error = yield* Effect.flip(imds(http).pipe(SourceHarness.advancing("100 seconds")))
+        assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.status, 410)
         assert.strictEqual(yield* http.count, 9)
       }))
@@ -182,20 +162,18 @@ describe("RetryPolicy", () => {
     it.effect("App Service 429 with Retry-After 5 honoured by a user schedule too", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([status(429, { "retry-after": "5" }), ok])
-        const fiber = yield* Effect.fork(appService(http, { retrySchedule: Schedule.spaced("1 second") }))
-        yield* TestClock.adjust("4999 millis")
-        assert.strictEqual(yield* http.count, 1)
-        yield* TestClock.adjust("1 millis")
-        yield* Fiber.join(fiber)
+        yield* appService(http, { retrySchedule: Schedule.spaced("1 second") }).pipe(
+          SourceHarness.requestsAfter(http, ["5 seconds"])
+        )
         assert.strictEqual(yield* http.count, 2)
       }))
 
     it.effect("a user schedule never retries what the source considers final", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([status(404), ok])
-        const fiber = yield* Effect.fork(appService(http, { retrySchedule: Schedule.spaced("1 second") }))
-        yield* TestClock.adjust("10 seconds")
-        const error = yield* Effect.flip(Fiber.join(fiber))
+        const error = yield* Effect.flip(
+          appService(http, { retrySchedule: Schedule.spaced("1 second") }).pipe(SourceHarness.advancing("10 seconds"))
+        )
         assert.strictEqual(error._tag, "TokenRequestFailed")
         assert.strictEqual(yield* http.count, 1)
       }))
@@ -207,5 +185,64 @@ describe("RetryPolicy", () => {
         assert.strictEqual(error._tag, "TokenRequestFailed")
         assert.strictEqual(yield* http.count, 1)
       }))
+  })
+
+  describe("each source retries by the policy it exports", () => {
+    const secret = Redacted.make("secret")
+    const sources = [
+      { module: { name: "ImdsTokenSource", ...ImdsTokenSource }, layer: ImdsTokenSource.layer() },
+      {
+        module: { name: "AppServiceTokenSource", ...AppServiceTokenSource },
+        layer: AppServiceTokenSource.layer(appServiceOptions)
+      },
+      {
+        module: { name: "MachineLearningTokenSource", ...MachineLearningTokenSource },
+        layer: MachineLearningTokenSource.layer({ endpoint: "http://127.0.0.1:46808/MSI/auth", secret })
+      },
+      {
+        module: { name: "CloudShellTokenSource", ...CloudShellTokenSource },
+        layer: CloudShellTokenSource.layer({ endpoint: "http://localhost:50342/token" })
+      },
+      {
+        module: { name: "ServiceFabricTokenSource", ...ServiceFabricTokenSource },
+        layer: ServiceFabricTokenSource.layer({
+          endpoint: "https://127.0.0.1:2377/token",
+          identityHeader: secret,
+          thumbprint: "ab".repeat(20)
+        })
+      },
+      {
+        module: { name: "AzureArcTokenSource", ...AzureArcTokenSource },
+        layer: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" })
+      }
+    ]
+
+    /** The delays `policy` waits before each retry when every attempt fails with `error` (attempts take no time). */
+    const delaysOf = (policy: RetryPolicy.RetryPolicy, error: TokenRequestFailed) =>
+      Effect.map(
+        Schedule.run(Schedule.delays(policy), 0, Array.from({ length: 50 }, () => error)),
+        (delays) => Chunk.toReadonlyArray(delays).slice(0, -1).map(Duration.toMillis)
+      )
+
+    for (const { layer, module } of sources) {
+      for (const code of [404, 410, 503]) {
+        it.effect(`${module.name}: ${code} is retried when and as ${module.name}.retryPolicy says`, () =>
+          Effect.gen(function*() {
+            const delays = yield* delaysOf(module.retryPolicy, new TokenRequestFailed({ source: "Imds", status: code }))
+            const http = yield* FakeHttp.make([status(code)])
+            const error = yield* Effect.flip(run(http, layer).pipe(SourceHarness.requestsAfter(http, delays)))
+            assert(error._tag === "TokenRequestFailed")
+            assert.strictEqual(error.status, code)
+            assert.strictEqual(yield* http.count, delays.length + 1)
+          }).pipe(Effect.withRandom(Random.fixed([0.5]))))
+      }
+    }
+
+    it.effect("the policies differ where the sources do, so the test above tells them apart", () =>
+      Effect.gen(function*() {
+        const gone = new TokenRequestFailed({ source: "Imds", status: 410 })
+        assert.strictEqual((yield* delaysOf(ImdsTokenSource.retryPolicy, gone)).length, 8)
+        assert.strictEqual((yield* delaysOf(AppServiceTokenSource.retryPolicy, gone)).length, 0)
+      }).pipe(Effect.withRandom(Random.fixed([0.5]))))
   })
 })

@@ -1,7 +1,7 @@
 import * as Metric from "effect/Metric"
 import * as MetricKey from "effect/MetricKey"
 import * as MetricLabel from "effect/MetricLabel"
-import type * as TokenSource from "../TokenSource.js"
+import type { SourceKind } from "./sourceKind.js"
 
 /**
  * The metric names, stable for exporters. Every counter carries a `source` tag (a `SourceKind`); requests also carry
@@ -45,21 +45,21 @@ const counter = (name: string, description: string, tags: Readonly<Record<string
 export const increment = (self: Counter): void => self.unsafeUpdate(1, noTags)
 
 /** Token served from the client's cache. */
-export const cacheHits = (source: TokenSource.SourceKind): Counter =>
+export const cacheHits = (source: SourceKind): Counter =>
   counter(names.cacheHits, "Tokens served from the cache", { source })
 
 /** No usable cached token: the client asked the source. */
-export const cacheMisses = (source: TokenSource.SourceKind): Counter =>
+export const cacheMisses = (source: SourceKind): Counter =>
   counter(names.cacheMisses, "getToken calls that found no usable cached token", { source })
 
 /** A background refresh failed (the cached token kept being served). */
-export const refreshFailures = (source: TokenSource.SourceKind): Counter =>
+export const refreshFailures = (source: SourceKind): Counter =>
   counter(names.refreshFailures, "Background refreshes that failed", { source })
 
 /** An attempt after the first. */
-export const retries = (source: TokenSource.SourceKind): Counter =>
+export const retries = (source: SourceKind): Counter =>
   counter(names.retries, "Token request attempts after the first", { source })
 
 /** One HTTP request to a token endpoint, by source and outcome. */
-export const requests = (source: TokenSource.SourceKind, status: string): Counter =>
+export const requests = (source: SourceKind, status: string): Counter =>
   counter(names.requests, "HTTP requests to managed identity endpoints", { source, status })

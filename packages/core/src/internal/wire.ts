@@ -1,7 +1,16 @@
+import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import * as TokenSource from "../TokenSource.js"
+import type { SourceKind } from "./sourceKind.js"
+import type { Received } from "./transport.js"
 
 const numeric = /^\s*-?\d+(\.\d+)?\s*$/
 const msalDate = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2}):(\d{2})$/
@@ -16,7 +25,7 @@ const parseMsalDate = (text: string): number | undefined => {
 }
 
 /** Seconds as a JSON number or a numeric string (`"86399"`). Failure messages never echo the value. */
-export const Seconds = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
+const Seconds = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
   strict: true,
   decode: (value, _, ast) =>
     typeof value === "number" && Number.isFinite(value)
@@ -31,7 +40,7 @@ export const Seconds = Schema.transformOrFail(Schema.Union(Schema.Number, Schema
  * An absolute expiry in epoch seconds: a number, a numeric string, an ISO-8601 date or App Service's
  * `MM/DD/YYYY HH:MM:SS +00:00`.
  */
-export const EpochSeconds = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
+const EpochSeconds = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
   strict: true,
   decode: (value, _, ast) => {
     if (typeof value === "number" && Number.isFinite(value)) return ParseResult.succeed(value)
@@ -50,7 +59,7 @@ const optionalText = (name: string) =>
   Schema.optional(Schema.String.annotations({ message: () => `${name} must be a string` }))
 
 /** The success body every endpoint shares (fields beyond the token are optional and source specific). */
-export const TokenBody = Schema.Struct({
+const TokenBody = Schema.Struct({
   access_token: Schema.String.pipe(Schema.nonEmptyString()).annotations({
     message: () => "access_token must be a non-empty string"
   }),
@@ -95,7 +104,7 @@ const serviceFabricCodes: Record<string, string> = {
 }
 
 /** The endpoint's own error, whatever shape it came in. */
-export interface ErrorDetail {
+interface ErrorDetail {
   readonly error?: string | undefined
   readonly description?: string | undefined
   readonly correlationId?: string | undefined
@@ -111,7 +120,7 @@ const excerpt = (text: string): string | undefined => {
 }
 
 /** Reads an error body: OAuth, App Service and Service Fabric shapes (mapped to OAuth codes), else its text. */
-export const errorDetail = (body: string): ErrorDetail => {
+const errorDetail = (body: string): ErrorDetail => {
   let json: unknown
   try {
     json = JSON.parse(body)
@@ -145,3 +154,58 @@ export const errorDetail = (body: string): ErrorDetail => {
     }
   })
 }
+
+/** The typed error for a non-2xx answer, with the endpoint's own error code, text and `Retry-After`. */
+export const failedAnswer = (kind: SourceKind, received: Received, now: number): TokenRequestFailed =>
+  new TokenRequestFailed({
+    source: kind,
+    status: received.status,
+    ...errorDetail(received.body),
+    retryAfter: RetryPolicy.parseRetryAfter(received.headers["retry-after"], now)
+  })
+
+/** A decoded success: the token and the body it came in (Azure Arc checks the body's identity echo). */
+export interface DecodedAnswer {
+  readonly token: TokenSource.IssuedToken
+  readonly body: TokenBody
+}
+
+const decodeTokenBody = Schema.decodeUnknownEither(TokenBody)
+
+const issues = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
+  ).join("; ")
+
+/** Turns a received answer into a token (2xx) or a `TokenRequestFailed` carrying the endpoint's error. */
+export const decodeAnswer = (
+  kind: SourceKind,
+  received: Received,
+  resource: string
+): Effect.Effect<DecodedAnswer, ManagedIdentityError> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<DecodedAnswer, ManagedIdentityError> => {
+    if (received.status < 200 || received.status > 299) return Effect.fail(failedAnswer(kind, received, now))
+    const invalid = (reason: string) =>
+      Effect.fail(new InvalidTokenResponse({ source: kind, status: received.status, reason }))
+    let json: unknown
+    try {
+      json = JSON.parse(received.body)
+    } catch {
+      return invalid("the body is not JSON")
+    }
+    const decoded = decodeTokenBody(json)
+    if (Either.isLeft(decoded)) return invalid(issues(decoded.left))
+    const body = decoded.right
+    const expiresOnSeconds = body.expires_in !== undefined ? now / 1000 + body.expires_in : body.expires_on
+    if (expiresOnSeconds === undefined) return invalid("the body has neither expires_in nor expires_on")
+    return Effect.succeed({
+      body,
+      token: TokenSource.issuedToken({
+        token: Redacted.make(body.access_token),
+        tokenType: body.token_type,
+        resource: body.resource ?? resource,
+        issuedAt: DateTime.unsafeMake(now),
+        expiresOn: DateTime.unsafeMake(Math.floor(expiresOnSeconds) * 1000)
+      })
+    })
+  })

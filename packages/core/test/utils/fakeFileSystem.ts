@@ -1,6 +1,10 @@
-/** Pieces for fake `FileSystem` layers (`FileSystem.layerNoop({...})`): the errors and stat answers a real one gives. */
+/**
+ * A recording fake `FileSystem` (`FileSystem.layerNoop` underneath) over a table of files, and the errors and stat
+ * answers a real one gives. Every call is recorded as `"<method> <path>"`.
+ */
 import { Error as PlatformError, FileSystem } from "@effect/platform"
-import { Option } from "effect"
+import type { Layer } from "effect"
+import { Effect, Option } from "effect"
 
 /** The `SystemError` a `FileSystem` method fails with. */
 export const systemError = (method: string, path: string, reason: "NotFound" | "PermissionDenied" | "InvalidData") =>
@@ -23,3 +27,51 @@ export const fileInfo = (size: number, type: FileSystem.File.Type = "File"): Fil
   blksize: Option.none(),
   blocks: Option.none()
 })
+
+/** One entry of the fake. */
+export interface FakeFile {
+  readonly content?: string | undefined
+  /** The size `stat` reports (default: the content's length). */
+  readonly size?: number | undefined
+  readonly type?: FileSystem.File.Type | undefined
+  /** `readLink` succeeds: the entry is a symbolic link. */
+  readonly symlink?: boolean | undefined
+  /** `stat` and `exists` fail with `PermissionDenied`. */
+  readonly unreadable?: boolean | undefined
+}
+
+/** The fake's layer and the calls made so far. */
+export interface FakeFileSystem {
+  readonly calls: ReadonlyArray<string>
+  readonly layer: Layer.Layer<FileSystem.FileSystem>
+}
+
+/** A file system holding exactly `files` (by path). */
+export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSystem => {
+  const calls: Array<string> = []
+  const call = <A, E>(method: string, path: string, answer: (file: FakeFile | undefined) => Effect.Effect<A, E>) =>
+    Effect.suspend(() => {
+      calls.push(`${method} ${path}`)
+      return answer(files[path])
+    })
+  const layer = FileSystem.layerNoop({
+    exists: (path) =>
+      call("exists", path, (file) =>
+        file?.unreadable === true
+          ? Effect.fail(systemError("exists", path, "PermissionDenied"))
+          : Effect.succeed(file !== undefined)),
+    readLink: (path) =>
+      call("readLink", path, (file) =>
+        file?.symlink === true
+          ? Effect.succeed("/etc/shadow")
+          : Effect.fail(systemError("readLink", path, file === undefined ? "NotFound" : "InvalidData"))),
+    stat: (path) =>
+      call("stat", path, (file) => {
+        if (file === undefined) return Effect.fail(systemError("stat", path, "NotFound"))
+        if (file.unreadable === true) return Effect.fail(systemError("stat", path, "PermissionDenied"))
+        return Effect.succeed(fileInfo(file.size ?? (file.content ?? "").length, file.type ?? "File"))
+      }),
+    readFile: (path) => call("readFile", path, (file) => Effect.succeed(new TextEncoder().encode(file?.content ?? "")))
+  })
+  return { calls, layer }
+}

@@ -19,7 +19,7 @@ export type Reply =
     readonly body: string
     readonly headers: Readonly<Record<string, string>>
   }
-  | { readonly _tag: "TransportFailure"; readonly code: string }
+  | { readonly _tag: "TransportFailure"; readonly cause: unknown }
   | { readonly _tag: "Never" }
 
 /** What the client was asked to send. Header names are lowercase, as `@effect/platform` stores them. */
@@ -41,6 +41,8 @@ export interface FakeHttp {
   readonly layer: Layer.Layer<HttpClient.HttpClient>
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   readonly count: Effect.Effect<number>
+  /** How many requests were interrupted while waiting for an answer (`never` replies). */
+  readonly interrupted: Effect.Effect<number>
 }
 
 /** A scripted list (the last reply repeats once the list runs out) or a function of the request and its index. */
@@ -63,11 +65,11 @@ export const text = (body: string, options: ReplyOptions = {}): Reply => ({
 export const json = (body: unknown, options: ReplyOptions = {}): Reply =>
   text(JSON.stringify(body), { ...options, headers: { "content-type": "application/json", ...options.headers } })
 
-/** A transport failure carrying a Node-style error `code`, as `RequestError` with reason `Transport`. */
-export const transportFailure = (code: string): Reply => ({ _tag: "TransportFailure", code })
+/** A transport failure, as `RequestError` with reason `Transport` and this `cause`. */
+export const transportError = (cause: unknown): Reply => ({ _tag: "TransportFailure", cause })
 
-/** Connection refused: what a client sees when nothing listens at the endpoint. */
-export const refused: Reply = transportFailure("ECONNREFUSED")
+/** Connection refused (a Node-style error with `code: "ECONNREFUSED"`): nothing listens at the endpoint. */
+export const refused: Reply = transportError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))
 
 /** A request that is never answered (for timeouts). */
 export const never: Reply = { _tag: "Never" }
@@ -97,7 +99,7 @@ const record = (request: HttpClientRequest.HttpClientRequest, url: URL): Recorde
 
 /** Builds a fake client answering with `script`. */
 export const make = (script: Script): Effect.Effect<FakeHttp> =>
-  Effect.map(Ref.make<ReadonlyArray<RecordedRequest>>([]), (recorded) => {
+  Effect.map(Effect.all([Ref.make<ReadonlyArray<RecordedRequest>>([]), Ref.make(0)]), ([recorded, interrupted]) => {
     const next = (request: RecordedRequest, index: number): Reply => {
       if (typeof script === "function") return script(request, index)
       const reply = script[Math.min(index, script.length - 1)]
@@ -114,14 +116,10 @@ export const make = (script: Script): Effect.Effect<FakeHttp> =>
           const reply = next(entry, index)
           switch (reply._tag) {
             case "Never":
-              return Effect.never
+              return Effect.onInterrupt(Effect.never, () => Ref.update(interrupted, (n) => n + 1))
             case "TransportFailure":
               return Effect.fail(
-                new HttpClientError.RequestError({
-                  request,
-                  reason: "Transport",
-                  cause: Object.assign(new Error(`connect ${reply.code}`), { code: reply.code })
-                })
+                new HttpClientError.RequestError({ request, reason: "Transport", cause: reply.cause })
               )
             case "Response":
               return Effect.succeed(
@@ -141,6 +139,7 @@ export const make = (script: Script): Effect.Effect<FakeHttp> =>
       client,
       layer: Layer.succeed(HttpClient.HttpClient, client),
       requests: Ref.get(recorded),
-      count: Effect.map(Ref.get(recorded), (all) => all.length)
+      count: Effect.map(Ref.get(recorded), (all) => all.length),
+      interrupted: Ref.get(interrupted)
     }
   })

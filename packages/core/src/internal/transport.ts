@@ -1,0 +1,176 @@
+import type * as Headers from "@effect/platform/Headers"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Stream from "effect/Stream"
+import {
+  ConnectionFailed,
+  InvalidTokenResponse,
+  type ManagedIdentityError,
+  ServiceFabricCertificateMismatch,
+  SourceUnavailable
+} from "../ManagedIdentityError.js"
+import * as Metrics from "./metrics.js"
+import type { SourceKind } from "./sourceKind.js"
+
+/** The version this library reports in `User-Agent`. */
+const userAgent = "managed-identity/0.1.0 (@managed-identity/core)"
+
+/** Response bodies larger than this are refused as invalid. */
+const maxBodyBytes = 64 * 1024
+
+/** Where a request goes: the source, and its URL without query, for messages. */
+export interface Endpoint {
+  readonly kind: SourceKind
+  readonly url: string
+}
+
+/** What came back from one exchange. */
+export interface Received {
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly body: string
+}
+
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EADDRNOTAVAIL"
+])
+
+const causes = function*(error: unknown): Generator<unknown> {
+  let current: unknown = error
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    yield current
+    if (current instanceof AggregateError) {
+      for (const inner of current.errors) yield inner
+    }
+    current = typeof current === "object" ? (current as { cause?: unknown }).cause : undefined
+  }
+}
+
+const errorCode = (error: unknown): string | undefined => {
+  for (const cause of causes(error)) {
+    const code = typeof cause === "object" && cause !== null ? (cause as { code?: unknown }).code : undefined
+    if (typeof code === "string") return code
+  }
+  return undefined
+}
+
+const certificateMismatch = (error: unknown): ServiceFabricCertificateMismatch | undefined => {
+  for (const cause of causes(error)) {
+    if (cause instanceof ServiceFabricCertificateMismatch) return cause
+  }
+  return undefined
+}
+
+/**
+ * Translates a transport failure of attempt `attempt`: a `ServiceFabricCertificateMismatch` in the cause chain is
+ * that error; an unreachable host on the first attempt (connection refused, DNS failure, …) is `SourceUnavailable`;
+ * anything else is a `ConnectionFailed` (retryable).
+ */
+export const fromHttpClientError = (
+  endpoint: Endpoint,
+  attempt: number,
+  error: HttpClientError.HttpClientError
+): ManagedIdentityError => {
+  const mismatch = certificateMismatch(error.cause)
+  if (mismatch !== undefined) return mismatch
+  const code = errorCode(error.cause)
+  const reason = code === undefined ? error.reason : `${error.reason} error ${code}`
+  return attempt === 1 && code !== undefined && unreachableCodes.has(code)
+    ? new SourceUnavailable({ source: endpoint.kind, endpoint: endpoint.url, reason })
+    : new ConnectionFailed({ source: endpoint.kind, endpoint: endpoint.url, reason, attempts: attempt })
+}
+
+const readBody = (
+  endpoint: Endpoint,
+  attempt: number,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<string, ManagedIdentityError> => {
+  const tooLarge = new InvalidTokenResponse({
+    source: endpoint.kind,
+    status: response.status,
+    reason: `the response body is larger than ${maxBodyBytes} bytes`
+  })
+  const declared = Number(response.headers["content-length"])
+  if (Number.isFinite(declared) && declared > maxBodyBytes) return Effect.fail(tooLarge)
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return response.stream.pipe(
+      Stream.catchSome((error) =>
+        error._tag === "ResponseError" && error.reason === "EmptyBody" ? Option.some(Stream.empty) : Option.none()
+      ),
+      Stream.mapError((error) => fromHttpClientError(endpoint, attempt, error)),
+      Stream.runForEach((bytes) => {
+        size += bytes.length
+        if (size > maxBodyBytes) return Effect.fail(tooLarge)
+        chunks.push(bytes)
+        return Effect.void
+      }),
+      Effect.map(() => {
+        const all = new Uint8Array(size)
+        let offset = 0
+        for (const chunk of chunks) {
+          all.set(chunk, offset)
+          offset += chunk.length
+        }
+        return new TextDecoder().decode(all)
+      })
+    )
+  })
+}
+
+const uuidV4 = Effect.map(
+  Effect.all(Array.from({ length: 16 }, () => Random.nextIntBetween(0, 256))),
+  (bytes) => {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40
+    bytes[8] = (bytes[8] & 0x3f) | 0x80
+    const hex = bytes.map((byte) => byte.toString(16).padStart(2, "0")).join("")
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  }
+)
+
+const requestOutcome = (exit: Exit.Exit<HttpClientResponse.HttpClientResponse, ManagedIdentityError>): string =>
+  Exit.isSuccess(exit)
+    ? String(exit.value.status)
+    : Option.match(Cause.failureOption(exit.cause), { onNone: () => "interrupted", onSome: (error) => error._tag })
+
+/**
+ * Sends one request (with request id and user agent) and reads its whole body, within the 64 KiB limit. The request
+ * is counted by source and status, and the status is set on the current (attempt) span.
+ */
+export const exchange = (
+  client: HttpClient.HttpClient,
+  endpoint: Endpoint,
+  attempt: number,
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<Received, ManagedIdentityError> =>
+  Effect.flatMap(uuidV4, (requestId) =>
+    client.execute(
+      HttpClientRequest.setHeaders(request, { "x-ms-client-request-id": requestId, "user-agent": userAgent })
+    ).pipe(
+      Effect.mapError((error) => fromHttpClientError(endpoint, attempt, error)),
+      Effect.onExit((exit) =>
+        Effect.sync(() => Metrics.increment(Metrics.requests(endpoint.kind, requestOutcome(exit))))
+      ),
+      Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
+      Effect.flatMap((response) =>
+        Effect.map(readBody(endpoint, attempt, response), (body) => ({
+          status: response.status,
+          headers: response.headers,
+          body
+        }))
+      ),
+      Effect.scoped
+    ))
