@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Fiber, HashMap, Layer, Logger, LogLevel, Metric, Redacted, TestClock, Tracer } from "effect"
+import type { Tracer } from "effect"
+import { Cause, Effect, Fiber, HashMap, Layer, Logger, LogLevel, Metric, Redacted, TestClock } from "effect"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as Metrics from "../src/internal/metrics.js"
@@ -9,6 +10,7 @@ import * as TokenCache from "../src/TokenCache.js"
 import type * as TokenSource from "../src/TokenSource.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
+import * as SpanRecorder from "./utils/spanRecorder.js"
 
 const resource = "https://vault.azure.net"
 const tokenValue = "AT-observability-token-value"
@@ -23,17 +25,8 @@ interface Telemetry {
 }
 
 /** Records every span (through the default tracer) and every log line at every level. */
-const telemetry = Effect.map(Effect.tracer, (native): Telemetry => {
-  const spans: Array<Tracer.Span> = []
+const telemetry = Effect.map(SpanRecorder.make, ({ spans, tracer }): Telemetry => {
   const logs: Telemetry["logs"] = []
-  const tracer = Tracer.make({
-    span: (...args) => {
-      const span = native.span(...args)
-      spans.push(span)
-      return span
-    },
-    context: native.context
-  })
   const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
     logs.push({
       level: logLevel.label,

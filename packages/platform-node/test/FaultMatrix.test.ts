@@ -12,22 +12,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity } from "@managed-identity/core"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
-import {
-  Cause,
-  ConfigProvider,
-  Effect,
-  Exit,
-  HashMap,
-  Logger,
-  LogLevel,
-  Option,
-  Redacted,
-  Schedule,
-  Tracer
-} from "effect"
+import { Cause, ConfigProvider, Effect, Exit, HashMap, Logger, LogLevel, Option, Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, beforeAll } from "vitest"
+import * as SpanRecorder from "../../core/test/utils/spanRecorder.js"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
 
@@ -165,20 +154,11 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
     })
 
 const runMatrix = Effect.gen(function*() {
-  const spans: Array<Tracer.Span> = []
+  const { spans, tracer } = yield* SpanRecorder.make
   const lines: Array<unknown> = []
   const errors: Array<ManagedIdentityError> = []
   const tokens: Array<string> = []
   const secrets: Array<string> = []
-  const native = yield* Effect.tracer
-  const tracer = Tracer.make({
-    span: (...args) => {
-      const span = native.span(...args)
-      spans.push(span)
-      return span
-    },
-    context: native.context
-  })
   const logger = Logger.make(({ annotations, cause, date, fiberId, logLevel, message, spans: logSpans }) => {
     lines.push({
       date,
