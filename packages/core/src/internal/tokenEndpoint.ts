@@ -30,6 +30,7 @@ import {
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { TokenRequest } from "../TokenRequest.js"
 import * as TokenSource from "../TokenSource.js"
+import * as Lazy from "./lazy.js"
 import * as Metrics from "./metrics.js"
 import * as Wire from "./wire.js"
 
@@ -118,6 +119,16 @@ const transportError = (
     : new ConnectionFailed({ source: endpoint.kind, endpoint: endpoint.url, reason, attempts: attempt })
 }
 
+/**
+ * Whether the body is framed by its `content-length`, within the limit, with no transfer or content coding that a
+ * client may undo into more bytes: then reading it whole stays within the limit.
+ */
+const isFramedByLength = (headers: Headers.Headers): boolean =>
+  headers["content-length"] !== undefined && /^\d{1,5}$/.test(headers["content-length"]) &&
+  Number(headers["content-length"]) <= maxBodyBytes &&
+  headers["transfer-encoding"] === undefined &&
+  (headers["content-encoding"] === undefined || headers["content-encoding"].trim().toLowerCase() === "identity")
+
 const readBody = (
   endpoint: Endpoint,
   attempt: number,
@@ -130,6 +141,17 @@ const readBody = (
   })
   const declared = Number(response.headers["content-length"])
   if (Number.isFinite(declared) && declared > maxBodyBytes) return Effect.fail(tooLarge)
+  if (isFramedByLength(response.headers)) {
+    // The transport reads at most the declared length, so the whole body is read in one step: the same bytes as
+    // the stream below without Stream's machinery, which costs a cold process more than the request itself.
+    return Effect.flatMap(
+      Effect.mapError(response.arrayBuffer, (error) => transportError(endpoint, attempt, error)),
+      (buffer) =>
+        buffer.byteLength > maxBodyBytes
+          ? Effect.fail(tooLarge)
+          : Effect.succeed(new TextDecoder().decode(new Uint8Array(buffer)))
+    )
+  }
   return Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let size = 0
@@ -210,7 +232,7 @@ export interface DecodedAnswer {
   readonly body: TokenBody
 }
 
-const decodeTokenBody = Schema.decodeUnknownEither(Wire.TokenBody)
+const decodeTokenBody = Lazy.lazy(() => Schema.decodeUnknownEither(Wire.TokenBody))
 
 /** Turns a received answer into a token (2xx) or a `TokenRequestFailed` carrying the endpoint's error. */
 export const decodeAnswer = (
@@ -230,7 +252,7 @@ export const decodeAnswer = (
     } catch {
       return Effect.fail(invalid("the body is not JSON"))
     }
-    const decoded = decodeTokenBody(json)
+    const decoded = decodeTokenBody()(json)
     if (Either.isLeft(decoded)) {
       return Effect.fail(
         invalid(

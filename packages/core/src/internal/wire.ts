@@ -2,6 +2,7 @@ import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Lazy from "./lazy.js"
 
 const numeric = /^\s*-?\d+(\.\d+)?\s*$/
 const msalDate = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2}):(\d{2})$/
@@ -101,8 +102,8 @@ export interface ErrorDetail {
   readonly correlationId?: string | undefined
 }
 
-const decodeErrorBody = Schema.decodeUnknownOption(
-  Schema.Union(ServiceFabricErrorBody, OAuthErrorBody, AppServiceErrorBody)
+const decodeErrorBody = Lazy.lazy(() =>
+  Schema.decodeUnknownOption(Schema.Union(ServiceFabricErrorBody, OAuthErrorBody, AppServiceErrorBody))
 )
 
 const excerpt = (text: string): string | undefined => {
@@ -118,7 +119,7 @@ export const errorDetail = (body: string): ErrorDetail => {
   } catch {
     return { description: excerpt(body) }
   }
-  return Option.match(decodeErrorBody(json), {
+  return Option.match(decodeErrorBody()(json), {
     onNone: () => ({ description: excerpt(body) }),
     onSome: (decoded): ErrorDetail => {
       if ("error" in decoded && typeof decoded.error === "object") {
