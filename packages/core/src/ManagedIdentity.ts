@@ -75,7 +75,7 @@ export type Identity = typeof Identity.Type
  * @since 0.1.0
  * @category constructors
  */
-export const systemAssigned: Identity = new SystemAssigned()
+export const systemAssigned: Identity = new SystemAssigned({}, true)
 
 /**
  * @since 0.1.0

@@ -15,6 +15,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { AccessToken } from "./AccessToken.js"
+import * as Lazy from "./internal/lazy.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 
 /**
@@ -91,8 +92,8 @@ export const entryVersion = 1
  */
 export const Entry = Schema.parseJson(Schema.Struct({ version: Schema.Literal(entryVersion), token: AccessToken }))
 
-const decodeEntry = Schema.decodeEither(Entry)
-const encodeEntry = Schema.encodeEither(Entry)
+const decodeEntry = Lazy.lazy(() => Schema.decodeEither(Entry))
+const encodeEntry = Lazy.lazy(() => Schema.encodeEither(Entry))
 
 /**
  * A cache that keeps tokens in memory and writes them through to the `KeyValueStore` in context. Reads are served
@@ -117,7 +118,7 @@ export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValu
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
           onSome: (text) =>
-            Either.match(decodeEntry(text), {
+            Either.match(decodeEntry()(text), {
               onLeft: (error) =>
                 Effect.as(
                   warn("ignoring an unreadable persisted token", key, ParseResult.TreeFormatter.formatErrorSync(error)),
@@ -137,7 +138,7 @@ export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValu
       set: (key, token) =>
         Effect.zipRight(
           memory.set(key, token),
-          Either.match(encodeEntry({ version: entryVersion, token }), {
+          Either.match(encodeEntry()({ version: entryVersion, token }), {
             onLeft: (error) => warn("cannot encode a token for the persisted cache", key, error.message),
             onRight: (text) =>
               Effect.catchAll(store.set(key, text), (error) =>

@@ -125,6 +125,22 @@ describe("ImdsTokenSource", () => {
         }))
     }
 
+    it.effect("a body with its content-length is read whole, the same as a streamed one", () =>
+      Effect.gen(function*() {
+        const body = JSON.stringify(tokenBody())
+        const http = yield* FakeHttp.make([
+          FakeHttp.text(body, { headers: { "content-length": String(new TextEncoder().encode(body).length) } }),
+          FakeHttp.text(body)
+        ])
+        const framed = yield* getToken(http)
+        const streamed = yield* getToken(http)
+        assert.strictEqual(Redacted.value(framed.token), tokenValue)
+        assert.deepStrictEqual(
+          { ...framed, token: Redacted.value(framed.token) },
+          { ...streamed, token: Redacted.value(streamed.token) }
+        )
+      }))
+
     it.effect("token_type defaults to Bearer and resource to the requested one", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.json({ access_token: tokenValue, expires_in: 3600 })])
@@ -146,6 +162,16 @@ describe("ImdsTokenSource", () => {
       [
         "a declared content-length over 64 KiB",
         FakeHttp.json(tokenBody(), { headers: { "content-length": "70000" } }),
+        /larger than 65536 bytes/
+      ],
+      [
+        "a body over 64 KiB under a content-length within the limit",
+        FakeHttp.json(large, { headers: { "content-length": "1000" } }),
+        /larger than 65536 bytes/
+      ],
+      [
+        "a compressed body over 64 KiB once decoded",
+        FakeHttp.json(large, { headers: { "content-length": "1000", "content-encoding": "gzip" } }),
         /larger than 65536 bytes/
       ]
     ]

@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TokenSource from "../TokenSource.js"
+import * as Lazy from "./lazy.js"
 import type { SourceKind } from "./sourceKind.js"
 import type { Received } from "./transport.js"
 
@@ -110,8 +111,8 @@ interface ErrorDetail {
   readonly correlationId?: string | undefined
 }
 
-const decodeErrorBody = Schema.decodeUnknownOption(
-  Schema.Union(ServiceFabricErrorBody, OAuthErrorBody, AppServiceErrorBody)
+const decodeErrorBody = Lazy.lazy(() =>
+  Schema.decodeUnknownOption(Schema.Union(ServiceFabricErrorBody, OAuthErrorBody, AppServiceErrorBody))
 )
 
 const excerpt = (text: string): string | undefined => {
@@ -127,7 +128,7 @@ const errorDetail = (body: string): ErrorDetail => {
   } catch {
     return { description: excerpt(body) }
   }
-  return Option.match(decodeErrorBody(json), {
+  return Option.match(decodeErrorBody()(json), {
     onNone: () => ({ description: excerpt(body) }),
     onSome: (decoded): ErrorDetail => {
       if ("error" in decoded && typeof decoded.error === "object") {
@@ -170,7 +171,7 @@ export interface DecodedAnswer {
   readonly body: TokenBody
 }
 
-const decodeTokenBody = Schema.decodeUnknownEither(TokenBody)
+const decodeTokenBody = Lazy.lazy(() => Schema.decodeUnknownEither(TokenBody))
 
 const issues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
@@ -193,7 +194,7 @@ export const decodeAnswer = (
     } catch {
       return invalid("the body is not JSON")
     }
-    const decoded = decodeTokenBody(json)
+    const decoded = decodeTokenBody()(json)
     if (Either.isLeft(decoded)) return invalid(issues(decoded.left))
     const body = decoded.right
     const expiresOnSeconds = body.expires_in !== undefined ? now / 1000 + body.expires_in : body.expires_on
