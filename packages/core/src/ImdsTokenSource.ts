@@ -10,9 +10,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
 import * as Selector from "./internal/selector.js"
+import * as Transport from "./internal/transport.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
@@ -66,6 +68,9 @@ export const tokenUrl = (authorityHost: string): string =>
   `${authorityHost.replace(/^\/+|\/+$/g, "")}/metadata/identity/oauth2/token`
 
 /**
+ * Builds the source. An authority host that does not make an http or https URL, or holds a user name or password,
+ * is refused with `InvalidIdentity` before anything is sent.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -74,13 +79,15 @@ export const make = (
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> => {
   const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
   return HttpSource.make(
-    { kind: "Imds", url, retryPolicy, isRetryable, timing: options },
+    { ...Transport.endpoint("Imds", url), retryPolicy, isRetryable, timing: options },
     (identity) =>
-      Either.right((request) =>
-        HttpClientRequest.get(url, {
-          urlParams: { "api-version": apiVersion, resource: request.resource, ...Selector.params("Imds", identity) },
-          headers: { Metadata: "true" }
-        })
+      Either.map(
+        EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url),
+        () => (request) =>
+          HttpClientRequest.get(url, {
+            urlParams: { "api-version": apiVersion, resource: request.resource, ...Selector.params("Imds", identity) },
+            headers: { Metadata: "true" }
+          })
       )
   )
 }

@@ -7,10 +7,13 @@ import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Issues from "./internal/issues.js"
+import * as Lazy from "./internal/lazy.js"
 import { InvalidIdentity } from "./ManagedIdentityError.js"
 
 const NonEmptyId = Schema.Trim.pipe(Schema.nonEmptyString({ message: () => "the identity id must not be empty" }))
@@ -107,6 +110,36 @@ export const toKey = (identity: Identity): string =>
 const MsalJson = Schema.Struct({
   ManagedIdentityIdType: Schema.Literal("SystemAssigned", "ClientId", "ResourceId", "ObjectId"),
   Id: Schema.optional(Schema.NullOr(Schema.String))
+}).annotations({ description: "a JSON object", parseOptions: { onExcessProperty: "error" } })
+
+/** MSAL's identity object, already parsed from JSON, as an `Identity`. */
+const FromMsalObject = Schema.transformOrFail(MsalJson, Schema.typeSchema(Identity), {
+  strict: true,
+  decode: (json, _, ast) => {
+    const id = json.Id?.trim() ?? ""
+    if (json.ManagedIdentityIdType === "SystemAssigned") {
+      return id === ""
+        ? ParseResult.succeed(systemAssigned)
+        : ParseResult.fail(Issues.fail(ast, json, "a system-assigned identity takes no Id"))
+    }
+    if (id === "") {
+      return ParseResult.fail(Issues.fail(ast, json, `a ${json.ManagedIdentityIdType} identity needs a non-empty Id`))
+    }
+    switch (json.ManagedIdentityIdType) {
+      case "ClientId":
+        return ParseResult.succeed(clientId(id))
+      case "ResourceId":
+        return ParseResult.succeed(resourceId(id))
+      case "ObjectId":
+        return ParseResult.succeed(objectId(id))
+    }
+  },
+  encode: (identity) =>
+    ParseResult.succeed(
+      identity._tag === "SystemAssigned"
+        ? { ManagedIdentityIdType: "SystemAssigned" as const, Id: null }
+        : { ManagedIdentityIdType: identity._tag, Id: identity.id }
+    )
 })
 
 /**
@@ -117,59 +150,34 @@ const MsalJson = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const FromMsalJson: Schema.Schema<Identity, string> = Schema.transformOrFail(
-  Schema.parseJson(MsalJson, { reviver: undefined }).annotations({ parseOptions: { onExcessProperty: "error" } }),
-  Schema.typeSchema(Identity),
-  {
-    strict: true,
-    decode: (json, _, ast) => {
-      const id = json.Id?.trim() ?? ""
-      if (json.ManagedIdentityIdType === "SystemAssigned") {
-        return id === ""
-          ? ParseResult.succeed(systemAssigned)
-          : ParseResult.fail(new ParseResult.Type(ast, json, "a system-assigned identity takes no Id"))
-      }
-      if (id === "") {
-        return ParseResult.fail(
-          new ParseResult.Type(ast, json, `a ${json.ManagedIdentityIdType} identity needs a non-empty Id`)
-        )
-      }
-      switch (json.ManagedIdentityIdType) {
-        case "ClientId":
-          return ParseResult.succeed(clientId(id))
-        case "ResourceId":
-          return ParseResult.succeed(resourceId(id))
-        case "ObjectId":
-          return ParseResult.succeed(objectId(id))
-      }
-    },
-    encode: (identity) =>
-      ParseResult.succeed(
-        identity._tag === "SystemAssigned"
-          ? { ManagedIdentityIdType: "SystemAssigned" as const, Id: null }
-          : { ManagedIdentityIdType: identity._tag, Id: identity.id }
-      )
-  }
-)
+export const FromMsalJson: Schema.Schema<Identity, string> = Schema.parseJson(FromMsalObject)
+
+const expectedMsalJson =
+  `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}`
+
+const decodeMsalObject = Lazy.lazy(() => Schema.decodeUnknownEither(FromMsalObject))
 
 /**
- * Decodes MSAL's JSON form of an identity, failing with `InvalidIdentity` and a message that says what is wrong.
+ * Decodes MSAL's JSON form of an identity, failing with `InvalidIdentity` and a message that says what is wrong:
+ * which field, and what it expected, never the value it got. Any string is safe to pass, however deeply nested.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromMsalJson = (json: string): Effect.Effect<Identity, InvalidIdentity> =>
-  Effect.mapError(
-    Schema.decodeUnknown(FromMsalJson, { onExcessProperty: "error" })(json),
-    (error) =>
-      new InvalidIdentity({
-        source: "Detection",
-        reason:
-          `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}: ${
-            ParseResult.TreeFormatter.formatErrorSync(error)
-          }`
-      })
-  )
+export const fromMsalJson = (json: string): Effect.Effect<Identity, InvalidIdentity> => {
+  const invalid = (reason: string) =>
+    Effect.fail(new InvalidIdentity({ source: "Detection", reason: `${expectedMsalJson}: ${reason}` }))
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    return invalid("the text is not valid JSON")
+  }
+  return Either.match(decodeMsalObject()(parsed), {
+    onLeft: (error) => invalid(Issues.describe(error.issue)),
+    onRight: Effect.succeed
+  })
+}
 
 /**
  * @since 0.1.0

@@ -192,6 +192,44 @@ describe("ImdsTokenSource", () => {
     }
   })
 
+  describe("hostile success bodies (issue 11, defects 1, 2 and 8)", () => {
+    const deep = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
+    const bodies: ReadonlyArray<readonly [string, string]> = [
+      ["expires_in 1e20", `{"access_token":"${tokenValue}","expires_in":1e20}`],
+      ["expires_in 9e15", `{"access_token":"${tokenValue}","expires_in":9e15}`],
+      ["expires_in \"10000000000000\"", `{"access_token":"${tokenValue}","expires_in":"10000000000000"}`],
+      ["expires_on 1e13", `{"access_token":"${tokenValue}","expires_on":1e13}`],
+      ["expires_on \"99999999999999\"", `{"access_token":"${tokenValue}","expires_on":"99999999999999"}`],
+      [
+        "expires_on 99/99/2030 99:99:99 +00:00",
+        `{"access_token":"${tokenValue}","expires_on":"99/99/2030 99:99:99 +00:00"}`
+      ],
+      ["access_token 20 000 arrays deep", `{"access_token":${deep(20_000)},"expires_in":3600}`],
+      [
+        "token_type 20 000 arrays deep",
+        `{"access_token":"${tokenValue}","token_type":${deep(20_000)},"expires_in":3600}`
+      ],
+      [
+        "access_token as an object holding the token",
+        JSON.stringify({ access_token: { value: tokenValue }, expires_in: 1 })
+      ]
+    ]
+    for (const [name, body] of bodies) {
+      it.effect(`${name}: InvalidTokenResponse after one request, never a defect, never the token`, () =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(now)
+          const http = yield* FakeHttp.make([FakeHttp.text(body, { headers: { "content-type": "application/json" } })])
+          const exit = yield* Effect.exit(getToken(http))
+          assert(exit._tag === "Failure" && exit.cause._tag === "Fail", String(exit))
+          const error = exit.cause.error
+          assert.strictEqual(error._tag, "InvalidTokenResponse")
+          assert.notInclude(JSON.stringify(error), tokenValue)
+          assert.notInclude(error.message, tokenValue)
+          assert.strictEqual(yield* http.count, 1)
+        }))
+    }
+  })
+
   describe("error answers", () => {
     it.effect("204 without a body: InvalidTokenResponse, not a transport failure, after 1 request", () =>
       Effect.gen(function*() {

@@ -8,6 +8,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as AzureArcTokenSource from "@managed-identity/core/AzureArcTokenSource"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
@@ -19,6 +20,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import * as ArcKeyFile from "./internal/arcKeyFile.js"
 import * as PinnedHttpClient from "./internal/pinnedHttpClient.js"
 
 /**
@@ -31,6 +33,7 @@ export type Platform =
   | HttpClient.HttpClient
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
+  | AzureArcTokenSource.KeyFileReader
   | ManagedIdentitySource.HostPlatform
 
 /**
@@ -46,13 +49,15 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
   const pinned = yield* PinnedHttpClient.make
   return Context.merge(http, fileSystem).pipe(
     Context.add(ServiceFabricTokenSource.PinnedHttpClient, pinned),
+    Context.add(AzureArcTokenSource.KeyFileReader, ArcKeyFile.reader),
     Context.add(ManagedIdentitySource.HostPlatform, process.platform)
   )
 })
 
 /**
  * `HttpClient` over Node's built-in `fetch` (redirects never followed), `NodeFileSystem`, the Service Fabric client
- * pinned to `IDENTITY_SERVER_THUMBPRINT` (undici, loaded only when Service Fabric is used), and `process.platform`.
+ * pinned to `IDENTITY_SERVER_THUMBPRINT` (undici, loaded only when Service Fabric is used), the Azure Arc key file
+ * reader (`O_NOFOLLOW`, checked with `fstat`, at most 4097 bytes read), and `process.platform`.
  * Node's own `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to
  * Service Fabric.
  *
