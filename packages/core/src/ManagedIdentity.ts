@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -81,22 +81,55 @@ export type Identity = typeof Identity.Type
 export const systemAssigned: Identity = new SystemAssigned({}, true)
 
 /**
+ * A user-assigned identity by client id. The id must be non-empty without surrounding blanks (the constructor
+ * throws otherwise, as every `Schema` class does); for ids from the environment use {@link userAssignedConfig}.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const clientId = (id: string): Identity => new ClientId({ id })
 
 /**
+ * A user-assigned identity by Azure resource id (same rules as {@link clientId}).
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const resourceId = (id: string): Identity => new ResourceId({ id })
 
 /**
+ * A user-assigned identity by object (principal) id (same rules as {@link clientId}).
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const objectId = (id: string): Identity => new ObjectId({ id })
+
+/**
+ * A user-assigned identity whose id is read through `Config` from the variable `name`, trimmed. A blank value is a
+ * `ConfigError` naming the variable, never a crash.
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentity } from "@managed-identity/core"
+ *
+ * const identity = ManagedIdentity.layerConfig(ManagedIdentity.userAssignedConfig("ClientId", "AZURE_CLIENT_ID"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const userAssignedConfig = (
+  selector: UserAssigned["_tag"],
+  name: string
+): Config.Config<Identity> =>
+  Config.mapOrFail(Config.string(name), (value) => {
+    const id = value.trim()
+    if (id === "") return Either.left(ConfigError.InvalidData([name], `${name} must hold a non-empty ${selector}`))
+    return Either.right(
+      selector === "ClientId" ? clientId(id) : selector === "ResourceId" ? resourceId(id) : objectId(id)
+    )
+  })
 
 /**
  * A stable text form of an identity, used in cache keys and messages (ids are not secrets).
@@ -203,7 +236,7 @@ export const layer = (identity: Identity): Layer.Layer<ManagedIdentity> => Layer
 export const layerSystemAssigned: Layer.Layer<ManagedIdentity> = layer(systemAssigned)
 
 /**
- * The identity from any `Config`, e.g. `Config.map(Config.string("CLIENT_ID"), ManagedIdentity.clientId)`.
+ * The identity from any `Config`, e.g. `ManagedIdentity.userAssignedConfig("ClientId", "AZURE_CLIENT_ID")`.
  *
  * @since 0.1.0
  * @category layers

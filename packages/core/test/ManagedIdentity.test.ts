@@ -141,6 +141,38 @@ describe("ManagedIdentity", () => {
     }
   })
 
+  describe("userAssignedConfig", () => {
+    const read = (selector: "ClientId" | "ResourceId" | "ObjectId", value: string | undefined) =>
+      Effect.provide(
+        ManagedIdentity.ManagedIdentity,
+        ManagedIdentity.layerConfig(ManagedIdentity.userAssignedConfig(selector, "AZURE_CLIENT_ID"))
+      ).pipe(
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(new Map(value === undefined ? [] : [["AZURE_CLIENT_ID", value]]))
+        ),
+        Effect.either
+      )
+
+    it.effect("trims the id and builds the identity of the selector", () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(yield* read("ClientId", " abc "), Either.right(ManagedIdentity.clientId("abc")))
+        assert.deepStrictEqual(yield* read("ObjectId", "o-1"), Either.right(ManagedIdentity.objectId("o-1")))
+        assert.deepStrictEqual(yield* read("ResourceId", "/r/1"), Either.right(ManagedIdentity.resourceId("/r/1")))
+      }))
+
+    it.effect("a blank or missing variable is a ConfigError naming it, never a crash", () =>
+      Effect.gen(function*() {
+        for (const value of ["", "   ", undefined]) {
+          const result = yield* read("ClientId", value)
+          assert.isTrue(Either.isLeft(result))
+          assert.include(
+            String(Either.getLeft(result).pipe((left) => left._tag === "Some" ? left.value : "")),
+            "AZURE_CLIENT_ID"
+          )
+        }
+      }))
+  })
+
   describe("layerFromJson", () => {
     it.effect("an unset variable means system-assigned", () =>
       Effect.gen(function*() {

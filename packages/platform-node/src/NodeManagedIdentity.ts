@@ -144,7 +144,7 @@ export const layer: Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, Con
 
 /**
  * Everything with defaults and the identity from `config`, e.g.
- * `NodeManagedIdentity.layerConfig(Config.map(Config.string("AZURE_CLIENT_ID"), ManagedIdentity.clientId))`.
+ * `NodeManagedIdentity.layerConfig(ManagedIdentity.userAssignedConfig("ClientId", "AZURE_CLIENT_ID"))`.
  *
  * @since 0.1.0
  * @category layers
