@@ -140,6 +140,25 @@ export const userAssignedConfig = (
 export const toKey = (identity: Identity): string =>
   identity._tag === "SystemAssigned" ? "system" : `${identity._tag}:${identity.id.toLowerCase()}`
 
+/**
+ * An identity in words, for messages: `the system-assigned identity`, `client id …`, `resource id …`, `object id …`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const describe = (identity: Identity): string => {
+  switch (identity._tag) {
+    case "SystemAssigned":
+      return "the system-assigned identity"
+    case "ClientId":
+      return `client id ${identity.id}`
+    case "ResourceId":
+      return `resource id ${identity.id}`
+    case "ObjectId":
+      return `object id ${identity.id}`
+  }
+}
+
 const MsalJson = Schema.Struct({
   ManagedIdentityIdType: Schema.Literal("SystemAssigned", "ClientId", "ResourceId", "ObjectId"),
   Id: Schema.optional(Schema.NullOr(Schema.String))

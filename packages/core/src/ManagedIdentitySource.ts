@@ -11,23 +11,38 @@
  *    `/opt/azcmagent/bin/himds`, Windows `%ProgramFiles%\AzureConnectedMachineAgent\himds.exe`)
  * 6. IMDS otherwise
  *
+ * {@link diagnose} explains a host: the detection, what the variables point at, one timed request, the identity and
+ * issue time the token names, and the cache, as a report of findings (`managed-identity doctor` prints it).
+ *
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import * as AppServiceTokenSource from "./AppServiceTokenSource.js"
 import * as AzureArcTokenSource from "./AzureArcTokenSource.js"
 import * as CloudShellTokenSource from "./CloudShellTokenSource.js"
 import * as ImdsTokenSource from "./ImdsTokenSource.js"
+import * as Model from "./internal/diagnosis.js"
 import * as Environment from "./internal/environment.js"
+import * as Transport from "./internal/transport.js"
 import * as MachineLearningTokenSource from "./MachineLearningTokenSource.js"
-import type * as ManagedIdentity from "./ManagedIdentity.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
+import * as ManagedIdentityClient from "./ManagedIdentityClient.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import * as RetryPolicy from "./RetryPolicy.js"
 import * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
+import * as TokenCache from "./TokenCache.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
@@ -253,3 +268,363 @@ export const layerWithOptions = (
  * @category layers
  */
 export const layer: Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, Requirements> = layerWithOptions({})
+
+/**
+ * The report of {@link diagnose}, a schema so that it encodes to JSON (`Schema.encodeSync(Diagnosis)(report)`):
+ *
+ * - `resource`, and `identity`: the requested identity
+ * - `detection`: the detected source and why, as {@link detect} says
+ * - `sources`: the detected source's variables and those of every other source whose variables are all set, each
+ *   with what it points at (a URL's scheme, host, port and path; a secret only as set)
+ * - `reachability`: the timed request to the detected source (endpoint, budget, milliseconds, a token or the error
+ *   tag, status and message); `null` when the source could not be built
+ * - `token`: where the token came from (`identity_provider` or `cache`), its type, resource, expiry and claims
+ *   (`oid`, `appid`, `azp`, `tid`, `xms_mirid`, `aud`, `iat`, `exp`; `null` when the token is not a JWT), never the
+ *   token itself; `null` when there is none
+ * - `identityCheck`: the verdict (`match`, `mismatch`, `unconfirmed`, `unchecked`), both identities in words and the
+ *   known cause of a mismatch
+ * - `clock`: the token's `iat` against the local clock
+ * - `cache`: the configured cache's description and, for a file cache, its permissions
+ * - `findings`: `{ level: "ok" | "warning" | "error", code, message }` with a stable code ({@link FindingCode}) and
+ *   a one-line message that names no secret
+ * - `elapsedMillis`: how long the diagnosis took
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Diagnosis: typeof Model.Diagnosis = Model.Diagnosis
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Diagnosis = Model.Diagnosis
+
+/**
+ * The codes of findings, stable so that a tool can act on them:
+ *
+ * | code | level | meaning |
+ * | --- | --- | --- |
+ * | `source.detected` | ok | the detected source and the rule that chose it |
+ * | `source.reachable` | ok | the source answered the timed request with a token |
+ * | `source.unavailable` | error | no answer within the budget, or nothing listening: most likely not that host |
+ * | `source.failed` | error | the source answered, but with an error or something that is not a token |
+ * | `source.misconfigured` | error | the configuration was refused before anything was sent |
+ * | `token.received` | ok | where the token came from and when it expires |
+ * | `token.not-jwt` | warning | the token is not JWT-shaped: identity and issue time cannot be read |
+ * | `identity.match` | ok | the token names the requested identity |
+ * | `identity.mismatch` | error | the token names another identity (both named, and the known cause) |
+ * | `identity.unconfirmed` | warning | the token lacks the claim that would confirm the identity |
+ * | `identity.default` | warning | Azure ML answered a system-assigned request with its default identity |
+ * | `clock.ok` | ok | the token's `iat` is within 5 minutes of the local clock |
+ * | `clock.skew` | warning | the token's `iat` is more than 5 minutes off the local clock |
+ * | `cache.memory` | ok | an in-memory cache |
+ * | `cache.key-value-store` | ok | a persistent cache through a `KeyValueStore` |
+ * | `cache.directory` | ok | a file cache whose directory and files only this user can access |
+ * | `cache.permissions` | error | a file cache whose directory or files group or others can access |
+ * | `cache.unchecked` | warning | a file cache whose permissions could not be read |
+ * | `cache.custom` | ok | a cache that does not describe itself |
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FindingCode: typeof Model.FindingCode = Model.FindingCode
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FindingCode = Model.FindingCode
+
+/**
+ * The resource {@link diagnose} asks a token for unless told otherwise.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultDiagnoseResource = "https://management.azure.com/"
+
+/**
+ * How long {@link diagnose}'s request to the source may take unless told otherwise.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultDiagnoseBudget: Duration.Duration = Duration.seconds(2)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DiagnoseOptions {
+  /** The resource to get a token for (default `https://management.azure.com/`). */
+  readonly resource?: string | undefined
+  /** How long the one request to the source may take (default 2 s). */
+  readonly budget?: Duration.DurationInput | undefined
+  /** Where Azure Arc key files are, when Azure Arc is detected (default: the agent's directory for the platform). */
+  readonly azureArcKeyDirectory?: string | undefined
+}
+
+/**
+ * What {@link diagnose} needs: what the detected source needs, and the cache to diagnose.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DiagnoseRequirements = Requirements | TokenCache.TokenCache
+
+/** The URL the detected source sends to, as messages show it. */
+const endpointOf = (kind: TokenSource.SourceKind, value: (name: string) => Option.Option<string>): string => {
+  const url = (() => {
+    switch (kind) {
+      case "Imds":
+        return Option.some(
+          ImdsTokenSource.tokenUrl(
+            Option.getOrElse(value("AZURE_POD_IDENTITY_AUTHORITY_HOST"), () => ImdsTokenSource.defaultAuthorityHost)
+          )
+        )
+      case "AppService":
+      case "ServiceFabric":
+        return value("IDENTITY_ENDPOINT")
+      case "AzureArc":
+        return Option.orElse(value("IDENTITY_ENDPOINT"), () => Option.some(AzureArcTokenSource.defaultEndpoint))
+      case "CloudShell":
+      case "MachineLearning":
+        return value("MSI_ENDPOINT")
+    }
+  })()
+  return Option.match(url, { onNone: () => "(not set)", onSome: Transport.displayUrl })
+}
+
+/** One timed request: how long it took, and its token or error. */
+interface Attempt {
+  readonly millis: number
+  readonly result: Either.Either<TokenSource.IssuedToken, ManagedIdentityError>
+}
+
+const formatMillis = (millis: number): string => millis < 1000 ? `${millis} ms` : `${(millis / 1000).toFixed(1)} s`
+
+/** The reachability finding of a request, and for an `IdentityNotConfirmed`, the identity check it amounts to. */
+const reachabilityFinding = (
+  kind: TokenSource.SourceKind,
+  endpoint: string,
+  budget: Duration.Duration,
+  attempt: Attempt,
+  identity: ManagedIdentity.Identity
+): { readonly finding: Model.Finding; readonly identityCheck: Option.Option<Model.IdentityCheck> } => {
+  const title = TokenSource.titles[kind]
+  const plain = (level: Model.Finding["level"], code: Model.FindingCode, message: string) => ({
+    finding: Model.finding(level, code, message),
+    identityCheck: Option.none()
+  })
+  if (Either.isRight(attempt.result)) {
+    return plain("ok", "source.reachable", `${title} answered with a token in ${formatMillis(attempt.millis)}`)
+  }
+  const error = attempt.result.left
+  const notThisHost = kind === "Imds" ? ": most likely not an Azure host, or IMDS is blocked from here" : ""
+  switch (error._tag) {
+    case "Timeout":
+      return plain(
+        "error",
+        "source.unavailable",
+        `${title} did not answer within ${Duration.format(budget)} at ${endpoint}${notThisHost}`
+      )
+    case "SourceUnavailable":
+      return plain("error", "source.unavailable", `${error.message}${notThisHost}`)
+    case "InvalidIdentity":
+      return plain("error", "source.misconfigured", error.message)
+    case "IdentityNotConfirmed": {
+      const requested = ManagedIdentity.describe(identity)
+      const received = error.received ?? null
+      const cause = "Azure Arc ignores an identity selector it does not know and answers for the machine's " +
+        "identity; check that the identity is assigned to this machine"
+      return {
+        finding: Model.finding(
+          "error",
+          "identity.mismatch",
+          `asked for ${requested} (${error.expected}), ${title} answered for ${
+            received ?? "an identity it did not name"
+          }: ${cause}`
+        ),
+        identityCheck: Option.some({ verdict: "mismatch", requested, received, cause })
+      }
+    }
+    default:
+      return plain(
+        "error",
+        "source.failed",
+        `${title} gave no token (${formatMillis(attempt.millis)}): ${error._tag}: ${error.message}`
+      )
+  }
+}
+
+const outcomeOf = (attempt: Attempt): Model.Outcome =>
+  Either.match(attempt.result, {
+    onRight: (): Model.Outcome => ({ _tag: "Token" }),
+    onLeft: (error): Model.Outcome => ({
+      _tag: "Error",
+      error: error._tag,
+      status: "status" in error ? error.status : null,
+      message: error.message
+    })
+  })
+
+/**
+ * Explains this host: which source is detected and why, what every present source's variables point at (never a
+ * secret), one request to the detected source timed within a budget, the token for a resource (where it came from,
+ * its expiry, the identity and issue time its claims name, read without verifying it), whether that identity is the
+ * requested one (with the known cause when it is not), whether its `iat` agrees with the local clock, and which cache
+ * is configured (for a file cache, whether its directory and files are private). Every part ends in findings with
+ * stable codes ({@link FindingCode}). The report never holds a token or a secret.
+ *
+ * The request goes through a client built like the app's, over the `TokenCache` in context and the detected source
+ * with one attempt and no retries, bounded by the budget (default 2 s): a cached token is served from the cache, and
+ * then the source gets one request of its own so that reachability is still measured. Nothing here fails: a source
+ * that cannot be reached, an error answer, a token that is not a JWT are findings. The identity is the
+ * `ManagedIdentity` in context; the cache describes itself (`TokenCache.Service.description`).
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentity, ManagedIdentitySource, TokenCache } from "@managed-identity/core"
+ * import { Effect, Schema } from "effect"
+ *
+ * // the report as JSON; the platform's services (`NodeManagedIdentity.layerPlatform` on Node) are still to provide
+ * const report = ManagedIdentitySource.diagnose({ resource: "https://vault.azure.net" }).pipe(
+ *   Effect.map(Schema.encodeSync(ManagedIdentitySource.Diagnosis)),
+ *   Effect.provide(TokenCache.layerMemory),
+ *   Effect.provide(ManagedIdentity.layerSystemAssigned)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const diagnose = (
+  options: DiagnoseOptions = {}
+): Effect.Effect<Diagnosis, ConfigError.ConfigError, DiagnoseRequirements> =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const resource = options.resource ?? defaultDiagnoseResource
+    const budget = Duration.decode(options.budget ?? defaultDiagnoseBudget)
+    const identity = yield* ManagedIdentity.ManagedIdentity
+    const platform = yield* HostPlatform
+    const cache = yield* TokenCache.TokenCache
+    const detection = yield* detect
+    const values = new Map(
+      yield* Effect.forEach(
+        Model.variableNames,
+        (name) => Effect.map(Environment.optional(name), (found) => [name, found] as const)
+      )
+    )
+    const value = (name: string) => values.get(name) ?? Option.none()
+    const endpoint = endpointOf(detection.kind, value)
+    const findings: Array<Model.Finding> = [Model.finding("ok", "source.detected", detection.reasons[0])]
+
+    const built = yield* Layer.build(
+      sourceLayer(detection.kind, {
+        retrySchedule: RetryPolicy.none,
+        attemptTimeout: budget,
+        deadline: budget,
+        azureArcKeyDirectory: options.azureArcKeyDirectory
+      }, platform)
+    ).pipe(Effect.map(Context.get(TokenSource.TokenSource)), Effect.either)
+
+    let reachability: Model.Reachability | null = null
+    let token: Model.TokenReport | null = null
+    let identityCheck: Model.IdentityCheck = {
+      verdict: "unchecked",
+      requested: ManagedIdentity.describe(identity),
+      received: null,
+      cause: null
+    }
+    let clock: Model.ClockCheck | null = null
+
+    if (Either.isLeft(built)) {
+      findings.push(
+        Model.finding("error", "source.misconfigured", `${TokenSource.titles[detection.kind]}: ${built.left}`)
+      )
+    } else {
+      const source = built.right
+      const last = yield* Ref.make(Option.none<Attempt>())
+      const timed = TokenSource.make({
+        ...source,
+        getToken: (request) =>
+          Effect.timed(Effect.either(source.getToken(request))).pipe(
+            Effect.tap(([duration, result]) =>
+              Ref.set(last, Option.some({ millis: Math.round(Duration.toMillis(duration)), result }))
+            ),
+            Effect.flatMap(([, result]) => result)
+          )
+      })
+      const client = yield* ManagedIdentityClient.make().pipe(
+        Effect.provideService(TokenSource.TokenSource, timed),
+        Effect.provideService(TokenCache.TokenCache, cache)
+      )
+      const received = yield* Effect.either(client.getToken(resource))
+      if (Option.isNone(yield* Ref.get(last))) yield* Effect.either(timed.getToken({ resource }))
+      const attempt = Option.getOrElse(yield* Ref.get(last), (): Attempt => ({ millis: 0, result: received }))
+      reachability = {
+        source: detection.kind,
+        endpoint,
+        budgetMillis: Duration.toMillis(budget),
+        millis: attempt.millis,
+        outcome: outcomeOf(attempt)
+      }
+      const reached = reachabilityFinding(detection.kind, endpoint, budget, attempt, identity)
+      findings.push(reached.finding)
+      identityCheck = Option.getOrElse(reached.identityCheck, () => identityCheck)
+
+      if (Either.isRight(received)) {
+        const accessToken = received.right
+        const claims = Model.readClaims(Redacted.value(accessToken.token))
+        token = {
+          origin: accessToken.source,
+          tokenType: accessToken.tokenType,
+          resource: accessToken.resource,
+          expiresOn: accessToken.expiresOn,
+          claims: Option.getOrNull(claims)
+        }
+        findings.push(
+          Model.finding(
+            "ok",
+            "token.received",
+            `a ${accessToken.tokenType} token for ${accessToken.resource} from ${
+              accessToken.source === "cache" ? "the cache" : "the identity provider"
+            }, expiring ${DateTime.formatIso(accessToken.expiresOn)}`
+          )
+        )
+        if (Option.isNone(claims)) {
+          findings.push(
+            Model.finding(
+              "warning",
+              "token.not-jwt",
+              "the token is not JWT-shaped, so the identity and issue time it names cannot be read (it may still work)"
+            )
+          )
+        }
+        const checked = Model.checkIdentity(detection.kind, identity, claims, value("DEFAULT_IDENTITY_CLIENT_ID"))
+        identityCheck = checked.check
+        findings.push(...Option.toArray(checked.finding))
+        const clockChecked = Model.checkClock(claims, accessToken.source, yield* Clock.currentTimeMillis)
+        clock = Option.getOrNull(clockChecked.check)
+        findings.push(...Option.toArray(clockChecked.finding))
+      }
+    }
+
+    const cacheChecked = yield* Model.checkCache(Option.fromNullable(cache.description), platform)
+    findings.push(cacheChecked.finding)
+
+    return {
+      resource,
+      identity,
+      detection,
+      sources: Model.sourcesOf(detection.kind, values),
+      reachability,
+      token,
+      identityCheck,
+      clock,
+      cache: cacheChecked.check,
+      findings,
+      elapsedMillis: (yield* Clock.currentTimeMillis) - started
+    }
+  }).pipe(Effect.scoped)

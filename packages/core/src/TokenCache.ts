@@ -40,8 +40,32 @@ export declare namespace TokenCache {
     readonly get: (key: string) => Effect.Effect<Option.Option<AccessToken>>
     readonly set: (key: string, token: AccessToken) => Effect.Effect<void>
     readonly remove: (key: string) => Effect.Effect<void>
+    /**
+     * What kind of cache this is, for `ManagedIdentitySource.diagnose`. A cache without one is reported as a
+     * custom cache.
+     */
+    readonly description?: Description | undefined
   }
 }
+
+/**
+ * What kind of cache a `TokenCache` is: in memory, persisted through a `KeyValueStore`, or persisted as files in a
+ * directory (`NodeTokenCache.layerFile`), whose permissions `ManagedIdentitySource.diagnose` checks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Description = Schema.Union(
+  Schema.TaggedStruct("Memory", {}),
+  Schema.TaggedStruct("KeyValueStore", {}),
+  Schema.TaggedStruct("Directory", { directory: Schema.String })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Description = typeof Description.Type
 
 /**
  * The cache key of an identity and resource.
@@ -55,7 +79,8 @@ export const key = (identity: ManagedIdentity.Identity, resource: string): strin
 const memoryService = (tokens: Ref.Ref<HashMap.HashMap<string, AccessToken>>): TokenCache.Service => ({
   get: (key) => Effect.map(Ref.get(tokens), HashMap.get(key)),
   set: (key, token) => Ref.update(tokens, HashMap.set(key, token)),
-  remove: (key) => Ref.update(tokens, HashMap.remove(key))
+  remove: (key) => Ref.update(tokens, HashMap.remove(key)),
+  description: { _tag: "Memory" }
 })
 
 /**
@@ -160,6 +185,7 @@ export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValu
       )
 
     return TokenCache.of({
+      description: { _tag: "KeyValueStore" },
       get: (key) =>
         Effect.flatMap(memory.get(key), (cached) => cached._tag === "Some" ? Effect.succeed(cached) : load(key)),
       set: (key, token) =>

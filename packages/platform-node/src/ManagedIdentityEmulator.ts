@@ -55,6 +55,14 @@ export type SourceKind = Model.SourceKind
  * - `{ malformedJson: true }` answers 200 with the first half of the normal JSON body.
  * - `{ oversized: true }` answers 200 with valid JSON of more than 100 KiB (the normal body plus `padding`).
  * - `{ trickle: ms }` answers normally, 16 bytes at a time with that pause between chunks.
+ * - `{ otherIdentity: true }` issues the next token for {@link otherIdentity} instead of the identity asked for (the
+ *   IMDS quirk: a VM with exactly one user-assigned identity answers a system-assigned request with it); Azure Arc
+ *   and Azure ML echo that identity in the body, as they echo the one they issue for.
+ * - `{ skew: s }` issues the next token with its `iat`, `nbf` and `exp` claims `s` seconds (an integer, negative for
+ *   the past) off the emulator's clock, as when the host's clock and the identity provider's disagree.
+ *
+ * The last two change the next token issued, not the next answer: they stay queued through answers that issue no
+ * token (an Azure Arc challenge, an error).
  *
  * @since 0.1.0
  * @category schemas
@@ -110,6 +118,15 @@ export type Identity = Model.Identity
  * @category constants
  */
 export const systemAssignedIdentities: Readonly<Record<SourceKind, Identity>> = EmulatorIdentity.systemAssigned
+
+/**
+ * The identity that an `{ otherIdentity: true }` fault issues a token for: a user-assigned identity named
+ * `emulator-other-identity`, client id `5a5a0009-0000-4000-8000-000000000009`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const otherIdentity: Identity = EmulatorIdentity.otherIdentity
 
 /**
  * What `start` takes: port, token lifetime, Azure Arc key directory, fault scripts, known identities, TLS pair.
@@ -179,7 +196,8 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
       lifetime: Math.floor(Duration.toSeconds(options.tokenLifetime ?? Duration.seconds(86400))),
       knownIdentities: Option.fromNullable(options.knownIdentities),
       arcChallenge: arcKeys.challenge,
-      arcRedeem: arcKeys.redeem
+      arcRedeem: arcKeys.redeem,
+      nextTokenFault: faults.nextToken
     }
     const addresses = yield* EmulatorServer.serve({ port: options.port ?? 0, tls, environment, faults, recorder })
     return {

@@ -67,7 +67,8 @@ export const makeFileStore = (
  * A persistent `TokenCache` in `directory` (see `TokenCache.layerKeyValueStore`): reads are served from memory, a
  * token not in memory is looked up in its file, and every new token is written through. A corrupt file, or one
  * written by another format version, is logged and ignored, and overwritten by the next token; it never fails a
- * caller. The layer fails only if the directory cannot be created.
+ * caller. The layer fails only if the directory cannot be created. It describes itself as a `Directory` cache, so
+ * `ManagedIdentitySource.diagnose` checks the permissions of the directory and its files.
  *
  * The files hold access tokens in clear text, readable only by this user (0600 in a 0700 directory). **Never share
  * this directory between machines** (a network or synced folder, a container volume mounted by several hosts):
@@ -77,7 +78,14 @@ export const makeFileStore = (
  * @category layers
  */
 export const layerFile = (directory: string): Layer.Layer<TokenCache.TokenCache, PlatformError> =>
-  TokenCache.layerKeyValueStore.pipe(
+  Layer.effect(
+    TokenCache.TokenCache,
+    Effect.map(TokenCache.makeKeyValueStore, (cache) =>
+      TokenCache.TokenCache.of({
+        ...cache,
+        description: { _tag: "Directory", directory: Path.resolve(directory) }
+      }))
+  ).pipe(
     Layer.provide(Layer.effect(KeyValueStore.KeyValueStore, makeFileStore(directory))),
     Layer.provide(NodeFileSystem.layer)
   )

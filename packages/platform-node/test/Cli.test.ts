@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -212,6 +212,97 @@ describe("managed-identity CLI", () => {
       assert.notInclude(outcome.stdout, emulator.secrets.identityHeader)
     }))
 
+  describe("doctor", () => {
+    /** A JWT-shaped string: no output of `doctor` may hold one. */
+    const jwtShaped = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}/
+
+    it.scopedLive(
+      "every source, both modes: exit 0 on a match, 1 on another identity's token, no token or secret",
+      () =>
+        Effect.gen(function*() {
+          const emulator = yield* ManagedIdentityEmulator.start()
+          const arc = ["--arc-key-directory", emulator.arcKeyDirectory]
+          const runs = yield* Effect.forEach(ManagedIdentityEmulator.SourceKind.literals, (kind) =>
+            Effect.gen(function*() {
+              const matching = yield* cli(["doctor", ...arc], emulator.env(kind))
+              yield* emulator.setFaults(kind, [{ otherIdentity: true }])
+              const mismatch = yield* cli(["doctor", "--json", ...arc], emulator.env(kind))
+              return { kind, matching, mismatch }
+            }), { concurrency: 3 })
+          const arcKey = Redacted.value(Option.getOrThrow(yield* emulator.lastArcKey))
+          for (const { kind, matching, mismatch } of runs) {
+            assert.strictEqual(matching.code, 0, `${kind}: ${matching.stdout}${matching.stderr}`)
+            assert.match(matching.stdout, /^ok +identity\.match +the token names the system-assigned identity/m)
+            assert.match(matching.stdout, /^doctor: 0 errors, 0 warnings in \d+ ms$/m)
+            assert.strictEqual(mismatch.code, 1, kind)
+            const report = JSON.parse(mismatch.stdout)
+            assert.deepStrictEqual(
+              report.findings.filter((finding: { level: string }) =>
+                finding.level === "error"
+              ).map((
+                finding: { code: string }
+              ) =>
+                finding.code
+              ),
+              ["identity.mismatch"],
+              kind
+            )
+            assert.strictEqual(report.token.claims.appid, ManagedIdentityEmulator.otherIdentity.clientId)
+            for (const output of [matching.stdout, matching.stderr, mismatch.stdout, mismatch.stderr]) {
+              assert.notMatch(output, jwtShaped, kind)
+              for (const secret of [...Object.values(emulator.secrets), arcKey]) {
+                assert.notInclude(output, secret, kind)
+              }
+            }
+          }
+        }),
+      60_000
+    )
+
+    it.scopedLive(
+      "off Azure, IMDS silent: done within the budget plus process start, and said in one line",
+      () =>
+        Effect.gen(function*() {
+          const emulator = yield* ManagedIdentityEmulator.start({ faults: { Imds: [{ hang: true, times: 5 }] } })
+          const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+            Effect.suspend(() => {
+              const start = performance.now()
+              return Effect.map(effect, (value) => [value, performance.now() - start] as const)
+            })
+          const [, processStart] = yield* timed(cli(["--version"], {}))
+          const [outcome, millis] = yield* timed(cli(["doctor"], emulator.env("Imds")))
+          assert.strictEqual(outcome.code, 1, outcome.stderr)
+          assert.strictEqual(outcome.stderr, "")
+          const said = outcome.stdout.split("\n").filter((line) => line.includes("did not answer"))
+          assert.deepStrictEqual(said, [
+            `error  source.unavailable  IMDS did not answer within 2s at ${emulator.baseUrl}/metadata/identity/oauth2/` +
+            "token: most likely not an Azure host, or IMDS is blocked from here"
+          ])
+          assert.isAtLeast(millis, 2000)
+          assert.isBelow(
+            millis,
+            2000 + processStart + 1500,
+            `doctor took ${millis} ms, a bare start ${processStart} ms`
+          )
+          assert.strictEqual(yield* emulator.requestCount("Imds"), 1)
+        }),
+      30_000
+    )
+
+    it.live("usage errors exit 2 before any request", () =>
+      Effect.gen(function*() {
+        const outcomes = yield* Effect.all([
+          cli(["doctor", "--client-id", "a", "--object-id", "b"], {}),
+          cli(["doctor", "--budget", "0"], {}),
+          cli(["doctor", "--resource-id", " "], {})
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [2, 2, 2])
+        assert.include(outcomes[0].stderr, "choose at most one of")
+        assert.include(outcomes[1].stderr, "--budget must be more than 0")
+        assert.include(outcomes[2].stderr, "--resource-id needs an id")
+      }))
+  })
+
   describe("emulator", () => {
     it.scopedLive("prints App Service exports that a token command can use, and stops on SIGTERM", () =>
       Effect.gen(function*() {
@@ -336,15 +427,16 @@ describe("managed-identity CLI", () => {
 
   it.live("--help exits 0 on every command", () =>
     Effect.gen(function*() {
-      const commands = [[], ["token"], ["source"], ["emulator"], ["demo"]]
+      const commands = [[], ["token"], ["source"], ["emulator"], ["demo"], ["doctor"]]
       const outcomes = yield* Effect.all(commands.map((command) => cli([...command, "--help"], {})), {
         concurrency: "unbounded"
       })
-      assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [0, 0, 0, 0, 0])
+      assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [0, 0, 0, 0, 0, 0])
       assert.include(outcomes[0].stdout, "emulator [--port integer]")
       assert.include(outcomes[1].stdout, "$ token --resource uri")
       assert.include(outcomes[2].stdout, "$ source [--json]")
       assert.include(outcomes[3].stdout, "test secrets")
       assert.include(outcomes[4].stdout, "$ demo")
+      assert.include(outcomes[5].stdout, "$ doctor [--resource uri] [--budget seconds]")
     }))
 })

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
 
 /**
  * A usage error found after parsing (conflicting flags); exits 2 like the parser's own.
@@ -43,3 +44,14 @@ export const arcKeyDirectory = Options.text("arc-key-directory").pipe(
  */
 export const optionalText = (name: string, description: string) =>
   Options.text(name).pipe(Options.withDescription(description), Options.optional)
+
+/**
+ * Sets the process exit code (the command still ends normally).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const exitWith = (code: number): Effect.Effect<void> =>
+  Effect.sync(() => {
+    process.exitCode = code
+  })

@@ -1,5 +1,5 @@
 /**
- * The `managed-identity` command: `token`, `source`, `emulator` and `demo`, and the exit codes.
+ * The `managed-identity` command: `token`, `source`, `doctor`, `emulator` and `demo`, and the exit codes.
  *
  * @since 0.1.0
  */
@@ -11,14 +11,15 @@ import * as ConfigError from "effect/ConfigError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { demo } from "./demo.js"
+import { doctor } from "./doctor.js"
 import { emulator } from "./emulator.js"
-import { UsageError } from "./flags.js"
+import { exitWith, UsageError } from "./flags.js"
 import { source, token } from "./token.js"
 
 /** The `managed-identity` command with its subcommands. */
 const command = Command.make("managed-identity").pipe(
   Command.withDescription("Azure managed identity tokens from any Azure host, and an emulator to run off Azure"),
-  Command.withSubcommands([token, source, emulator, demo])
+  Command.withSubcommands([token, source, doctor, emulator, demo])
 )
 
 const describe = (error: unknown): string =>
@@ -31,11 +32,6 @@ const describe = (error: unknown): string =>
     : typeof error === "object" && error !== null && "_tag" in error
     ? `${String(error._tag)}: ${String((error as { message?: unknown }).message ?? "")}`
     : String(error)
-
-const exitWith = (code: number) =>
-  Effect.sync(() => {
-    process.exitCode = code
-  })
 
 /**
  * Runs the CLI on `argv` and sets the process exit code: 0 success, 1 token error (its tag and message on

@@ -18,7 +18,13 @@ import * as Redacted from "effect/Redacted"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import { arcKeyDirectory, json, optionalText, UsageError } from "./flags.js"
 
-const identityOptions = {
+/**
+ * `--client-id`, `--resource-id`, `--object-id` and `--identity-json`: the identity to ask for.
+ *
+ * @since 0.1.0
+ * @category flags
+ */
+export const identityOptions = {
   clientId: optionalText("client-id", "User-assigned identity by client id"),
   resourceId: optionalText("resource-id", "User-assigned identity by Azure resource id"),
   objectId: optionalText("object-id", "User-assigned identity by object id"),
@@ -28,7 +34,25 @@ const identityOptions = {
   )
 }
 
-type IdentityFlags = { readonly [K in keyof typeof identityOptions]: Option.Option<string> }
+/**
+ * `--arc-key-directory <directory>` for the commands that get a token.
+ *
+ * @since 0.1.0
+ * @category flags
+ */
+export const clientArcKeyDirectory = arcKeyDirectory.pipe(
+  Options.withDescription(
+    "Where Azure Arc key files are (default: the agent's directory); `managed-identity emulator` prints its own"
+  )
+)
+
+/**
+ * The identity flags as parsed.
+ *
+ * @since 0.1.0
+ * @category flags
+ */
+export type IdentityFlags = { readonly [K in keyof typeof identityOptions]: Option.Option<string> }
 
 /** An id given on the command line, without surrounding blanks; a blank one is a usage error, not an identity. */
 const selector = (flag: string, make: (id: string) => ManagedIdentity.Identity) => (id: string) =>
@@ -36,7 +60,13 @@ const selector = (flag: string, make: (id: string) => ManagedIdentity.Identity) 
     ? Effect.fail(new UsageError(`--${flag} needs an id; it is empty`))
     : Effect.succeed(make(id.trim()))
 
-const identityFrom = (flags: IdentityFlags): Effect.Effect<ManagedIdentity.Identity, UsageError> => {
+/**
+ * The identity the flags select: at most one of them (else a usage error), system-assigned when none.
+ *
+ * @since 0.1.0
+ * @category flags
+ */
+export const identityFrom = (flags: IdentityFlags): Effect.Effect<ManagedIdentity.Identity, UsageError> => {
   const given = [
     Option.map(flags.clientId, selector("client-id", ManagedIdentity.clientId)),
     Option.map(flags.resourceId, selector("resource-id", ManagedIdentity.resourceId)),
@@ -82,11 +112,7 @@ export const token = Command.make(
       Options.withDescription("The resource, e.g. https://vault.azure.net")
     ),
     claims: optionalText("claims", "A claims challenge (JSON)"),
-    arcKeyDirectory: arcKeyDirectory.pipe(
-      Options.withDescription(
-        "Where Azure Arc key files are (default: the agent's directory); `managed-identity emulator` prints its own"
-      )
-    ),
+    arcKeyDirectory: clientArcKeyDirectory,
     json,
     ...identityOptions
   },

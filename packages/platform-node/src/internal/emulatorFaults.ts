@@ -7,7 +7,14 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { type FaultScripts, type FaultStep, SourceKind } from "./emulatorModel.js"
+import {
+  type FaultScripts,
+  type FaultStep,
+  isTokenFault,
+  type ReplyFault,
+  SourceKind,
+  type TokenFault
+} from "./emulatorModel.js"
 import * as EmulatorReplies from "./emulatorReplies.js"
 
 /** @internal */
@@ -30,8 +37,13 @@ export interface Queues {
   readonly set: (kind: SourceKind, steps: ReadonlyArray<FaultStep>) => Effect.Effect<void>
   /** Replaces the scripts of the sources named; the others keep theirs. */
   readonly setScripts: (scripts: FaultScripts) => Effect.Effect<void>
-  /** Takes the next step of `kind`; `None` when its queue is empty (answer normally). */
-  readonly next: (kind: SourceKind) => Effect.Effect<Option.Option<FaultStep>>
+  /**
+   * Takes the next step of `kind` for an answer; `None` when its queue is empty or starts with a token fault (answer
+   * normally).
+   */
+  readonly next: (kind: SourceKind) => Effect.Effect<Option.Option<ReplyFault>>
+  /** Takes the next step of `kind` for a token being issued, if it is a token fault. */
+  readonly nextToken: (kind: SourceKind) => Effect.Effect<Option.Option<TokenFault>>
 }
 
 type Queued = Partial<Record<SourceKind, ReadonlyArray<FaultStep>>>
@@ -51,13 +63,17 @@ export const makeQueues = (initial: FaultScripts): Effect.Effect<Queues> =>
         const steps = scripts[kind]
         return steps === undefined ? Effect.void : set(kind, steps)
       }, { discard: true })
-    const next = (kind: SourceKind) =>
-      Ref.modify(queued, (queues): [Option.Option<FaultStep>, Queued] => {
+    const take = <A extends FaultStep>(kind: SourceKind, refine: (step: FaultStep) => step is A) =>
+      Ref.modify(queued, (queues): [Option.Option<A>, Queued] => {
         const [step, ...rest] = queues[kind] ?? []
-        return step === undefined ? [Option.none(), queues] : [Option.some(step), { ...queues, [kind]: rest }]
+        return step === undefined || !refine(step)
+          ? [Option.none(), queues]
+          : [Option.some(step), { ...queues, [kind]: rest }]
       })
+    const next = (kind: SourceKind) => take(kind, (step): step is ReplyFault => !isTokenFault(step))
+    const nextToken = (kind: SourceKind) => take(kind, isTokenFault)
     yield* setScripts(initial)
-    return { set, setScripts, next }
+    return { set, setScripts, next, nextToken }
   })
 
 const toResponse = (reply: EmulatorReplies.Reply): HttpServerResponse.HttpServerResponse =>
@@ -87,7 +103,7 @@ const trickle = (reply: EmulatorReplies.Reply, pause: Duration.Duration) => {
  */
 export const answer = (
   kind: SourceKind,
-  step: Option.Option<FaultStep>,
+  step: Option.Option<ReplyFault>,
   request: HttpServerRequest.HttpServerRequest,
   normal: Effect.Effect<EmulatorReplies.Reply>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {

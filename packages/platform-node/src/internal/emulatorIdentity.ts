@@ -28,6 +28,18 @@ export const systemAssigned: Readonly<Record<SourceKind, Identity>> = {
   MachineLearning: fixedIdentity(6, "Microsoft.MachineLearningServices/workspaces/emulator/computes/emulator-compute")
 }
 
+/**
+ * The identity a token fault names instead of the one asked for: a user-assigned identity, as the one a VM with
+ * exactly one user-assigned identity answers a system-assigned IMDS request with.
+ *
+ * @internal
+ */
+export const otherIdentity: Identity = {
+  clientId: "5a5a0009-0000-4000-8000-000000000009",
+  objectId: "0b0b0009-0000-4000-8000-000000000009",
+  resourceId: `${subscription}/Microsoft.ManagedIdentity/userAssignedIdentities/emulator-other-identity`
+}
+
 const derivedId = (seed: string): string => {
   const hex = createHash("sha256").update(seed.toLowerCase()).digest("hex")
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`

@@ -17,8 +17,21 @@ export type SourceKind = TokenSource.SourceKind
 
 const times = { times: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true }) }
 
+/**
+ * Steps that change the next token issued rather than the answer: they wait in the queue until a token is issued.
+ *
+ * @internal
+ */
+export const TokenFault = Schema.Union(
+  Schema.Struct({ otherIdentity: Schema.Literal(true), ...times }),
+  Schema.Struct({ skew: Schema.Int, ...times })
+)
+
 /** @internal */
-export const FaultStep = Schema.Union(
+export type TokenFault = typeof TokenFault.Type
+
+/** @internal */
+export const ReplyFault = Schema.Union(
   Schema.Struct({
     status: Schema.Int.pipe(Schema.between(100, 599)),
     body: Schema.optionalWith(Schema.Unknown, { exact: true }),
@@ -34,7 +47,20 @@ export const FaultStep = Schema.Union(
 )
 
 /** @internal */
+export type ReplyFault = typeof ReplyFault.Type
+
+/** @internal */
+export const FaultStep = Schema.Union(ReplyFault, TokenFault)
+
+/** @internal */
 export type FaultStep = typeof FaultStep.Type
+
+/**
+ * Whether a step changes the next token issued (rather than the next answer).
+ *
+ * @internal
+ */
+export const isTokenFault = (step: FaultStep): step is TokenFault => "otherIdentity" in step || "skew" in step
 
 /** @internal */
 export const FaultScripts = Schema.partialWith(Schema.Record({ key: SourceKind, value: Schema.Array(FaultStep) }), {

@@ -6,7 +6,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { randomBytes, randomUUID } from "node:crypto"
 import * as EmulatorIdentity from "./emulatorIdentity.js"
-import type { Identity, Secrets, SourceKind } from "./emulatorModel.js"
+import type { Identity, Secrets, SourceKind, TokenFault } from "./emulatorModel.js"
 import {
   appServiceError,
   type Grant,
@@ -35,6 +35,8 @@ export interface Environment {
   readonly arcChallenge: Effect.Effect<string, unknown>
   /** Whether the key is one issued and not used yet; a valid key is used up. */
   readonly arcRedeem: (key: string) => Effect.Effect<boolean>
+  /** Takes the token fault that the next token of `kind` gets, if one is queued. */
+  readonly nextTokenFault: (kind: SourceKind) => Effect.Effect<Option.Option<TokenFault>>
 }
 
 /**
@@ -277,4 +279,9 @@ const accept: { readonly [K in SourceKind]: (request: Incoming, env: Environment
  * @internal
  */
 export const respond = (kind: SourceKind, request: Incoming, env: Environment): Effect.Effect<Reply> =>
-  accept[kind](request, env).pipe(Effect.flatMap((granted) => issue(kind, granted, env.lifetime)), Effect.merge)
+  accept[kind](request, env).pipe(
+    Effect.flatMap((granted) =>
+      Effect.flatMap(env.nextTokenFault(kind), (fault) => issue(kind, granted, env.lifetime, fault))
+    ),
+    Effect.merge
+  )

@@ -4,9 +4,10 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import * as EmulatorIdentity from "./emulatorIdentity.js"
-import type { Identity, SourceKind } from "./emulatorModel.js"
+import type { Identity, SourceKind, TokenFault } from "./emulatorModel.js"
 
 /** @internal */
 export interface Reply {
@@ -133,19 +134,31 @@ const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = 
 }
 
 /**
- * A token for `granted`, minted now (by the `Clock`), in the success body of the endpoint of `kind`.
+ * A token for `granted`, minted now (by the `Clock`), in the success body of the endpoint of `kind`. A token fault
+ * makes it name the emulator's other identity (which the body then echoes where the endpoint echoes one), or shifts
+ * its `iat`, `nbf` and `exp` claims by its skew.
  *
  * @internal
  */
-export const issue = (kind: SourceKind, granted: Grant, lifetime: number): Effect.Effect<Reply> =>
+export const issue = (
+  kind: SourceKind,
+  granted: Grant,
+  lifetime: number,
+  fault: Option.Option<TokenFault> = Option.none()
+): Effect.Effect<Reply> =>
   Effect.map(Clock.currentTimeMillis, (millis) => {
     const issuedAt = Math.floor(millis / 1000)
-    const { identity, resource } = granted
+    const identity = Option.exists(fault, (step) => "otherIdentity" in step)
+      ? EmulatorIdentity.otherIdentity
+      : granted.identity
+    const skew = Option.match(fault, { onNone: () => 0, onSome: (step) => "skew" in step ? step.skew : 0 })
+    const { resource } = granted
     return reply(
       200,
       successBody[kind]({
         ...granted,
-        accessToken: EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt, lifetime }),
+        identity,
+        accessToken: EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt: issuedAt + skew, lifetime }),
         issuedAt,
         expiresOn: issuedAt + lifetime,
         lifetime
