@@ -29,6 +29,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import type { AccessToken } from "./AccessToken.js"
 import * as AppServiceTokenSource from "./AppServiceTokenSource.js"
 import * as AzureArcTokenSource from "./AzureArcTokenSource.js"
 import * as CloudShellTokenSource from "./CloudShellTokenSource.js"
@@ -469,6 +471,80 @@ const outcomeOf = (attempt: Attempt): Model.Outcome =>
     })
   })
 
+/** What the token the client returned says: its report, identity check, clock check, and their findings. */
+const examineToken = (
+  kind: TokenSource.SourceKind,
+  identity: ManagedIdentity.Identity,
+  accessToken: AccessToken,
+  defaultClientId: Option.Option<string>,
+  now: number
+) => {
+  const claims = Model.readClaims(Redacted.value(accessToken.token))
+  const identityChecked = Model.checkIdentity(kind, identity, claims, defaultClientId)
+  const clockChecked = Model.checkClock(claims, accessToken.source, now)
+  const received = Model.finding(
+    "ok",
+    "token.received",
+    `a ${accessToken.tokenType} token for ${accessToken.resource} from ${
+      accessToken.source === "cache" ? "the cache" : "the identity provider"
+    }, expiring ${DateTime.formatIso(accessToken.expiresOn)}`
+  )
+  const notJwt = Option.isSome(claims) ? [] : [
+    Model.finding(
+      "warning",
+      "token.not-jwt",
+      "the token is not JWT-shaped, so the identity and issue time it names cannot be read (it may still work)"
+    )
+  ]
+  return {
+    token: {
+      origin: accessToken.source,
+      tokenType: accessToken.tokenType,
+      resource: accessToken.resource,
+      expiresOn: accessToken.expiresOn,
+      claims: Option.getOrNull(claims)
+    } satisfies Model.TokenReport,
+    identityCheck: identityChecked.check,
+    clock: Option.getOrNull(clockChecked.check),
+    findings: [received, ...notJwt, ...Option.toArray(identityChecked.finding), ...Option.toArray(clockChecked.finding)]
+  }
+}
+
+/**
+ * The token for `resource` from a client over `source` and `cache`, and one timed request to `source`: the client's
+ * own when it made one, else (a cached token) one more.
+ */
+const requestToken = (
+  source: TokenSource.TokenSource.Service,
+  cache: TokenCache.TokenCache.Service,
+  resource: string
+): Effect.Effect<
+  { readonly attempt: Attempt; readonly received: Either.Either<AccessToken, ManagedIdentityError> },
+  never,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const last = yield* Ref.make(Option.none<Attempt>())
+    const timed = TokenSource.make({
+      ...source,
+      getToken: (request) =>
+        Effect.timed(Effect.either(source.getToken(request))).pipe(
+          Effect.tap(([duration, result]) =>
+            Ref.set(last, Option.some({ millis: Math.round(Duration.toMillis(duration)), result }))
+          ),
+          Effect.flatMap(([, result]) => result)
+        )
+    })
+    const client = yield* ManagedIdentityClient.make().pipe(
+      Effect.provideService(TokenSource.TokenSource, timed),
+      Effect.provideService(TokenCache.TokenCache, cache)
+    )
+    const received = yield* Effect.either(client.getToken(resource))
+    if (Option.isNone(yield* Ref.get(last))) yield* Effect.either(timed.getToken({ resource }))
+    const attempt = Option.getOrElse(yield* Ref.get(last), (): Attempt => ({ millis: 0, result: received }))
+    return { attempt, received }
+  })
+
 /**
  * Explains this host: which source is detected and why, what every present source's variables point at (never a
  * secret), one request to the detected source timed within a budget, the token for a resource (where it came from,
@@ -518,7 +594,12 @@ export const diagnose = (
     )
     const value = (name: string) => values.get(name) ?? Option.none()
     const endpoint = endpointOf(detection.kind, value)
-    const findings: Array<Model.Finding> = [Model.finding("ok", "source.detected", detection.reasons[0])]
+    const unchecked: Model.IdentityCheck = {
+      verdict: "unchecked",
+      requested: ManagedIdentity.describe(identity),
+      received: null,
+      cause: null
+    }
 
     const built = yield* Layer.build(
       sourceLayer(detection.kind, {
@@ -528,103 +609,59 @@ export const diagnose = (
         azureArcKeyDirectory: options.azureArcKeyDirectory
       }, platform)
     ).pipe(Effect.map(Context.get(TokenSource.TokenSource)), Effect.either)
-
-    let reachability: Model.Reachability | null = null
-    let token: Model.TokenReport | null = null
-    let identityCheck: Model.IdentityCheck = {
-      verdict: "unchecked",
-      requested: ManagedIdentity.describe(identity),
-      received: null,
-      cause: null
-    }
-    let clock: Model.ClockCheck | null = null
-
-    if (Either.isLeft(built)) {
-      findings.push(
-        Model.finding("error", "source.misconfigured", `${TokenSource.titles[detection.kind]}: ${built.left}`)
-      )
-    } else {
-      const source = built.right
-      const last = yield* Ref.make(Option.none<Attempt>())
-      const timed = TokenSource.make({
-        ...source,
-        getToken: (request) =>
-          Effect.timed(Effect.either(source.getToken(request))).pipe(
-            Effect.tap(([duration, result]) =>
-              Ref.set(last, Option.some({ millis: Math.round(Duration.toMillis(duration)), result }))
-            ),
-            Effect.flatMap(([, result]) => result)
-          )
-      })
-      const client = yield* ManagedIdentityClient.make().pipe(
-        Effect.provideService(TokenSource.TokenSource, timed),
-        Effect.provideService(TokenCache.TokenCache, cache)
-      )
-      const received = yield* Effect.either(client.getToken(resource))
-      if (Option.isNone(yield* Ref.get(last))) yield* Effect.either(timed.getToken({ resource }))
-      const attempt = Option.getOrElse(yield* Ref.get(last), (): Attempt => ({ millis: 0, result: received }))
-      reachability = {
-        source: detection.kind,
-        endpoint,
-        budgetMillis: Duration.toMillis(budget),
-        millis: attempt.millis,
-        outcome: outcomeOf(attempt)
-      }
-      const reached = reachabilityFinding(detection.kind, endpoint, budget, attempt, identity)
-      findings.push(reached.finding)
-      identityCheck = Option.getOrElse(reached.identityCheck, () => identityCheck)
-
-      if (Either.isRight(received)) {
-        const accessToken = received.right
-        const claims = Model.readClaims(Redacted.value(accessToken.token))
-        token = {
-          origin: accessToken.source,
-          tokenType: accessToken.tokenType,
-          resource: accessToken.resource,
-          expiresOn: accessToken.expiresOn,
-          claims: Option.getOrNull(claims)
-        }
-        findings.push(
-          Model.finding(
-            "ok",
-            "token.received",
-            `a ${accessToken.tokenType} token for ${accessToken.resource} from ${
-              accessToken.source === "cache" ? "the cache" : "the identity provider"
-            }, expiring ${DateTime.formatIso(accessToken.expiresOn)}`
-          )
-        )
-        if (Option.isNone(claims)) {
-          findings.push(
-            Model.finding(
-              "warning",
-              "token.not-jwt",
-              "the token is not JWT-shaped, so the identity and issue time it names cannot be read (it may still work)"
-            )
-          )
-        }
-        const checked = Model.checkIdentity(detection.kind, identity, claims, value("DEFAULT_IDENTITY_CLIENT_ID"))
-        identityCheck = checked.check
-        findings.push(...Option.toArray(checked.finding))
-        const clockChecked = Model.checkClock(claims, accessToken.source, yield* Clock.currentTimeMillis)
-        clock = Option.getOrNull(clockChecked.check)
-        findings.push(...Option.toArray(clockChecked.finding))
-      }
-    }
-
+    const examined = yield* Either.match(built, {
+      onLeft: (error) =>
+        Effect.succeed({
+          reachability: null,
+          token: null,
+          identityCheck: unchecked,
+          clock: null,
+          findings: [
+            Model.finding("error", "source.misconfigured", `${TokenSource.titles[detection.kind]}: ${error}`)
+          ]
+        }),
+      onRight: (source) =>
+        Effect.gen(function*() {
+          const { attempt, received } = yield* requestToken(source, cache, resource)
+          const reached = reachabilityFinding(detection.kind, endpoint, budget, attempt, identity)
+          const reachability: Model.Reachability = {
+            source: detection.kind,
+            endpoint,
+            budgetMillis: Duration.toMillis(budget),
+            millis: attempt.millis,
+            outcome: outcomeOf(attempt)
+          }
+          if (Either.isLeft(received)) {
+            return {
+              reachability,
+              token: null,
+              identityCheck: Option.getOrElse(reached.identityCheck, () => unchecked),
+              clock: null,
+              findings: [reached.finding]
+            }
+          }
+          const now = yield* Clock.currentTimeMillis
+          const token = examineToken(detection.kind, identity, received.right, value("DEFAULT_IDENTITY_CLIENT_ID"), now)
+          return { ...token, reachability, findings: [reached.finding, ...token.findings] }
+        })
+    })
     const cacheChecked = yield* Model.checkCache(Option.fromNullable(cache.description), platform)
-    findings.push(cacheChecked.finding)
 
     return {
       resource,
       identity,
       detection,
       sources: Model.sourcesOf(detection.kind, values),
-      reachability,
-      token,
-      identityCheck,
-      clock,
+      reachability: examined.reachability,
+      token: examined.token,
+      identityCheck: examined.identityCheck,
+      clock: examined.clock,
       cache: cacheChecked.check,
-      findings,
+      findings: [
+        Model.finding("ok", "source.detected", detection.reasons[0]),
+        ...examined.findings,
+        cacheChecked.finding
+      ],
       elapsedMillis: (yield* Clock.currentTimeMillis) - started
     }
   }).pipe(Effect.scoped)
