@@ -73,7 +73,8 @@ export class SourceUnavailable extends Schema.TaggedError<SourceUnavailable>(
 
 /**
  * The endpoint answered with an error status. `error` and `description` carry the endpoint's own error code and
- * text; `retryAfter` (seconds) what it asked for in `Retry-After`.
+ * text, `correlationId` and `traceId` its request identifiers (Entra sends both); `retryAfter` (seconds) what it
+ * asked for in `Retry-After`.
  *
  * @since 0.1.0
  * @category errors
@@ -86,6 +87,7 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
   error: Schema.optional(Schema.String),
   description: Schema.optional(Schema.String),
   correlationId: Schema.optional(Schema.String),
+  traceId: Schema.optional(Schema.String),
   retryAfter: Schema.optional(Schema.Number)
 }) {
   /** @since 0.1.0 */

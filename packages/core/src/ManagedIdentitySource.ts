@@ -3,13 +3,15 @@
  *
  * Detection follows PROTOCOL.md's table, first match wins (a variable set but empty counts as unset):
  *
+ * 0. AKS workload identity: `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_TENANT_ID` and a client id (the `ClientId` in
+ *    context, else `AZURE_CLIENT_ID`); when only some are there, the reasons say which is missing
  * 1. Service Fabric: `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and `IDENTITY_SERVER_THUMBPRINT`
  * 2. App Service: `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`
  * 3. Azure Machine Learning: `MSI_ENDPOINT` and `MSI_SECRET`
  * 4. Cloud Shell: `MSI_ENDPOINT`
  * 5. Azure Arc: `IDENTITY_ENDPOINT` and `IMDS_ENDPOINT`, else the agent binary exists (Linux
  *    `/opt/azcmagent/bin/himds`, Windows `%ProgramFiles%\AzureConnectedMachineAgent\himds.exe`)
- * 6. IMDS otherwise
+ * 6. IMDS otherwise, its first contact bounded by a probe (`probeTimeout`, default 1 s)
  *
  * @since 0.1.0
  */
@@ -17,7 +19,9 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as AppServiceTokenSource from "./AppServiceTokenSource.js"
@@ -26,9 +30,10 @@ import * as CloudShellTokenSource from "./CloudShellTokenSource.js"
 import * as ImdsTokenSource from "./ImdsTokenSource.js"
 import * as Environment from "./internal/environment.js"
 import * as MachineLearningTokenSource from "./MachineLearningTokenSource.js"
-import type * as ManagedIdentity from "./ManagedIdentity.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
 import * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
 import * as TokenSource from "./TokenSource.js"
+import * as WorkloadIdentityTokenSource from "./WorkloadIdentityTokenSource.js"
 
 /**
  * The operating system, as Node's `process.platform` names it (`"linux"`, `"win32"`, `"darwin"`, …). Core has no
@@ -55,6 +60,9 @@ export const layerHostPlatform = (platform: string): Layer.Layer<HostPlatform> =
  * @category constants
  */
 export const variables = [
+  "AZURE_FEDERATED_TOKEN_FILE",
+  "AZURE_TENANT_ID",
+  "AZURE_CLIENT_ID",
   "IDENTITY_ENDPOINT",
   "IDENTITY_HEADER",
   "IDENTITY_SERVER_THUMBPRINT",
@@ -135,8 +143,38 @@ const findArcAgent = (
 }
 
 /**
+ * Workload identity's rule: the reason it is detected (right), or the note saying what is missing when only some of
+ * its inputs are there (left; none when neither the token file nor the tenant is set).
+ */
+const workloadIdentity = (
+  seen: (...names: ReadonlyArray<typeof variables[number]>) => boolean,
+  clientIdConfigured: boolean
+): Either.Either<string, Option.Option<string>> => {
+  const file = seen("AZURE_FEDERATED_TOKEN_FILE")
+  const tenant = seen("AZURE_TENANT_ID")
+  const clientId = clientIdConfigured
+    ? Option.some("the configured ClientId identity")
+    : seen("AZURE_CLIENT_ID")
+    ? Option.some("AZURE_CLIENT_ID")
+    : Option.none()
+  if (file && tenant && Option.isSome(clientId)) {
+    return Either.right(`AZURE_FEDERATED_TOKEN_FILE and AZURE_TENANT_ID are set, the client id is ${clientId.value}`)
+  }
+  if (!file && !tenant) return Either.left(Option.none())
+  const missing = [
+    ...(file ? [] : ["AZURE_FEDERATED_TOKEN_FILE"]),
+    ...(tenant ? [] : ["AZURE_TENANT_ID"]),
+    ...(Option.isSome(clientId) ? [] : ["a client id (a ClientId identity or AZURE_CLIENT_ID)"])
+  ]
+  return Either.left(
+    Option.some(`${TokenSource.titles.WorkloadIdentity} skipped: ${missing.join(" and ")} missing`)
+  )
+}
+
+/**
  * Detects the source from the environment (through `Config`) and, when no variable decides, the Azure Arc agent
- * binary (through `FileSystem`).
+ * binary (through `FileSystem`). A `ManagedIdentity` in context, if any, counts as workload identity's client id when
+ * it is a `ClientId`.
  *
  * @since 0.1.0
  * @category constructors
@@ -150,16 +188,29 @@ export const detect: Effect.Effect<Detection, ConfigError.ConfigError, FileSyste
     const seenText = variablesSeen.length === 0
       ? "no managed identity variable is set"
       : `variables seen: ${variablesSeen.join(", ")}`
+    const configured = yield* Effect.serviceOption(ManagedIdentity.ManagedIdentity)
+    const workload = workloadIdentity(
+      seen,
+      Option.exists(configured, (identity) => identity._tag === "ClientId")
+    )
     const detected = (
       kind: TokenSource.SourceKind,
       reason: string,
       search?: AgentSearch
     ): Detection => ({
       kind,
-      reasons: [`${TokenSource.titles[kind]}: ${reason}`, seenText, ...(search === undefined ? [] : [search.note])],
+      reasons: [
+        `${TokenSource.titles[kind]}: ${reason}`,
+        seenText,
+        ...Either.match(workload, { onLeft: Option.toArray, onRight: () => [] }),
+        ...(search === undefined ? [] : [search.note])
+      ],
       variablesSeen,
       filesChecked: search === undefined ? [] : Option.toArray(search.file)
     })
+    if (Either.isRight(workload)) {
+      return detected("WorkloadIdentity", workload.right)
+    }
     if (seen("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT")) {
       return detected("ServiceFabric", "IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set")
     }
@@ -189,6 +240,13 @@ export const detect: Effect.Effect<Detection, ConfigError.ConfigError, FileSyste
 export interface Options extends TokenSource.TimingOptions {
   /** Where Azure Arc key files are, when Azure Arc is detected (default: the agent's directory for the platform). */
   readonly azureArcKeyDirectory?: string | undefined
+  /**
+   * When workload identity is detected, use identity bindings: send the exchange to `AZURE_KUBERNETES_TOKEN_PROXY`
+   * (default `false`, as in the Azure SDKs, whose "Azure proxy" option it mirrors).
+   */
+  readonly identityBindings?: boolean | undefined
+  /** When IMDS is the fallback, how long its probe waits for a first answer (default 1 s). */
+  readonly probeTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -202,6 +260,7 @@ export type Requirements =
   | ManagedIdentity.ManagedIdentity
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
+  | WorkloadIdentityTokenSource.TokenProxyHttpClient
   | HostPlatform
 
 const sourceLayer = (
@@ -209,8 +268,10 @@ const sourceLayer = (
   options: Options,
   platform: string
 ): Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, Requirements> => {
-  const { azureArcKeyDirectory, ...timing } = options
+  const { azureArcKeyDirectory, identityBindings, probeTimeout, ...timing } = options
   switch (kind) {
+    case "WorkloadIdentity":
+      return WorkloadIdentityTokenSource.layerConfig({ ...timing, identityBindings })
     case "ServiceFabric":
       return ServiceFabricTokenSource.layerConfig(timing)
     case "AppService":
@@ -222,13 +283,13 @@ const sourceLayer = (
     case "AzureArc":
       return AzureArcTokenSource.layerConfig({ ...timing, platform, keyDirectory: azureArcKeyDirectory })
     case "Imds":
-      return ImdsTokenSource.layerConfig(timing)
+      return ImdsTokenSource.layerConfig({ ...timing, probe: true, probeTimeout })
   }
 }
 
 /**
  * Detects the source and provides it, built from the same variables by the source module's `layerConfig`, with
- * the given timing. The detection is logged at debug level.
+ * the given timing; a detected IMDS probes its first contact. The detection is logged at debug level.
  *
  * @since 0.1.0
  * @category layers

@@ -13,10 +13,12 @@ import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityCl
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import type * as ServiceFabricTokenSource from "@managed-identity/core/ServiceFabricTokenSource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
+import type * as WorkloadIdentityTokenSource from "@managed-identity/core/WorkloadIdentityTokenSource"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Layer from "effect/Layer"
 import * as PinnedHttpClient from "./internal/pinnedHttpClient.js"
+import * as TokenProxyHttpClient from "./internal/tokenProxyHttpClient.js"
 
 /**
  * Everything platform-specific the core's layers need on Node.js.
@@ -28,13 +30,15 @@ export type Platform =
   | HttpClient.HttpClient
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
+  | WorkloadIdentityTokenSource.TokenProxyHttpClient
   | ManagedIdentitySource.HostPlatform
 
 /**
- * `HttpClient` over Node's built-in `fetch` (redirects never followed), `NodeFileSystem`, the Service Fabric client
- * pinned to `IDENTITY_SERVER_THUMBPRINT` (undici, loaded only when Service Fabric is used), and `process.platform`.
- * Node's own `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to
- * Service Fabric.
+ * `HttpClient` over Node's built-in `fetch` (redirects never followed; it trusts what Node trusts, `NODE_EXTRA_CA_CERTS`
+ * included), `NodeFileSystem`, the Service Fabric client pinned to `IDENTITY_SERVER_THUMBPRINT` and the identity
+ * bindings' token proxy client trusting only the cluster's CA (both undici, loaded only when used), and
+ * `process.platform`. Node's own `fetch` keeps the undici package out of the start-up path and out of bundles of apps
+ * that never talk to Service Fabric or a token proxy.
  *
  * @since 0.1.0
  * @category layers
@@ -43,6 +47,7 @@ export const layerPlatform: Layer.Layer<Platform> = Layer.mergeAll(
   FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" }))),
   NodeFileSystem.layer,
   PinnedHttpClient.layer,
+  TokenProxyHttpClient.layer,
   ManagedIdentitySource.layerHostPlatform(process.platform)
 )
 

@@ -75,11 +75,12 @@ const TokenBody = Schema.Struct({
 
 export type TokenBody = typeof TokenBody.Type
 
-/** OAuth error body (IMDS, Azure Arc, Cloud Shell, Azure ML). */
+/** OAuth error body (IMDS, Azure Arc, Cloud Shell, Azure ML; Entra adds `trace_id` and `error_codes`). */
 const OAuthErrorBody = Schema.Struct({
   error: Schema.String,
   error_description: Schema.optional(Schema.String),
-  correlation_id: Schema.optional(Schema.String)
+  correlation_id: Schema.optional(Schema.String),
+  trace_id: Schema.optional(Schema.String)
 })
 
 /** App Service error body. */
@@ -108,6 +109,7 @@ interface ErrorDetail {
   readonly error?: string | undefined
   readonly description?: string | undefined
   readonly correlationId?: string | undefined
+  readonly traceId?: string | undefined
 }
 
 const decodeErrorBody = Schema.decodeUnknownOption(
@@ -143,7 +145,8 @@ const errorDetail = (body: string): ErrorDetail => {
         return {
           error: oauth.error,
           description: oauth.error_description,
-          correlationId: oauth.correlation_id
+          correlationId: oauth.correlation_id,
+          traceId: oauth.trace_id
         }
       }
       const appService = decoded as typeof AppServiceErrorBody.Type

@@ -36,7 +36,7 @@ export interface FakeFile {
   readonly type?: FileSystem.File.Type | undefined
   /** `readLink` succeeds: the entry is a symbolic link. */
   readonly symlink?: boolean | undefined
-  /** `stat` and `exists` fail with `PermissionDenied`. */
+  /** `stat`, `exists` and `readFile` fail with `PermissionDenied`. */
   readonly unreadable?: boolean | undefined
 }
 
@@ -46,7 +46,7 @@ export interface FakeFileSystem {
   readonly layer: Layer.Layer<FileSystem.FileSystem>
 }
 
-/** A file system holding exactly `files` (by path). */
+/** A file system holding exactly `files` (by path); change the record to change the files. */
 export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSystem => {
   const calls: Array<string> = []
   const call = <A, E>(method: string, path: string, answer: (file: FakeFile | undefined) => Effect.Effect<A, E>) =>
@@ -71,7 +71,12 @@ export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSy
         if (file.unreadable === true) return Effect.fail(systemError("stat", path, "PermissionDenied"))
         return Effect.succeed(fileInfo(file.size ?? (file.content ?? "").length, file.type ?? "File"))
       }),
-    readFile: (path) => call("readFile", path, (file) => Effect.succeed(new TextEncoder().encode(file?.content ?? "")))
+    readFile: (path) =>
+      call("readFile", path, (file) => {
+        if (file === undefined) return Effect.fail(systemError("readFile", path, "NotFound"))
+        if (file.unreadable === true) return Effect.fail(systemError("readFile", path, "PermissionDenied"))
+        return Effect.succeed(new TextEncoder().encode(file.content ?? ""))
+      })
   })
   return { calls, layer }
 }
