@@ -334,7 +334,8 @@ afterAll(() => {
     "packages/platform-node/test/FaultMatrix.test.ts`). Each cell: what the caller got · requests the endpoint " +
     `received. Schedule: ${attempts - 1} retries 50 ms apart; 5 s per attempt, or 2 s ` +
     "for the faults meant to time out (delay 10 s, hang, trickle 500 ms). Azure Arc makes two requests per attempt " +
-    "(challenge, then the key) and its faults hit the second.",
+    "(challenge, then the key) and its faults hit the second. IMDS is the detected fallback, so its first request " +
+    "is a probe: a fault that leaves it without an answer within 1 s is `SourceUnavailable` after that request.",
     "",
     table(result),
     ""

@@ -2,7 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Function from "effect/Function"
+import { identity } from "effect/Function"
 import * as ManagedIdentity from "../ManagedIdentity.js"
 import type { ManagedIdentityError } from "../ManagedIdentityError.js"
 import type { TokenRequest } from "../TokenRequest.js"
@@ -60,7 +60,7 @@ export type Guard = (
 export const preparedRequest = (
   endpoint: Transport.Endpoint,
   prepare: (request: TokenRequest) => Effect.Effect<Prepared, ManagedIdentityError>,
-  guard: Guard = Function.identity
+  guard: Guard = identity
 ): Exchange =>
 (request) =>
 (attempt) =>
