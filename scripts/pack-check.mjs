@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Packs both packages with `pnpm pack`, installs the tarballs into a scratch project outside the workspace with
-// npm, and runs the README's first example there (against the emulator, on 127.0.0.1) plus the packaged CLI.
+// npm, and runs the README's first example there (against the emulator, on 127.0.0.1), then the packaged CLI — the
+// published bin, the bundle, without tsx — by hand: `emulator` in the background and `token` against it.
 // Usage: node scripts/pack-check.mjs   (run `pnpm build` first; `pnpm pack-check` does both)
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -61,9 +62,36 @@ console.log(result)
   run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app)
   const output = run("node", ["main.mjs"], app).trim()
   if (output !== "Imds identity_provider cache 3") throw new Error(`unexpected output from the packed library: ${output}`)
-  const help = run(join(app, "node_modules", ".bin", "managed-identity"), ["--help"], app)
-  if (!help.includes("token")) throw new Error("the packaged CLI did not print its help")
-  console.log(`pack-check: the packed tarballs install and run outside the workspace (${tarballs.join(", ")})`)
+  const cli = join(app, "node_modules", ".bin", "managed-identity")
+  if (!run(cli, ["--help"], app).includes("token")) throw new Error("the packaged CLI did not print its help")
+  const emulator = spawn(cli, ["emulator", "--source", "app-service", "--json"], {
+    cwd: app,
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  try {
+    const variables = await new Promise((resolve, reject) => {
+      let text = ""
+      emulator.stdout.setEncoding("utf8").on("data", (chunk) => {
+        text += chunk
+        if (text.includes("\n")) resolve(JSON.parse(text).env.AppService)
+      })
+      emulator.on("exit", (code) => reject(new Error(`the packaged emulator exited with ${code}`)))
+    })
+    const token = JSON.parse(
+      run(cli, ["token", "--resource", "https://vault.azure.net", "--json"], app, {
+        PATH: process.env.PATH,
+        ...variables
+      })
+    )
+    if (token.resource !== "https://vault.azure.net" || token.source !== "identity_provider") {
+      throw new Error(`unexpected token from the packaged CLI: ${JSON.stringify({ ...token, accessToken: "…" })}`)
+    }
+  } finally {
+    emulator.kill()
+  }
+  console.log(
+    `pack-check: the packed tarballs install and run outside the workspace, the CLI too (${tarballs.join(", ")})`
+  )
 } finally {
   rmSync(scratch, { recursive: true, force: true })
 }

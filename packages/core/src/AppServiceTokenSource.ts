@@ -15,6 +15,7 @@ import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
 import * as Selector from "./internal/selector.js"
+import * as Transport from "./internal/transport.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
@@ -53,8 +54,8 @@ export interface Options extends TokenSource.TimingOptions {
 }
 
 /**
- * Builds the source. An endpoint the secret may not be sent to is refused with `InvalidIdentity` before anything is
- * sent.
+ * Builds the source. An endpoint the secret may not be sent to, and a secret a header cannot carry, are refused with
+ * `InvalidIdentity` before anything is sent.
  *
  * @since 0.1.0
  * @category constructors
@@ -63,20 +64,21 @@ export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
   HttpSource.make(
-    { kind: "AppService", url: options.endpoint, retryPolicy, isRetryable, timing: options },
+    { ...Transport.endpoint("AppService", options.endpoint), retryPolicy, isRetryable, timing: options },
     (identity) =>
-      Either.map(
+      Either.all([
         EndpointRules.secretEndpoint("AppService", "IDENTITY_ENDPOINT", options.endpoint, { pinned: false }),
-        (url) => (request) =>
-          HttpClientRequest.get(url, {
-            urlParams: {
-              "api-version": apiVersion,
-              resource: request.resource,
-              ...Selector.params("AppService", identity)
-            },
-            headers: { "X-IDENTITY-HEADER": Redacted.value(options.identityHeader), Metadata: "true" }
-          })
-      )
+        EndpointRules.secretHeader("AppService", "IDENTITY_HEADER", options.identityHeader)
+      ]).pipe(Either.map(([url, secret]) => (request) =>
+        HttpClientRequest.get(url, {
+          urlParams: {
+            "api-version": apiVersion,
+            resource: request.resource,
+            ...Selector.params("AppService", identity)
+          },
+          headers: { "X-IDENTITY-HEADER": Redacted.value(secret), Metadata: "true" }
+        })
+      ))
   )
 
 /**

@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
+import * as Transport from "./internal/transport.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
@@ -56,7 +57,7 @@ export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
   HttpSource.make(
-    { kind: "CloudShell", url: options.endpoint, retryPolicy, isRetryable, timing: options },
+    { ...Transport.endpoint("CloudShell", options.endpoint), retryPolicy, isRetryable, timing: options },
     (identity) =>
       Either.all([
         EndpointRules.acceptIdentity("CloudShell", identity, ["SystemAssigned"]),

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
 import * as ImdsProbe from "./internal/imdsProbe.js"
@@ -97,7 +98,9 @@ export const tokenUrl = (authorityHost: string): string =>
   `${authorityHost.replace(/^\/+|\/+$/g, "")}/metadata/identity/oauth2/token`
 
 /**
- * Builds the source; with `probe`, its first contact is bounded by the probe (see {@link ProbeOptions}).
+ * Builds the source. An authority host that does not make an http or https URL, or holds a user name or password,
+ * is refused with `InvalidIdentity` before anything is sent. With `probe`, its first contact is bounded by the probe
+ * (see {@link ProbeOptions}).
  *
  * @since 0.1.0
  * @category constructors
@@ -106,26 +109,41 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> => {
   const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
-  const definition: HttpSource.Definition = { kind: "Imds", url, retryPolicy, isRetryable, timing: options }
+  const definition: HttpSource.Definition = {
+    ...Transport.endpoint("Imds", url),
+    retryPolicy,
+    isRetryable,
+    timing: options
+  }
   return Effect.flatMap(
     options.probe === true
       ? ImdsProbe.make(definition, options.probeTimeout ?? defaultProbeTimeout)
       : Effect.succeed(undefined),
     (guard) =>
-      HttpSource.make(definition, (identity) =>
-        Either.right((request) =>
-          HttpClientRequest.get(url, {
-            urlParams: { "api-version": apiVersion, resource: request.resource, ...Selector.params("Imds", identity) },
-            headers: { Metadata: "true" }
-          })
-        ), guard)
+      HttpSource.make(
+        definition,
+        (identity) =>
+          Either.map(
+            EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url),
+            () => (request) =>
+              HttpClientRequest.get(url, {
+                urlParams: {
+                  "api-version": apiVersion,
+                  resource: request.resource,
+                  ...Selector.params("Imds", identity)
+                },
+                headers: { Metadata: "true" }
+              })
+          ),
+        guard
+      )
   )
 }
 
 /**
  * Probes IMDS once, as the first contact of a detected IMDS source is probed, with a request that asks for no token
  * (no `Metadata` header, which IMDS answers `400`): the status it answered, or the `SourceUnavailable` of a failed
- * probe. `managed-identity source` reports it.
+ * probe (an unusable authority host is an `InvalidIdentity`). `managed-identity source` reports it.
  *
  * @since 0.1.0
  * @category constructors
@@ -134,9 +152,13 @@ export const probe = (
   options: Pick<Options, "authorityHost" | "probeTimeout"> = {}
 ): Effect.Effect<number, ManagedIdentityError, HttpClient.HttpClient> => {
   const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
-  const endpoint = { kind: "Imds", url } as const
+  const endpoint = Transport.endpoint("Imds", url)
   return Effect.flatMap(
-    Effect.all([HttpClient.HttpClient, ImdsProbe.make(endpoint, options.probeTimeout ?? defaultProbeTimeout)]),
+    Effect.all([
+      HttpClient.HttpClient,
+      ImdsProbe.make(endpoint, options.probeTimeout ?? defaultProbeTimeout),
+      EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url)
+    ]),
     ([client, guard]) =>
       guard(
         Transport.exchange(

@@ -15,6 +15,7 @@ import * as Redacted from "effect/Redacted"
 import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
+import * as Transport from "./internal/transport.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
@@ -56,7 +57,8 @@ export interface Options extends TokenSource.TimingOptions {
 
 /**
  * Builds the source. A user-assigned identity is selected by client id (`clientid`); a resource id or object id is
- * refused with `InvalidIdentity` before anything is sent, and so is an endpoint the secret may not be sent to.
+ * refused with `InvalidIdentity` before anything is sent, and so are an endpoint the secret may not be sent to and a
+ * secret a header cannot carry.
  *
  * @since 0.1.0
  * @category constructors
@@ -65,12 +67,13 @@ export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
   HttpSource.make(
-    { kind: "MachineLearning", url: options.endpoint, retryPolicy, isRetryable, timing: options },
+    { ...Transport.endpoint("MachineLearning", options.endpoint), retryPolicy, isRetryable, timing: options },
     (identity) =>
       Either.all([
         EndpointRules.acceptIdentity("MachineLearning", identity, ["SystemAssigned", "ClientId"]),
-        EndpointRules.secretEndpoint("MachineLearning", "MSI_ENDPOINT", options.endpoint, { pinned: false })
-      ]).pipe(Either.map(([, url]) => {
+        EndpointRules.secretEndpoint("MachineLearning", "MSI_ENDPOINT", options.endpoint, { pinned: false }),
+        EndpointRules.secretHeader("MachineLearning", "MSI_SECRET", options.secret)
+      ]).pipe(Either.map(([, url, secret]) => {
         const clientId = identity._tag === "ClientId" ? identity.id : options.defaultClientId
         return (request) =>
           HttpClientRequest.get(url, {
@@ -79,7 +82,7 @@ export const make = (
               resource: request.resource,
               ...(clientId === undefined ? {} : { clientid: clientId })
             },
-            headers: { secret: Redacted.value(options.secret), Metadata: "true" }
+            headers: { secret: Redacted.value(secret), Metadata: "true" }
           })
       }))
   )

@@ -4,13 +4,16 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Issues from "./internal/issues.js"
+import * as Lazy from "./internal/lazy.js"
 import { InvalidIdentity } from "./ManagedIdentityError.js"
 
 const NonEmptyId = Schema.Trim.pipe(Schema.nonEmptyString({ message: () => "the identity id must not be empty" }))
@@ -75,25 +78,58 @@ export type Identity = typeof Identity.Type
  * @since 0.1.0
  * @category constructors
  */
-export const systemAssigned: Identity = new SystemAssigned()
+export const systemAssigned: Identity = new SystemAssigned({}, true)
 
 /**
+ * A user-assigned identity by client id. The id must be non-empty without surrounding blanks (the constructor
+ * throws otherwise, as every `Schema` class does); for ids from the environment use {@link userAssignedConfig}.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const clientId = (id: string): Identity => new ClientId({ id })
 
 /**
+ * A user-assigned identity by Azure resource id (same rules as {@link clientId}).
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const resourceId = (id: string): Identity => new ResourceId({ id })
 
 /**
+ * A user-assigned identity by object (principal) id (same rules as {@link clientId}).
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const objectId = (id: string): Identity => new ObjectId({ id })
+
+/**
+ * A user-assigned identity whose id is read through `Config` from the variable `name`, trimmed. A blank value is a
+ * `ConfigError` naming the variable, never a crash.
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentity } from "@managed-identity/core"
+ *
+ * const identity = ManagedIdentity.layerConfig(ManagedIdentity.userAssignedConfig("ClientId", "AZURE_CLIENT_ID"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const userAssignedConfig = (
+  selector: UserAssigned["_tag"],
+  name: string
+): Config.Config<Identity> =>
+  Config.mapOrFail(Config.string(name), (value) => {
+    const id = value.trim()
+    if (id === "") return Either.left(ConfigError.InvalidData([name], `${name} must hold a non-empty ${selector}`))
+    return Either.right(
+      selector === "ClientId" ? clientId(id) : selector === "ResourceId" ? resourceId(id) : objectId(id)
+    )
+  })
 
 /**
  * A stable text form of an identity, used in cache keys and messages (ids are not secrets).
@@ -107,6 +143,36 @@ export const toKey = (identity: Identity): string =>
 const MsalJson = Schema.Struct({
   ManagedIdentityIdType: Schema.Literal("SystemAssigned", "ClientId", "ResourceId", "ObjectId"),
   Id: Schema.optional(Schema.NullOr(Schema.String))
+}).annotations({ description: "a JSON object", parseOptions: { onExcessProperty: "error" } })
+
+/** MSAL's identity object, already parsed from JSON, as an `Identity`. */
+const FromMsalObject = Schema.transformOrFail(MsalJson, Schema.typeSchema(Identity), {
+  strict: true,
+  decode: (json, _, ast) => {
+    const id = json.Id?.trim() ?? ""
+    if (json.ManagedIdentityIdType === "SystemAssigned") {
+      return id === ""
+        ? ParseResult.succeed(systemAssigned)
+        : ParseResult.fail(Issues.fail(ast, json, "a system-assigned identity takes no Id"))
+    }
+    if (id === "") {
+      return ParseResult.fail(Issues.fail(ast, json, `a ${json.ManagedIdentityIdType} identity needs a non-empty Id`))
+    }
+    switch (json.ManagedIdentityIdType) {
+      case "ClientId":
+        return ParseResult.succeed(clientId(id))
+      case "ResourceId":
+        return ParseResult.succeed(resourceId(id))
+      case "ObjectId":
+        return ParseResult.succeed(objectId(id))
+    }
+  },
+  encode: (identity) =>
+    ParseResult.succeed(
+      identity._tag === "SystemAssigned"
+        ? { ManagedIdentityIdType: "SystemAssigned" as const, Id: null }
+        : { ManagedIdentityIdType: identity._tag, Id: identity.id }
+    )
 })
 
 /**
@@ -117,59 +183,34 @@ const MsalJson = Schema.Struct({
  * @since 0.1.0
  * @category schemas
  */
-export const FromMsalJson: Schema.Schema<Identity, string> = Schema.transformOrFail(
-  Schema.parseJson(MsalJson, { reviver: undefined }).annotations({ parseOptions: { onExcessProperty: "error" } }),
-  Schema.typeSchema(Identity),
-  {
-    strict: true,
-    decode: (json, _, ast) => {
-      const id = json.Id?.trim() ?? ""
-      if (json.ManagedIdentityIdType === "SystemAssigned") {
-        return id === ""
-          ? ParseResult.succeed(systemAssigned)
-          : ParseResult.fail(new ParseResult.Type(ast, json, "a system-assigned identity takes no Id"))
-      }
-      if (id === "") {
-        return ParseResult.fail(
-          new ParseResult.Type(ast, json, `a ${json.ManagedIdentityIdType} identity needs a non-empty Id`)
-        )
-      }
-      switch (json.ManagedIdentityIdType) {
-        case "ClientId":
-          return ParseResult.succeed(clientId(id))
-        case "ResourceId":
-          return ParseResult.succeed(resourceId(id))
-        case "ObjectId":
-          return ParseResult.succeed(objectId(id))
-      }
-    },
-    encode: (identity) =>
-      ParseResult.succeed(
-        identity._tag === "SystemAssigned"
-          ? { ManagedIdentityIdType: "SystemAssigned" as const, Id: null }
-          : { ManagedIdentityIdType: identity._tag, Id: identity.id }
-      )
-  }
-)
+export const FromMsalJson: Schema.Schema<Identity, string> = Schema.parseJson(FromMsalObject)
+
+const expectedMsalJson =
+  `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}`
+
+const decodeMsalObject = Lazy.lazy(() => Schema.decodeUnknownEither(FromMsalObject))
 
 /**
- * Decodes MSAL's JSON form of an identity, failing with `InvalidIdentity` and a message that says what is wrong.
+ * Decodes MSAL's JSON form of an identity, failing with `InvalidIdentity` and a message that says what is wrong:
+ * which field, and what it expected, never the value it got. Any string is safe to pass, however deeply nested.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromMsalJson = (json: string): Effect.Effect<Identity, InvalidIdentity> =>
-  Effect.mapError(
-    Schema.decodeUnknown(FromMsalJson, { onExcessProperty: "error" })(json),
-    (error) =>
-      new InvalidIdentity({
-        source: "Detection",
-        reason:
-          `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}: ${
-            ParseResult.TreeFormatter.formatErrorSync(error)
-          }`
-      })
-  )
+export const fromMsalJson = (json: string): Effect.Effect<Identity, InvalidIdentity> => {
+  const invalid = (reason: string) =>
+    Effect.fail(new InvalidIdentity({ source: "Detection", reason: `${expectedMsalJson}: ${reason}` }))
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    return invalid("the text is not valid JSON")
+  }
+  return Either.match(decodeMsalObject()(parsed), {
+    onLeft: (error) => invalid(Issues.describe(error.issue)),
+    onRight: Effect.succeed
+  })
+}
 
 /**
  * @since 0.1.0
@@ -195,7 +236,7 @@ export const layer = (identity: Identity): Layer.Layer<ManagedIdentity> => Layer
 export const layerSystemAssigned: Layer.Layer<ManagedIdentity> = layer(systemAssigned)
 
 /**
- * The identity from any `Config`, e.g. `Config.map(Config.string("CLIENT_ID"), ManagedIdentity.clientId)`.
+ * The identity from any `Config`, e.g. `ManagedIdentity.userAssignedConfig("ClientId", "AZURE_CLIENT_ID")`.
  *
  * @since 0.1.0
  * @category layers

@@ -35,8 +35,10 @@ export const TypeId: unique symbol = Symbol.for("@managed-identity/core/ManagedI
 export type TypeId = typeof TypeId
 
 /**
- * The configuration is unusable: a malformed identity, an identity kind the source cannot take, or an endpoint
- * this library will not send a secret to.
+ * The configuration is unusable, so it is never retried: a malformed identity, an identity kind the source cannot
+ * take, an endpoint this library will not send a secret to, a malformed URL or one holding a user name or password, a
+ * secret a header cannot carry (CR, LF, NUL, beyond Latin-1), or a request the HTTP client refuses to send (such as
+ * a port `fetch` blocks).
  *
  * @since 0.1.0
  * @category errors
@@ -73,8 +75,9 @@ export class SourceUnavailable extends Schema.TaggedError<SourceUnavailable>(
 
 /**
  * The endpoint answered with an error status. `error` and `description` carry the endpoint's own error code and
- * text, `correlationId` and `traceId` its request identifiers (Entra sends both); `retryAfter` (seconds) what it
- * asked for in `Retry-After`.
+ * text (an error body of an unknown JSON shape is not shown), `correlationId` and `traceId` its request identifiers
+ * (Entra sends both); `retryAfter` (seconds) what it asked for in `Retry-After`. A redirect (`3xx`) is one too: it is
+ * never followed.
  *
  * @since 0.1.0
  * @category errors
@@ -123,7 +126,8 @@ export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>(
 
 /**
  * The endpoint answered success with a body that is not a token: not JSON, wrong types, an empty token, no
- * lifetime, or larger than 64 KiB.
+ * lifetime, a lifetime in none of the accepted forms or ending more than a year after issue, or larger than 64 KiB.
+ * `reason` names the field and what was expected, never the value received.
  *
  * @since 0.1.0
  * @category errors
@@ -141,7 +145,8 @@ export class InvalidTokenResponse extends Schema.TaggedError<InvalidTokenRespons
 
 /**
  * The Azure Arc challenge could not be answered: a missing or malformed `WWW-Authenticate` header, or a key file
- * that is missing, too large, a symbolic link, unreadable, or on an unsupported platform.
+ * that is missing, too large, a symbolic link, not a regular file, unreadable, empty, not UTF-8, holding a character a
+ * header cannot carry, or on an unsupported platform. Never retried.
  *
  * @since 0.1.0
  * @category errors

@@ -19,6 +19,7 @@ import * as Redacted from "effect/Redacted"
 import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
+import * as Transport from "./internal/transport.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import { InvalidIdentity } from "./ManagedIdentityError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -118,8 +119,8 @@ const urlParams = (request: TokenRequest): Record<string, string> => ({
 /**
  * Builds the source. A user-assigned identity is refused (`InvalidIdentity`, nothing sent): on Service Fabric the
  * identity comes from the cluster, and a user-assigned id would be silently ignored by the endpoint. The endpoint
- * must be https and the thumbprint well formed, also checked before anything is sent; the pinned client is asked
- * for once, here.
+ * must be https, the secret one a header can carry and the thumbprint well formed, also checked before anything is
+ * sent; the pinned client is asked for once, here.
  *
  * @since 0.1.0
  * @category constructors
@@ -131,8 +132,7 @@ export const make = (
     const pinned = yield* PinnedHttpClient
     const identity = yield* ManagedIdentity.ManagedIdentity
     const definition: HttpSource.Definition = {
-      kind: "ServiceFabric",
-      url: options.endpoint,
+      ...Transport.endpoint("ServiceFabric", options.endpoint),
       retryPolicy,
       isRetryable,
       capabilities: { tokenRevocation: true, clientCapabilities: true },
@@ -141,16 +141,17 @@ export const make = (
     const exchange = yield* Either.all([
       EndpointRules.acceptIdentity("ServiceFabric", identity, ["SystemAssigned"]),
       EndpointRules.secretEndpoint("ServiceFabric", "IDENTITY_ENDPOINT", options.endpoint, { pinned: true }),
+      EndpointRules.secretHeader("ServiceFabric", "IDENTITY_HEADER", options.identityHeader),
       normalizeThumbprint(options.thumbprint)
     ]).pipe(
-      Effect.flatMap(([, url, thumbprint]) =>
+      Effect.flatMap(([, url, secret, thumbprint]) =>
         Effect.map(
           pinned.forThumbprint(thumbprint),
           (client) =>
             HttpSource.singleRequest(client, definition, (request) =>
               HttpClientRequest.get(url, {
                 urlParams: urlParams(request),
-                headers: { secret: Redacted.value(options.identityHeader) }
+                headers: { secret: Redacted.value(secret) }
               }))
         )
       ),

@@ -5,16 +5,19 @@
  * @since 0.1.0
  */
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import { AccessToken } from "./AccessToken.js"
+import * as Issues from "./internal/issues.js"
+import * as Lazy from "./internal/lazy.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 
 /**
@@ -91,14 +94,41 @@ export const entryVersion = 1
  */
 export const Entry = Schema.parseJson(Schema.Struct({ version: Schema.Literal(entryVersion), token: AccessToken }))
 
-const decodeEntry = Schema.decodeEither(Entry)
-const encodeEntry = Schema.encodeEither(Entry)
+const decodeEntryJson = Lazy.lazy(() => Schema.decodeUnknownEither(Entry.to))
+const encodeEntry = Lazy.lazy(() => Schema.encodeEither(Entry))
+
+/** A persisted entry expiring further ahead than this is not one this library wrote: tokens live a year at most. */
+const maxStoredLifetimeMillis = 366 * 24 * 60 * 60 * 1000
+
+/**
+ * The token of a persisted entry read at `now`, or why it is ignored: not JSON, not an entry of this version, an
+ * empty token, or expiring implausibly far ahead (an entry written before lifetimes were checked). The reason names fields and what
+ * they expected, never a value; any text is safe, however deeply nested.
+ */
+const decodeEntry = (text: string, now: number): Either.Either<AccessToken, string> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return Either.left("the entry is not JSON")
+  }
+  return decodeEntryJson()(json).pipe(
+    Either.mapLeft((error) => Issues.describe(error.issue)),
+    Either.filterOrLeft((entry) => Redacted.value(entry.token.token) !== "", () => "the token is empty"),
+    Either.filterOrLeft(
+      (entry) => entry.token.expiresOn.epochMillis - now <= maxStoredLifetimeMillis,
+      () => "the token expires more than a year from now"
+    ),
+    Either.map((entry) => entry.token)
+  )
+}
 
 /**
  * A cache that keeps tokens in memory and writes them through to the `KeyValueStore` in context. Reads are served
  * from memory; a key missing there is looked up in the store once and kept in memory. A store entry that does not
- * decode (corrupt, or written by another format version) and a failing store are logged and treated as a miss,
- * never as an error: the next token issued for the key overwrites the entry.
+ * decode (corrupt whatever its bytes, written by another format version, or expiring more than a year ahead) and a
+ * failing store are logged and treated as a miss, never as an error: the next token issued for the key overwrites
+ * the entry. The log names what is wrong, never the entry's content.
  *
  * The store holds tokens in clear text: give it storage only this user can read.
  *
@@ -117,14 +147,12 @@ export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValu
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
           onSome: (text) =>
-            Either.match(decodeEntry(text), {
-              onLeft: (error) =>
-                Effect.as(
-                  warn("ignoring an unreadable persisted token", key, ParseResult.TreeFormatter.formatErrorSync(error)),
-                  Option.none()
-                ),
-              onRight: (entry) => Effect.as(memory.set(key, entry.token), Option.some(entry.token))
-            })
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Either.match(decodeEntry(text, now), {
+                onLeft: (reason) =>
+                  Effect.as(warn("ignoring an unreadable persisted token", key, reason), Option.none()),
+                onRight: (token) => Effect.as(memory.set(key, token), Option.some(token))
+              }))
         })),
         Effect.catchAll((error) =>
           Effect.as(warn("cannot read the persisted token cache", key, error.message), Option.none())
@@ -137,8 +165,8 @@ export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValu
       set: (key, token) =>
         Effect.zipRight(
           memory.set(key, token),
-          Either.match(encodeEntry({ version: entryVersion, token }), {
-            onLeft: (error) => warn("cannot encode a token for the persisted cache", key, error.message),
+          Either.match(encodeEntry()({ version: entryVersion, token }), {
+            onLeft: (error) => warn("cannot encode a token for the persisted cache", key, Issues.describe(error.issue)),
             onRight: (text) =>
               Effect.catchAll(store.set(key, text), (error) =>
                 warn("cannot write the persisted token cache", key, error.message))

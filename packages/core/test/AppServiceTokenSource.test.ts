@@ -38,6 +38,7 @@ describe("AppServiceTokenSource", () => {
     for (const [name, identity, selector] of cases) {
       it.effect(`${name}: GET with api-version, resource, the App Service selector and X-IDENTITY-HEADER`, () =>
         Effect.gen(function*() {
+          yield* TestClock.setTime(now)
           const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
           yield* getToken(http, identity)
           const [request] = yield* http.requests
@@ -55,6 +56,7 @@ describe("AppServiceTokenSource", () => {
   describe("layerConfig", () => {
     it.effect("reads IDENTITY_ENDPOINT and IDENTITY_HEADER", () =>
       Effect.gen(function*() {
+        yield* TestClock.setTime(now)
         const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
         yield* getTokenThroughConfig(http, { IDENTITY_ENDPOINT: endpoint, IDENTITY_HEADER: secret })
         const [request] = yield* http.requests
@@ -137,6 +139,7 @@ describe("AppServiceTokenSource", () => {
 
     it.effect("token_type defaults to Bearer", () =>
       Effect.gen(function*() {
+        yield* TestClock.setTime(now)
         const http = yield* FakeHttp.make([FakeHttp.json({ access_token: tokenValue, expires_on: nowSeconds + 3600 })])
         const token = yield* getToken(http)
         assert.strictEqual(token.tokenType, "Bearer")
@@ -207,6 +210,7 @@ describe("AppServiceTokenSource", () => {
     for (const { delay, header, name, status } of retryAfter) {
       it.effect(name, () =>
         Effect.gen(function*() {
+          yield* TestClock.setTime(now)
           const http = yield* FakeHttp.make([
             FakeHttp.text("", { status, headers: { "retry-after": header } }),
             FakeHttp.json(tokenBody())

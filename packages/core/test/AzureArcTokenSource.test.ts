@@ -55,6 +55,12 @@ const run = <A, E>(effect: Effect.Effect<A, E, TokenSource.TokenSource>, setup: 
 
 const getToken = (resource = "https://vault.azure.net") => SourceHarness.getToken(resource)
 
+/** The file system calls of a key read that opened `path` and checked the opened file. */
+const opened = (path: string) => [`readLink ${path}`, `open ${path}`, `fstat ${path}`]
+
+/** The calls of a key read that read `path` to its end (the second read finds the end). */
+const readWhole = (path: string) => [...opened(path), `read ${path}`, `read ${path}`]
+
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert(Exit.isFailure(exit))
   const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
@@ -79,7 +85,7 @@ describe("AzureArcTokenSource", () => {
       assert.deepStrictEqual(sent.map(({ method, url }) => `${method} ${url}`), [`GET ${url}`, `GET ${url}`])
       assert.deepStrictEqual(withoutTracing(sent[0].headers), { metadata: "true" })
       assert.deepStrictEqual(withoutTracing(sent[1].headers), { metadata: "true", authorization: `Basic ${key}` })
-      assert.deepStrictEqual(calls, ["readLink /keys/abc.key", "stat /keys/abc.key", "readFile /keys/abc.key"])
+      assert.deepStrictEqual(calls, readWhole("/keys/abc.key"))
     }))
 
   const userAssigned = [
@@ -124,7 +130,7 @@ describe("AzureArcTokenSource", () => {
           files: { [path]: { content: key } }
         })
         assert(Exit.isSuccess(exit))
-        assert.deepStrictEqual(calls, [`readLink ${path}`, `stat ${path}`, `readFile ${path}`])
+        assert.deepStrictEqual(calls, readWhole(path))
       }))
   }
 
@@ -143,7 +149,7 @@ describe("AzureArcTokenSource", () => {
         files: { "/var/opt/azcmagent/tokens/foo.key": { content: key } }
       })
       assert(Exit.isSuccess(exit))
-      assert.strictEqual(calls[2], "readFile /var/opt/azcmagent/tokens/foo.key")
+      assert.strictEqual(calls[1], "open /var/opt/azcmagent/tokens/foo.key")
     }))
 
   it.effect("uses %ProgramData%\\AzureConnectedMachineAgent\\Tokens on Windows", () =>
@@ -156,7 +162,7 @@ describe("AzureArcTokenSource", () => {
         env: { ProgramData: "C:\\ProgramData" }
       })
       assert(Exit.isSuccess(exit))
-      assert.deepStrictEqual(calls, [`readLink ${path}`, `stat ${path}`, `readFile ${path}`])
+      assert.deepStrictEqual(calls, readWhole(path))
       assert.strictEqual(sent.length, 2)
     }))
 
@@ -183,31 +189,16 @@ describe("AzureArcTokenSource", () => {
       assert.strictEqual(sent[1].headers.authorization, `Basic ${content}`)
     }))
 
+  const path = "/keys/abc.key"
   const refusedFiles: ReadonlyArray<
     { readonly name: string; readonly file: FakeFileSystem.FakeFile | undefined; readonly calls: Array<string> }
   > = [
-    {
-      name: "larger than 4096 bytes, before reading it",
-      file: { content: "k".repeat(4097) },
-      calls: ["readLink /keys/abc.key", "stat /keys/abc.key"]
-    },
-    { name: "missing", file: undefined, calls: ["readLink /keys/abc.key", "stat /keys/abc.key"] },
+    { name: "larger than 4096 bytes, before reading it", file: { content: "k".repeat(4097) }, calls: opened(path) },
+    { name: "missing", file: undefined, calls: opened(path).slice(0, 2) },
     { name: "a symbolic link", file: { content: key, symlink: true }, calls: ["readLink /keys/abc.key"] },
-    {
-      name: "unreadable",
-      file: { content: key, unreadable: true },
-      calls: ["readLink /keys/abc.key", "stat /keys/abc.key"]
-    },
-    {
-      name: "a directory",
-      file: { type: "Directory", size: 64 },
-      calls: ["readLink /keys/abc.key", "stat /keys/abc.key"]
-    },
-    {
-      name: "empty",
-      file: { content: "" },
-      calls: ["readLink /keys/abc.key", "stat /keys/abc.key", "readFile /keys/abc.key"]
-    }
+    { name: "unreadable", file: { content: key, unreadable: true }, calls: opened(path).slice(0, 2) },
+    { name: "a directory", file: { type: "Directory", size: 64 }, calls: opened(path) },
+    { name: "empty", file: { content: "" }, calls: [...opened(path), `read ${path}`] }
   ]
   for (const { calls: expectedCalls, file, name } of refusedFiles) {
     it.effect(`refuses a key file that is ${name}`, () =>
@@ -223,6 +214,57 @@ describe("AzureArcTokenSource", () => {
         assert.strictEqual(sent.length, 1)
       }))
   }
+
+  it.effect("a key file that grew past 4096 bytes after fstat said otherwise: refused after reading 4097 bytes", () =>
+    Effect.gen(function*() {
+      const { calls, exit, sent } = yield* run(getToken(), {
+        files: { [path]: { content: "k".repeat(1024 * 1024), size: 16 } }
+      })
+      const error = failure(exit)
+      assert.strictEqual(error._tag, "AzureArcChallengeFailed")
+      assert.include(error.message, "larger than 4096 bytes")
+      assert.deepStrictEqual(calls, [...opened(path), `read ${path}`])
+      assert.strictEqual(sent.length, 1)
+    }))
+
+  const unsendableKeys: ReadonlyArray<readonly [string, string]> = [
+    ["CR LF", `${key}\r\nX-Injected: 1`],
+    ["a trailing LF", `${key}\n`],
+    ["NUL", `${key}\u0000`],
+    ["a character beyond Latin-1", `${key}\u0100`]
+  ]
+  for (const [name, content] of unsendableKeys) {
+    it.effect(`a key holding ${name}: AzureArcChallengeFailed at once, never sent, never retried`, () =>
+      Effect.gen(function*() {
+        const { exit, sent } = yield* run(getToken(), { files: { [path]: { content } } })
+        const error = failure(exit)
+        assert.strictEqual(error._tag, "AzureArcChallengeFailed")
+        assert.include(error.message, "a header cannot carry")
+        assert.notInclude(JSON.stringify(error), key)
+        assert.strictEqual(sent.length, 1, "only the challenge: no request with the key, no retry")
+      }))
+  }
+
+  it.effect("a KeyFileReader in context reads the key instead of the FileSystem", () =>
+    Effect.gen(function*() {
+      const asked: Array<string> = []
+      const reader = AzureArcTokenSource.KeyFileReader.of({
+        read: (file, maxBytes) =>
+          Effect.sync(() => {
+            asked.push(`${file} ${maxBytes}`)
+            return new TextEncoder().encode("platform-key")
+          })
+      })
+      const { calls, exit, sent } = yield* run(getToken(), {
+        layer: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" }).pipe(
+          Layer.provide(Layer.succeed(AzureArcTokenSource.KeyFileReader, reader))
+        )
+      })
+      assert(Exit.isSuccess(exit))
+      assert.deepStrictEqual(asked, ["/keys/abc.key 4096"])
+      assert.deepStrictEqual(calls, [])
+      assert.strictEqual(sent[1].headers.authorization, "Basic platform-key")
+    }))
 
   const badChallenges: ReadonlyArray<{ readonly name: string; readonly headers: Record<string, string> }> = [
     { name: "no WWW-Authenticate header", headers: {} },
@@ -303,7 +345,7 @@ describe("AzureArcTokenSource", () => {
         undefined,
         `Basic ${key}`
       ])
-      assert.strictEqual(calls.filter((call) => call.startsWith("readFile")).length, 2)
+      assert.strictEqual(calls.filter((call) => call.startsWith("open")).length, 2)
     }))
 
   it.effect("refuses to send the key to a non-loopback endpoint", () =>

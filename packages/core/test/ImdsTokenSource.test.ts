@@ -125,6 +125,22 @@ describe("ImdsTokenSource", () => {
         }))
     }
 
+    it.effect("a body with its content-length is read whole, the same as a streamed one", () =>
+      Effect.gen(function*() {
+        const body = JSON.stringify(tokenBody())
+        const http = yield* FakeHttp.make([
+          FakeHttp.text(body, { headers: { "content-length": String(new TextEncoder().encode(body).length) } }),
+          FakeHttp.text(body)
+        ])
+        const framed = yield* getToken(http)
+        const streamed = yield* getToken(http)
+        assert.strictEqual(Redacted.value(framed.token), tokenValue)
+        assert.deepStrictEqual(
+          { ...framed, token: Redacted.value(framed.token) },
+          { ...streamed, token: Redacted.value(streamed.token) }
+        )
+      }))
+
     it.effect("token_type defaults to Bearer and resource to the requested one", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.json({ access_token: tokenValue, expires_in: 3600 })])
@@ -147,6 +163,16 @@ describe("ImdsTokenSource", () => {
         "a declared content-length over 64 KiB",
         FakeHttp.json(tokenBody(), { headers: { "content-length": "70000" } }),
         /larger than 65536 bytes/
+      ],
+      [
+        "a body over 64 KiB under a content-length within the limit",
+        FakeHttp.json(large, { headers: { "content-length": "1000" } }),
+        /larger than 65536 bytes/
+      ],
+      [
+        "a compressed body over 64 KiB once decoded",
+        FakeHttp.json(large, { headers: { "content-length": "1000", "content-encoding": "gzip" } }),
+        /larger than 65536 bytes/
       ]
     ]
     for (const [name, reply, reason] of invalid) {
@@ -161,6 +187,44 @@ describe("ImdsTokenSource", () => {
           assert.notInclude(error.message, tokenValue)
           assert.notInclude(String(error), tokenValue)
           assert.notInclude(JSON.stringify(error), tokenValue)
+          assert.strictEqual(yield* http.count, 1)
+        }))
+    }
+  })
+
+  describe("hostile success bodies (issue 11, defects 1, 2 and 8)", () => {
+    const deep = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
+    const bodies: ReadonlyArray<readonly [string, string]> = [
+      ["expires_in 1e20", `{"access_token":"${tokenValue}","expires_in":1e20}`],
+      ["expires_in 9e15", `{"access_token":"${tokenValue}","expires_in":9e15}`],
+      ["expires_in \"10000000000000\"", `{"access_token":"${tokenValue}","expires_in":"10000000000000"}`],
+      ["expires_on 1e13", `{"access_token":"${tokenValue}","expires_on":1e13}`],
+      ["expires_on \"99999999999999\"", `{"access_token":"${tokenValue}","expires_on":"99999999999999"}`],
+      [
+        "expires_on 99/99/2030 99:99:99 +00:00",
+        `{"access_token":"${tokenValue}","expires_on":"99/99/2030 99:99:99 +00:00"}`
+      ],
+      ["access_token 20 000 arrays deep", `{"access_token":${deep(20_000)},"expires_in":3600}`],
+      [
+        "token_type 20 000 arrays deep",
+        `{"access_token":"${tokenValue}","token_type":${deep(20_000)},"expires_in":3600}`
+      ],
+      [
+        "access_token as an object holding the token",
+        JSON.stringify({ access_token: { value: tokenValue }, expires_in: 1 })
+      ]
+    ]
+    for (const [name, body] of bodies) {
+      it.effect(`${name}: InvalidTokenResponse after one request, never a defect, never the token`, () =>
+        Effect.gen(function*() {
+          yield* TestClock.setTime(now)
+          const http = yield* FakeHttp.make([FakeHttp.text(body, { headers: { "content-type": "application/json" } })])
+          const exit = yield* Effect.exit(getToken(http))
+          assert(exit._tag === "Failure" && exit.cause._tag === "Fail", String(exit))
+          const error = exit.cause.error
+          assert.strictEqual(error._tag, "InvalidTokenResponse")
+          assert.notInclude(JSON.stringify(error), tokenValue)
+          assert.notInclude(error.message, tokenValue)
           assert.strictEqual(yield* http.count, 1)
         }))
     }

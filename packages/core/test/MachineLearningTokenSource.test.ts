@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { MachineLearningTokenSource, ManagedIdentity } from "@managed-identity/core"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, TestClock } from "effect"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
 
@@ -13,6 +13,7 @@ const getToken = (
   reply: FakeHttp.Reply = FakeHttp.json({ access_token: "AT", expires_on: 1_900_000_000 })
 ) =>
   Effect.gen(function*() {
+    yield* TestClock.setTime(1_899_990_000_000)
     const http = yield* FakeHttp.make([reply])
     const layer = MachineLearningTokenSource.layer({ endpoint, secret: Redacted.make("ml-secret"), ...options })
     const result = yield* Effect.either(
@@ -92,6 +93,7 @@ describe("MachineLearningTokenSource", () => {
 
   it.effect("layerConfig reads MSI_ENDPOINT, MSI_SECRET and DEFAULT_IDENTITY_CLIENT_ID", () =>
     Effect.gen(function*() {
+      yield* TestClock.setTime(1_899_990_000_000)
       const http = yield* FakeHttp.make([FakeHttp.json({ access_token: "AT", expires_on: "1900000000" })])
       yield* SourceHarness.getToken("https://vault.azure.net").pipe(
         SourceHarness.provide(MachineLearningTokenSource.layerConfig(), {

@@ -44,7 +44,11 @@ describe("ManagedIdentity", () => {
 
     const rejected: ReadonlyArray<readonly [string, string, string]> = [
       ["unknown keys only", `{"foo":"bar"}`, `["foo"]`],
-      ["an unknown type", `{"ManagedIdentityIdType":"UserAssigned","Id":"abc"}`, `actual "UserAssigned"`],
+      [
+        "an unknown type",
+        `{"ManagedIdentityIdType":"UserAssigned","Id":"abc"}`,
+        `["ManagedIdentityIdType"]: expected "SystemAssigned" or "ClientId"`
+      ],
       ["a user-assigned type with an empty Id", `{"ManagedIdentityIdType":"ClientId","Id":""}`, "needs a non-empty Id"],
       [
         "a user-assigned type with a whitespace Id",
@@ -55,7 +59,7 @@ describe("ManagedIdentity", () => {
       ["a user-assigned type with a null Id", `{"ManagedIdentityIdType":"ClientId","Id":null}`, "needs a non-empty Id"],
       ["a non-string Id", `{"ManagedIdentityIdType":"ClientId","Id":42}`, `["Id"]`],
       ["non-JSON", `ClientId=abc`, "is not valid JSON"],
-      ["a JSON array", `["ClientId","abc"]`, `actual ["ClientId","abc"]`],
+      ["a JSON array", `["ClientId","abc"]`, "expected a JSON object"],
       ["extra keys", `{"ManagedIdentityIdType":"ClientId","Id":"abc","Tenant":"t"}`, `["Tenant"]`],
       ["a system-assigned type with an Id", `{"ManagedIdentityIdType":"SystemAssigned","Id":"abc"}`, "takes no Id"]
     ]
@@ -70,6 +74,54 @@ describe("ManagedIdentity", () => {
           assert.isTrue(Either.isLeft(decode(json)), "FromMsalJson rejects it too")
         }))
     }
+  })
+
+  describe("fromMsalJson with hostile input (issue 11, defect 2)", () => {
+    const deepArray = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
+    const deepObject = (depth: number) => `{"a":`.repeat(depth) + "1" + "}".repeat(depth)
+    for (const depth of [5_000, 30_000]) {
+      const inputs: ReadonlyArray<readonly [string, string]> = [
+        ["the whole value", deepArray(depth)],
+        ["ManagedIdentityIdType", `{"ManagedIdentityIdType":${deepArray(depth)},"Id":"abc"}`],
+        ["Id", `{"ManagedIdentityIdType":"ClientId","Id":${deepObject(depth)}}`],
+        ["an unknown key", `{"ManagedIdentityIdType":"ClientId","Id":"abc","x":${deepArray(depth)}}`]
+      ]
+      for (const [where, json] of inputs) {
+        it.effect(`${where} nested ${depth} deep: InvalidIdentity naming the field, not a RangeError`, () =>
+          Effect.gen(function*() {
+            const exit = yield* Effect.exit(ManagedIdentity.fromMsalJson(json))
+            assert(exit._tag === "Failure" && exit.cause._tag === "Fail", String(exit))
+            assert.strictEqual(exit.cause.error._tag, "InvalidIdentity")
+            assert.isBelow(exit.cause.error.message.length, 400)
+            if (where !== "the whole value") {
+              assert.include(exit.cause.error.message, where === "an unknown key" ? `["x"]` : where)
+            }
+          }))
+      }
+    }
+
+    const marker = "zz-received-value"
+    const echoes: ReadonlyArray<readonly [string, string]> = [
+      ["an unknown type", `{"ManagedIdentityIdType":"${marker}","Id":"abc"}`],
+      ["an object Id", `{"ManagedIdentityIdType":"ClientId","Id":{"value":"${marker}"}}`],
+      ["text that is not JSON", `ClientId=${marker}`],
+      ["a JSON string", JSON.stringify(marker)],
+      ["an array", JSON.stringify(["ClientId", marker])]
+    ]
+    for (const [name, json] of echoes) {
+      it.effect(`${name}: the message says what was expected, never what was received`, () =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(ManagedIdentity.fromMsalJson(json))
+          assert.notInclude(error.message, marker)
+          assert.notInclude(JSON.stringify(error), marker)
+        }))
+    }
+
+    it.effect("layerFromJson with a deeply nested variable fails the layer with InvalidIdentity", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(fromEnv([["MY_VAR", deepArray(20_000)]]))
+        assert.strictEqual(error._tag, "InvalidIdentity")
+      }))
   })
 
   describe("FromMsalJson encoding", () => {
@@ -87,6 +139,38 @@ describe("ManagedIdentity", () => {
         assert.isTrue(Equal.equals(decoded, identity))
       })
     }
+  })
+
+  describe("userAssignedConfig", () => {
+    const read = (selector: "ClientId" | "ResourceId" | "ObjectId", value: string | undefined) =>
+      Effect.provide(
+        ManagedIdentity.ManagedIdentity,
+        ManagedIdentity.layerConfig(ManagedIdentity.userAssignedConfig(selector, "AZURE_CLIENT_ID"))
+      ).pipe(
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(new Map(value === undefined ? [] : [["AZURE_CLIENT_ID", value]]))
+        ),
+        Effect.either
+      )
+
+    it.effect("trims the id and builds the identity of the selector", () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(yield* read("ClientId", " abc "), Either.right(ManagedIdentity.clientId("abc")))
+        assert.deepStrictEqual(yield* read("ObjectId", "o-1"), Either.right(ManagedIdentity.objectId("o-1")))
+        assert.deepStrictEqual(yield* read("ResourceId", "/r/1"), Either.right(ManagedIdentity.resourceId("/r/1")))
+      }))
+
+    it.effect("a blank or missing variable is a ConfigError naming it, never a crash", () =>
+      Effect.gen(function*() {
+        for (const value of ["", "   ", undefined]) {
+          const result = yield* read("ClientId", value)
+          assert.isTrue(Either.isLeft(result))
+          assert.include(
+            String(Either.getLeft(result).pipe((left) => left._tag === "Some" ? left.value : "")),
+            "AZURE_CLIENT_ID"
+          )
+        }
+      }))
   })
 
   describe("layerFromJson", () => {

@@ -15,13 +15,16 @@ import {
   TestClock
 } from "effect"
 import type { AccessToken } from "../src/AccessToken.js"
+import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
 import { type ManagedIdentityError, TokenRequestFailed } from "../src/ManagedIdentityError.js"
 import * as TokenCache from "../src/TokenCache.js"
 import type { TokenRequest } from "../src/TokenRequest.js"
 import * as TokenSource from "../src/TokenSource.js"
+import * as FakeHttp from "./utils/fakeHttp.js"
 import { tracked } from "./utils/idle.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const resource = "https://vault.azure.net"
 const otherResource = "https://storage.azure.com"
@@ -367,6 +370,38 @@ describe("ManagedIdentityClient", () => {
             assert.strictEqual(logs.length, 1)
             assert.include(logs[0], "background token refresh failed")
           }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+      }))
+
+    it.effect("a refresh answered with expires_in 1e20 is an InvalidTokenResponse: back-off, one warning, one request", () =>
+      Effect.gen(function*() {
+        const warnings: Array<string> = []
+        const logger = Logger.make(({ annotations, logLevel }) => {
+          if (logLevel.label === "WARN") warnings.push(JSON.stringify(Object.fromEntries(annotations)))
+        })
+        const http = yield* FakeHttp.make([
+          FakeHttp.json({ access_token: "old", expires_in: 7200 }),
+          FakeHttp.text(`{"access_token":"new","expires_in":1e20}`)
+        ])
+        const client = ManagedIdentityClient.layer.pipe(
+          Layer.provide(SourceHarness.layer(ImdsTokenSource.layer(), { http })),
+          Layer.provide(TokenCache.layerMemory)
+        )
+        yield* tracked((idle) =>
+          Effect.gen(function*() {
+            const { getToken } = yield* ManagedIdentityClient.ManagedIdentityClient
+            yield* getToken(resource)
+            yield* TestClock.adjust("3600 seconds")
+            for (let wave = 0; wave < 50; wave++) {
+              const tokens = yield* Effect.all(Arr.replicate(getToken(resource), 10), { concurrency: "unbounded" })
+              assert.isTrue(tokens.every((token) => value(token) === "old"))
+              yield* idle
+              yield* TestClock.adjust("100 millis")
+            }
+            assert.strictEqual(yield* http.count, 2)
+            assert.strictEqual(warnings.length, 1)
+            assert.include(warnings[0], "InvalidTokenResponse")
+          }).pipe(Effect.provide(client), Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+        )
       }))
 
     it.effect("at the 300 s line a failing refresh is the caller's error", () => {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Tracer } from "effect"
-import { Cause, Effect, Fiber, HashMap, Layer, Logger, LogLevel, Metric, Redacted, TestClock } from "effect"
+import { Effect, Fiber, Layer, Logger, Metric, Redacted, TestClock } from "effect"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as Metrics from "../src/internal/metrics.js"
@@ -10,40 +10,13 @@ import * as TokenCache from "../src/TokenCache.js"
 import type * as TokenSource from "../src/TokenSource.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
-import * as SpanRecorder from "./utils/spanRecorder.js"
+import * as Telemetry from "./utils/telemetry.js"
 
 const resource = "https://vault.azure.net"
 const tokenValue = "AT-observability-token-value"
 const identityHeader = "observability-identity-header-secret"
 
 const tokenBody = (lifetimeSeconds = 3600) => ({ access_token: tokenValue, expires_in: lifetimeSeconds })
-
-interface Telemetry {
-  readonly spans: Array<Tracer.Span>
-  readonly logs: Array<{ readonly level: string; readonly message: string; readonly annotations: string }>
-  readonly layer: Layer.Layer<never>
-}
-
-/** Records every span (through the default tracer) and every log line at every level. */
-const telemetry = Effect.map(SpanRecorder.make, ({ spans, tracer }): Telemetry => {
-  const logs: Telemetry["logs"] = []
-  const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
-    logs.push({
-      level: logLevel.label,
-      message: `${JSON.stringify(message)} ${Cause.isEmpty(cause) ? "" : Cause.pretty(cause)}`,
-      annotations: JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))
-    })
-  })
-  return {
-    spans,
-    logs,
-    layer: Layer.mergeAll(
-      Layer.setTracer(tracer),
-      Logger.replace(Logger.defaultLogger, logger),
-      Logger.minimumLogLevel(LogLevel.All)
-    )
-  }
-})
 
 const clientWith = (
   http: FakeHttp.FakeHttp,
@@ -64,15 +37,12 @@ const counter = (metric: Metrics.Counter) => Effect.map(Metric.value(metric), (s
 const attributes = (span: Tracer.Span) =>
   Object.fromEntries([...span.attributes].filter(([key]) => key !== "code.stacktrace"))
 
-const serialise = (value: unknown) =>
-  JSON.stringify(value, (_, inner) => typeof inner === "bigint" ? inner.toString() : inner)
-
 const parentOf = (span: Tracer.Span) => span.parent._tag === "Some" ? span.parent.value : undefined
 
 describe("Observability", () => {
   it.effect("getToken is a span whose children are the attempts: source, attempt, delay before it, status", () =>
     Effect.gen(function*() {
-      const capture = yield* telemetry
+      const capture = yield* Telemetry.make
       const http = yield* FakeHttp.make([
         FakeHttp.text("", { status: 500, headers: { "retry-after": "3" } }),
         FakeHttp.text("", { status: 429, headers: { "retry-after": "5" } }),
@@ -129,7 +99,7 @@ describe("Observability", () => {
 
   it.effect("a cache hit opens no span and makes no request", () =>
     Effect.gen(function*() {
-      const capture = yield* telemetry
+      const capture = yield* Telemetry.make
       const http = yield* FakeHttp.make([FakeHttp.json(tokenBody())])
       yield* Effect.gen(function*() {
         yield* getToken
@@ -215,7 +185,7 @@ describe("Observability", () => {
 
   it.effect("debug logs tell each failed and retried attempt, and no line or span holds the token or secret", () =>
     Effect.gen(function*() {
-      const capture = yield* telemetry
+      const capture = yield* Telemetry.make
       const http = yield* FakeHttp.make([
         FakeHttp.json({ statusCode: 500, message: "busy" }, { status: 500, headers: { "retry-after": "2" } }),
         FakeHttp.json({ access_token: tokenValue, expires_on: "86400" })
@@ -245,19 +215,7 @@ describe("Observability", () => {
       assert.include(retried!.annotations, "\"delayMillis\":2000")
 
       assert.isUndefined(capture.spans.find((span) => span.attributes.has("http.request.header.x-identity-header")))
-      const everything = serialise([
-        capture.logs,
-        capture.spans.map((span) => ({
-          name: span.name,
-          attributes: Object.fromEntries(span.attributes),
-          events: "events" in span ? span.events : [],
-          status: span.status._tag === "Started"
-            ? "Started"
-            : span.status.exit._tag === "Success"
-            ? "Success"
-            : Cause.pretty(span.status.exit.cause)
-        }))
-      ])
+      const everything = capture.everything()
       assert.notInclude(everything, tokenValue)
       assert.notInclude(everything, identityHeader)
     }))

@@ -7,7 +7,7 @@ import {
   TokenCache,
   TokenSource
 } from "@managed-identity/core"
-import { type ConfigError, Effect, Either, Exit, Layer, Redacted } from "effect"
+import { type ConfigError, Effect, Either, Exit, Layer, Redacted, TestClock } from "effect"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
 
@@ -35,6 +35,7 @@ interface Setup {
 /** Runs `effect` over the source (by default `layer` with the test's options) and reports what was sent. */
 const run = <A, E>(effect: Effect.Effect<A, E, TokenSource.TokenSource>, setup: Setup = {}) =>
   Effect.gen(function*() {
+    yield* TestClock.setTime(1_899_990_000_000)
     const http = yield* FakeHttp.make(setup.script ?? [FakeHttp.json(tokenBody)])
     const thumbprints: Array<string> = []
     const layer = setup.layer ?? ServiceFabricTokenSource.layer({

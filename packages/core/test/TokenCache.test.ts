@@ -1,10 +1,12 @@
 import { SystemError } from "@effect/platform/Error"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, Logger, Option, Redacted } from "effect"
+import { DateTime, Effect, HashMap, Layer, Logger, Option, Redacted, TestClock } from "effect"
 import { AccessToken } from "../src/AccessToken.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
+import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
 import * as TokenCache from "../src/TokenCache.js"
+import * as TokenSource from "../src/TokenSource.js"
 
 const resource = "https://vault.azure.net"
 const key = TokenCache.key(ManagedIdentity.systemAssigned, resource)
@@ -20,10 +22,13 @@ const token = new AccessToken({
 
 const captureWarnings = () => {
   const warnings: Array<unknown> = []
-  const logger = Logger.make(({ logLevel, message }) => {
-    if (logLevel.label === "WARN") warnings.push(message)
+  const annotations: Array<string> = []
+  const logger = Logger.make(({ annotations: logged, logLevel, message }) => {
+    if (logLevel.label !== "WARN") return
+    warnings.push(message)
+    annotations.push(JSON.stringify(Object.fromEntries(HashMap.toEntries(logged))))
   })
-  return { warnings, layer: Logger.replace(Logger.defaultLogger, logger) }
+  return { warnings, annotations, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
 
 describe("TokenCache", () => {
@@ -54,6 +59,7 @@ describe("TokenCache", () => {
 
     it.effect("writes through a versioned entry and a second cache over the same store reads it", () =>
       Effect.gen(function*() {
+        yield* TestClock.setTime(Date.UTC(2026, 0, 1))
         const store = yield* KeyValueStore.KeyValueStore
         yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.set(key, token)).pipe(Effect.provide(persistent))
         const stored = JSON.parse(Option.getOrThrow(yield* store.get(key)))
@@ -112,6 +118,62 @@ describe("TokenCache", () => {
         yield* cache.set(key, token)
         assert.strictEqual(JSON.parse(Option.getOrThrow(yield* store.get(key))).version, 1)
       }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+
+    describe("any bytes in the store are a miss, never a crash (issue 11, defect 5)", () => {
+      const deep = "[".repeat(20_000) + "]".repeat(20_000)
+      const entries: ReadonlyArray<readonly [string, string]> = [
+        ["an entry nested 20 000 deep", deep],
+        ["a token field nested 20 000 deep", `{"version":1,"token":${deep}}`],
+        [
+          "an expiresOn nested 20 000 deep beside a token",
+          `{"version":1,"token":{"token":"secret-token","tokenType":"Bearer","resource":"r","expiresOn":${deep}}}`
+        ],
+        ["an object where the token's text belongs", `{"version":1,"token":{"token":{"value":"secret-token"}}}`]
+      ]
+      for (const [name, text] of entries) {
+        it.effect(`${name}: getToken asks the source, the warning shows no content, the entry is overwritten`, () =>
+          Effect.gen(function*() {
+            const { annotations, layer, warnings } = captureWarnings()
+            const store = yield* KeyValueStore.KeyValueStore
+            const storeKey = TokenCache.key(ManagedIdentity.systemAssigned, resource)
+            yield* store.set(storeKey, text)
+            const client = ManagedIdentityClient.layer.pipe(
+              Layer.provide(TokenSource.layerTest()),
+              Layer.provide(persistent)
+            )
+            const issued = yield* Effect.flatMap(
+              ManagedIdentityClient.ManagedIdentityClient,
+              (client) => client.getToken(resource)
+            ).pipe(Effect.provide(client), Effect.provide(layer))
+            assert.strictEqual(issued.source, "identity_provider")
+            assert.strictEqual(warnings.length, 1)
+            assert.include(annotations[0], "\"reason\":\"")
+            assert.notInclude(annotations[0], "secret-token")
+            assert.notInclude(annotations[0], "value")
+            const rewritten = JSON.parse(Option.getOrThrow(yield* store.get(storeKey)))
+            assert.strictEqual(rewritten.token.token, Redacted.value(issued.token))
+          }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+      }
+
+      it.effect("an entry expiring more than a year ahead (a millisecond expiry read as seconds) is ignored", () =>
+        Effect.gen(function*() {
+          const { layer, warnings } = captureWarnings()
+          yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+          yield* Effect.flatMap(
+            TokenCache.TokenCache,
+            (cache) =>
+              cache.set(key, new AccessToken({ ...token, expiresOn: DateTime.unsafeMake(Date.UTC(58881, 0, 1)) }))
+          ).pipe(
+            Effect.provide(persistent)
+          )
+          const loaded = yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.get(key)).pipe(
+            Effect.provide(persistent),
+            Effect.provide(layer)
+          )
+          assert.isTrue(Option.isNone(loaded))
+          assert.strictEqual(warnings.length, 1)
+        }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+    })
 
     it.effect("a failing store is logged and treated as a miss; memory keeps working", () => {
       const { layer, warnings } = captureWarnings()

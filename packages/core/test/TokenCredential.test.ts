@@ -1,11 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, DateTime, Deferred, Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as ManagedIdentityClient from "../src/ManagedIdentityClient.js"
 import { type ManagedIdentityError, SourceUnavailable, TokenRequestFailed } from "../src/ManagedIdentityError.js"
 import * as TokenCache from "../src/TokenCache.js"
 import * as TokenCredential from "../src/TokenCredential.js"
 import type { TokenRequest } from "../src/TokenRequest.js"
 import * as TokenSource from "../src/TokenSource.js"
+import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const claims = `{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}`
 
@@ -128,6 +131,20 @@ describe("TokenCredential", () => {
     assert.strictEqual((typed as unknown as { _tag: string })._tag, "TokenRequestFailed")
     assert.include(typed.message, "invalid_request")
     await failed.runtime.dispose()
+  })
+
+  it("an endpoint's out-of-range expires_on rejects with the typed InvalidTokenResponse, not a raw exception", async () => {
+    const http = Effect.runSync(FakeHttp.make([FakeHttp.text(`{"access_token":"AT","expires_on":"99999999999999"}`)]))
+    const runtime = ManagedRuntime.make(
+      ManagedIdentityClient.layer.pipe(
+        Layer.provide(SourceHarness.layer(ImdsTokenSource.layer(), { http })),
+        Layer.provide(TokenCache.layerMemory)
+      )
+    )
+    const error = await rejection(TokenCredential.make(runtime).getToken("https://vault.azure.net/.default"))
+    assert.strictEqual((error as unknown as { _tag: string })._tag, "InvalidTokenResponse")
+    assert.include(error.message, "expires_on")
+    await runtime.dispose()
   })
 
   it.effect("layer provides the adapter over the client in context, from a plain Runtime", () =>

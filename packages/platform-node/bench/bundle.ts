@@ -33,7 +33,7 @@ export interface Size {
 }
 
 /** The entry file and every chunk it imports statically, transitively: what a process loads at start. */
-const loadedAtStart = (metafile: esbuild.Metafile, entry: string): ReadonlyArray<string> => {
+export const loadedAtStart = (metafile: esbuild.Metafile, entry: string): ReadonlyArray<string> => {
   const relative = (file: string) => Path.relative(process.cwd(), file)
   const seen = new Set<string>()
   const visit = (output: string) => {
@@ -59,27 +59,43 @@ export const build = async (): Promise<Record<App, Size>> => {
   execFileSync(process.execPath, [Path.join(here, "../scripts/bundle.mjs"), cliBundlePath], { stdio: "inherit" })
   const sizes: Partial<Record<App, Size>> = {}
   for (const [app, entry] of Object.entries(appEntries) as Array<[App, string]>) {
-    const result = await esbuild.build({
-      entryPoints: { main: entry },
-      outdir: appDirectory(app),
-      outExtension: { ".js": ".mjs" },
-      bundle: true,
-      splitting: true,
-      minify: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      legalComments: "none",
-      logLevel: "error",
-      metafile: true,
-      banner: {
-        js:
-          "import { createRequire as __createRequire } from \"node:module\";const require = __createRequire(import.meta.url);"
-      }
-    })
-    if (result.errors.length > 0) throw new Error(`esbuild failed for ${app}`)
-    const contents = Buffer.concat(loadedAtStart(result.metafile, bundlePath(app)).map((file) => readFileSync(file)))
-    sizes[app] = { bytes: contents.byteLength, gzipBytes: Zlib.gzipSync(contents, { level: 9 }).byteLength }
+    sizes[app] = (await bundleApp(entry, appDirectory(app))).size
   }
   return sizes as Record<App, Size>
+}
+
+/**
+ * Bundles one app the way every app here is bundled (the settings above) into `directory/main.mjs`; returns the
+ * size a process loads at start and esbuild's metafile.
+ */
+export const bundleApp = async (
+  entry: string,
+  directory: string
+): Promise<{ readonly size: Size; readonly metafile: esbuild.Metafile }> => {
+  const result = await esbuild.build({
+    entryPoints: { main: entry },
+    outdir: directory,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    splitting: true,
+    minify: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    legalComments: "none",
+    logLevel: "error",
+    metafile: true,
+    banner: {
+      js:
+        "import { createRequire as __createRequire } from \"node:module\";const require = __createRequire(import.meta.url);"
+    }
+  })
+  if (result.errors.length > 0) throw new Error(`esbuild failed for ${entry}`)
+  const contents = Buffer.concat(
+    loadedAtStart(result.metafile, Path.join(directory, "main.mjs")).map((file) => readFileSync(file))
+  )
+  return {
+    size: { bytes: contents.byteLength, gzipBytes: Zlib.gzipSync(contents, { level: 9 }).byteLength },
+    metafile: result.metafile
+  }
 }

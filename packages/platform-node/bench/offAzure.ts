@@ -1,5 +1,5 @@
 /**
- * Figure 8, off Azure: how long each library takes to give up when IMDS is silent — a loopback server that accepts the
+ * Figure 9, off Azure: how long each library takes to give up when IMDS is silent — a loopback server that accepts the
  * connection and never answers, as a black-holed 169.254.169.254 does. Each library gets its own silent server
  * (through `AZURE_POD_IDENTITY_AUTHORITY_HOST`, the one way to point all three away from 169.254.169.254) and its own
  * fresh `node` process, and the three run at once: the figure costs the slowest, not the sum.
@@ -104,7 +104,7 @@ export const start = (): Running => {
   const rows = Promise.all([outcomes.ours, outcomes["msal-node"], outcomes["@azure/identity"]]).then(
     ([ours, msal, identity]): ReadonlyArray<Row> => [
       {
-        figure: "8. Off Azure",
+        figure: "9. Off Azure",
         metric: "silent IMDS: fresh `node` to the error (ours: bundled CLI `token`, process start included)",
         unit: "ms",
         lowerIsBetter: true,
@@ -114,7 +114,7 @@ export const start = (): Running => {
         }`
       },
       {
-        figure: "8. Off Azure",
+        figure: "9. Off Azure",
         metric: "silent IMDS: requests sent before giving up",
         unit: "requests",
         lowerIsBetter: true,

@@ -8,15 +8,20 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as AzureArcTokenSource from "@managed-identity/core/AzureArcTokenSource"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
-import type * as ServiceFabricTokenSource from "@managed-identity/core/ServiceFabricTokenSource"
+import * as ServiceFabricTokenSource from "@managed-identity/core/ServiceFabricTokenSource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
-import type * as WorkloadIdentityTokenSource from "@managed-identity/core/WorkloadIdentityTokenSource"
+import * as WorkloadIdentityTokenSource from "@managed-identity/core/WorkloadIdentityTokenSource"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as ArcKeyFile from "./internal/arcKeyFile.js"
 import * as PinnedHttpClient from "./internal/pinnedHttpClient.js"
 import * as TokenProxyHttpClient from "./internal/tokenProxyHttpClient.js"
 
@@ -31,25 +36,41 @@ export type Platform =
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
   | WorkloadIdentityTokenSource.TokenProxyHttpClient
+  | AzureArcTokenSource.KeyFileReader
   | ManagedIdentitySource.HostPlatform
+
+/**
+ * The platform services, built in one step (the `HttpClient` and `FileSystem` layers are built here with their own
+ * memo map, so an app that also provides `FetchHttpClient.layer` never shares its redirect-following client with
+ * this one). One layer node instead of a merge of four keeps a cold start from paying for Layer's machinery.
+ */
+const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope> = Effect.gen(function*() {
+  const http = yield* Layer.build(FetchHttpClient.layer).pipe(
+    Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" })
+  )
+  const fileSystem = yield* Layer.build(NodeFileSystem.layer)
+  const pinned = yield* PinnedHttpClient.make
+  const tokenProxy = yield* TokenProxyHttpClient.make
+  return Context.merge(http, fileSystem).pipe(
+    Context.add(ServiceFabricTokenSource.PinnedHttpClient, pinned),
+    Context.add(WorkloadIdentityTokenSource.TokenProxyHttpClient, tokenProxy),
+    Context.add(AzureArcTokenSource.KeyFileReader, ArcKeyFile.reader),
+    Context.add(ManagedIdentitySource.HostPlatform, process.platform)
+  )
+})
 
 /**
  * `HttpClient` over Node's built-in `fetch` (redirects never followed; it trusts what Node trusts, `NODE_EXTRA_CA_CERTS`
  * included), `NodeFileSystem`, the Service Fabric client pinned to `IDENTITY_SERVER_THUMBPRINT` and the identity
- * bindings' token proxy client trusting only the cluster's CA (both undici, loaded only when used), and
- * `process.platform`. Node's own `fetch` keeps the undici package out of the start-up path and out of bundles of apps
- * that never talk to Service Fabric or a token proxy.
+ * bindings' token proxy client trusting only the cluster's CA (both undici, loaded only when used), the Azure Arc key
+ * file reader (`O_NOFOLLOW`, checked with `fstat`, at most 4097 bytes read), and `process.platform`. Node's own
+ * `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to Service
+ * Fabric or a token proxy.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerPlatform: Layer.Layer<Platform> = Layer.mergeAll(
-  FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "manual" }))),
-  NodeFileSystem.layer,
-  PinnedHttpClient.layer,
-  TokenProxyHttpClient.layer,
-  ManagedIdentitySource.layerHostPlatform(process.platform)
-)
+export const layerPlatform: Layer.Layer<Platform> = Layer.scopedContext(makePlatform)
 
 /**
  * Options of {@link layerWithOptions}.
@@ -76,10 +97,21 @@ export const layerWithOptions = (options: Options): Layer.Layer<
   ConfigError.ConfigError,
   ManagedIdentity.ManagedIdentity
 > =>
-  ManagedIdentityClient.layerWithOptions(options.client ?? {}).pipe(
-    Layer.provide(ManagedIdentitySource.layerWithOptions(options.source ?? {})),
-    Layer.provide(TokenCache.layerMemory),
-    Layer.provide(layerPlatform)
+  // What `ManagedIdentityClient.layerWithOptions` over the detected source, `TokenCache.layerMemory` and
+  // `layerPlatform` builds, in one layer node: every `Layer.provide` costs a cold process a few milliseconds.
+  Layer.scoped(
+    ManagedIdentityClient.ManagedIdentityClient,
+    Effect.gen(function*() {
+      const platform = yield* makePlatform
+      const identity = yield* ManagedIdentity.ManagedIdentity
+      const source = yield* Layer.build(ManagedIdentitySource.layerWithOptions(options.source ?? {})).pipe(
+        Effect.provide(Context.add(platform, ManagedIdentity.ManagedIdentity, identity))
+      )
+      const cache = yield* TokenCache.makeMemory
+      return yield* ManagedIdentityClient.make(options.client ?? {}).pipe(
+        Effect.provide(Context.add(source, TokenCache.TokenCache, cache))
+      )
+    })
   )
 
 /**
@@ -118,7 +150,7 @@ export const layer: Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, Con
 
 /**
  * Everything with defaults and the identity from `config`, e.g.
- * `NodeManagedIdentity.layerConfig(Config.map(Config.string("AZURE_CLIENT_ID"), ManagedIdentity.clientId))`.
+ * `NodeManagedIdentity.layerConfig(ManagedIdentity.userAssignedConfig("ClientId", "AZURE_CLIENT_ID"))`.
  *
  * @since 0.1.0
  * @category layers

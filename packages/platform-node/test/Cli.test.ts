@@ -144,6 +144,60 @@ describe("managed-identity CLI", () => {
       }))
   })
 
+  describe("hostile input (issue 11)", () => {
+    it.scopedLive("an empty selector or an invalid --identity-json is a usage error: exit 2, what is wrong, no request", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const env = emulator.env("Imds")
+        const deep = "[".repeat(5000) + "]".repeat(5000)
+        const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+          [["--client-id", ""], "usage: --client-id needs an id; it is empty\n"],
+          [["--resource-id", "  "], "usage: --resource-id needs an id; it is empty\n"],
+          [["--object-id", ""], "usage: --object-id needs an id; it is empty\n"],
+          [["--identity-json", "not json"], "usage: --identity-json: expected MSAL's"],
+          [["--identity-json", `{"ManagedIdentityIdType":"UserAssigned","Id":"x"}`], "[\"ManagedIdentityIdType\"]"],
+          [["--identity-json", `{"ManagedIdentityIdType":"ClientId","Id":""}`], "needs a non-empty Id"],
+          [["--identity-json", deep], "usage: --identity-json: expected MSAL's"]
+        ]
+        const outcomes = yield* Effect.all(
+          cases.map(([flags]) => cli(["token", "--resource", vault, ...flags], env)),
+          { concurrency: 2 }
+        )
+        for (const [index, [flags, message]] of cases.entries()) {
+          const outcome = outcomes[index]
+          assert.strictEqual(outcome.code, 2, `${flags.join(" ")}: ${outcome.stderr}`)
+          assert.include(outcome.stderr, message)
+          assert.notInclude(outcome.stderr, "unexpected error")
+          assert.isBelow(outcome.stderr.length, 400)
+        }
+        assert.strictEqual(yield* emulator.requestCount(), 0)
+      }))
+
+    it.scopedLive("an endpoint's password or query never reaches stderr", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const env = emulator.env("AppService")
+        const endpoint = new URL(env.IDENTITY_ENDPOINT)
+        const [withPassword, withQuery] = yield* Effect.all([
+          cli(["token", "--resource", vault], {
+            ...env,
+            IDENTITY_ENDPOINT: `http://user:hidden-password@${endpoint.host}${endpoint.pathname}`
+          }),
+          cli(["token", "--resource", vault], {
+            ...env,
+            IDENTITY_ENDPOINT: `http://127.0.0.1:2${endpoint.pathname}?sig=hidden-signature`
+          })
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(withPassword.code, 1)
+        assert.match(withPassword.stderr, /^InvalidIdentity: .*IDENTITY_ENDPOINT must not hold a user name or password/)
+        assert.notInclude(withPassword.stderr, "hidden-password")
+        assert.strictEqual(withQuery.code, 1)
+        assert.match(withQuery.stderr, /^SourceUnavailable: .*http:\/\/127\.0\.0\.1:2\/msi\/token/)
+        assert.notInclude(withQuery.stderr, "hidden-signature")
+        assert.strictEqual(yield* emulator.requestCount(), 0)
+      }))
+  })
+
   it.scopedLive("source --json reports App Service and why, without the secret", () =>
     Effect.gen(function*() {
       const emulator = yield* ManagedIdentityEmulator.start()

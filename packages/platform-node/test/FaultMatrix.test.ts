@@ -63,6 +63,34 @@ const noAnswer = (expect: Case["expect"]): Case["expect"] => (kind) =>
 const imdsRetries = (kind: SourceKind) =>
   kind === "Imds" ? { outcome: "token" as const, attempts: 2 } : { outcome: "TokenRequestFailed" as const, attempts: 1 }
 
+/** Carried by the hostile answers below: no log line, span or error may show it. */
+const hostileToken = "AT-hostile-answer-token"
+
+/** Answers that used to crash, leak or be misread (issue 11); none is retried. */
+const hostileAnswers: ReadonlyArray<readonly [string, Step & { readonly status: number }]> = [
+  ["200 expires_in 1e20", { status: 200, body: { access_token: hostileToken, expires_in: 1e20 } }],
+  [
+    "200 expires_on in milliseconds",
+    { status: 200, body: { access_token: hostileToken, expires_on: String(Date.now() + 3_600_000) } }
+  ],
+  [
+    "200 expires_on 99/99/2030 99:99:99 +00:00",
+    { status: 200, body: { access_token: hostileToken, expires_on: "99/99/2030 99:99:99 +00:00" } }
+  ],
+  [
+    "200 access_token 20 000 arrays deep",
+    {
+      status: 200,
+      body: `{"access_token":${"[".repeat(20_000)}"${hostileToken}"${"]".repeat(20_000)},"expires_in":3600}`
+    }
+  ],
+  [
+    "200 access_token an object holding the token",
+    { status: 200, body: { access_token: { value: hostileToken }, expires_in: 3600 } }
+  ],
+  ["307 to another host", { status: 307, headers: { Location: "http://127.0.0.1:2/elsewhere" }, body: "" }]
+]
+
 /** A fault on every attempt that only the attempt timeout ends (so the row runs with {@link cutTiming}). */
 const cutEveryAttempt = (name: string, step: Step): Case => ({
   name,
@@ -98,7 +126,12 @@ const cases: ReadonlyArray<Case> = [
   { name: "malformedJson", step: { malformedJson: true }, expect: same("InvalidTokenResponse", 1) },
   { name: "oversized (> 64 KiB)", step: { oversized: true }, expect: same("InvalidTokenResponse", 1) },
   { name: "trickle 2 ms / 16 bytes", step: { trickle: 2 }, expect: same("token", 1) },
-  cutEveryAttempt("trickle 500 ms / 16 bytes every time", { trickle: 500 })
+  cutEveryAttempt("trickle 500 ms / 16 bytes every time", { trickle: 500 }),
+  ...hostileAnswers.map(([name, step]): Case => ({
+    name,
+    step,
+    expect: same(step.status === 200 ? "InvalidTokenResponse" : "TokenRequestFailed", 1)
+  }))
 ]
 
 const closedPortCase = "connection refused (closed port)"
@@ -395,9 +428,9 @@ describe("fault matrix: every fault kind × every source through the Node stack 
       assert.isAtLeast(run.secrets.length, 4)
       assert.notInclude(run.captured, "http.request.header.")
       const errorText = run.errors.map((error) => `${String(error)}\n${JSON.stringify(error)}`).join("\n")
-      assert.isAtLeast(run.errors.length, allSources.length * 8)
+      assert.isAtLeast(run.errors.length, allSources.length * (8 + hostileAnswers.length))
       for (const [name, text] of [["logs and spans", run.captured], ["errors", errorText]] as const) {
-        for (const token of run.tokens) assert.notInclude(text, token, name)
+        for (const token of [...run.tokens, hostileToken]) assert.notInclude(text, token, name)
         for (const secret of run.secrets) assert.notInclude(text, secret, name)
         assert.notInclude(text, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0", `${name}: a JWT header`)
       }

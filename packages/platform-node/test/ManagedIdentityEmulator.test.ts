@@ -612,6 +612,10 @@ describe("ManagedIdentityEmulator", () => {
         assert.strictEqual(typo._tag, "EmulatorError")
         const notJson = yield* Effect.flip(ManagedIdentityEmulator.decodeFaultScripts("{"))
         assert.include(notJson.message, "Invalid fault script")
+        const deep = yield* Effect.flip(
+          ManagedIdentityEmulator.decodeFaultScripts(`{"Imds": ${"[".repeat(20_000)}${"]".repeat(20_000)}}`)
+        )
+        assert.strictEqual(deep.message, "Invalid fault script: nested deeper than 8 levels")
       }))
   })
 

@@ -1,7 +1,9 @@
+import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
-import type { Layer } from "effect"
-import { Effect, Redacted } from "effect"
+import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
 import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
@@ -83,4 +85,48 @@ describe("NodeManagedIdentity against the emulator", () => {
         }).pipe(Effect.provide(ManagedIdentityEmulator.layer())))
     })
   }
+})
+
+describe("NodeManagedIdentity next to an app's own HttpClient", () => {
+  /** A loopback server that answers every request with a 302 to the same path on `target`. */
+  const redirectingServer = (target: string) =>
+    Effect.acquireRelease(
+      Effect.async<Http.Server>((resume) => {
+        const server = Http.createServer((request, response) => {
+          response.writeHead(302, { location: `${target}${request.url}` })
+          response.end()
+        })
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+      }),
+      (server) =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+        })
+    )
+
+  it.live("FetchHttpClient.layer in the same provide: the app's client follows redirects, ours never does", () =>
+    Effect.gen(function*() {
+      const emulator = yield* ManagedIdentityEmulator.ManagedIdentityEmulator
+      const imds = emulator.env("Imds").AZURE_POD_IDENTITY_AUTHORITY_HOST
+      const server = yield* redirectingServer(imds)
+      const redirecting = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const before = yield* emulator.requestCount("Imds")
+      const [appStatus, token] = yield* Effect.all([
+        Effect.map(HttpClient.get(`${redirecting}/metadata/identity/oauth2/token`), (response) => response.status),
+        Effect.either(getToken("https://vault.azure.net"))
+      ]).pipe(
+        Effect.provide(Layer.merge(FetchHttpClient.layer, NodeManagedIdentity.layer)),
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(new Map([["AZURE_POD_IDENTITY_AUTHORITY_HOST", redirecting]]))
+        )
+      )
+      assert.notStrictEqual(appStatus, 302)
+      assert.strictEqual(token._tag, "Left")
+      if (token._tag === "Left") {
+        assert.strictEqual(token.left._tag, "TokenRequestFailed")
+        if (token.left._tag === "TokenRequestFailed") assert.strictEqual(token.left.status, 302)
+      }
+      // The app's own request followed the redirect to the emulator once; ours never reached it.
+      assert.strictEqual((yield* emulator.requestCount("Imds")) - before, 1)
+    }).pipe(Effect.scoped, Effect.provide(ManagedIdentityEmulator.layer())))
 })

@@ -81,6 +81,29 @@ describe("NodeTokenCache.layerFile", () => {
       assert.strictEqual(requests.length, 3)
     }))
 
+  it.effect("a file of 20 000-deep JSON or of random bytes is ignored and rewritten: no crash, and it does not outlive a restart", () =>
+    Effect.gen(function*() {
+      const deep = "[".repeat(20_000) + "]".repeat(20_000)
+      const corrupt: ReadonlyArray<string | Uint8Array> = [
+        deep,
+        `{"version":1,"token":${deep}}`,
+        Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)
+      ]
+      const directory = tempDirectory()
+      const { layer: source, requests } = RecordingSource.make()
+      yield* getTokenInProcess(directory, source)
+      const file = Path.join(directory, entries(directory)[0])
+      for (const content of corrupt) {
+        Fs.writeFileSync(file, content)
+        const exit = yield* Effect.exit(getTokenInProcess(directory, source))
+        assert(exit._tag === "Success", String(exit))
+        assert.strictEqual(exit.value.source, "identity_provider")
+        assert.strictEqual(JSON.parse(Fs.readFileSync(file, "utf8")).token.token, Redacted.value(exit.value.token))
+        assert.strictEqual((yield* getTokenInProcess(directory, source)).source, "cache", "the next process hits")
+      }
+      assert.strictEqual(requests.length, 1 + corrupt.length)
+    }))
+
   it.effect("a crash between the temporary write and the rename leaves the old file readable", () =>
     Effect.gen(function*() {
       const directory = tempDirectory()

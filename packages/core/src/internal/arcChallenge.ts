@@ -1,4 +1,5 @@
-import type * as FileSystem from "@effect/platform/FileSystem"
+import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -6,6 +7,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { AzureArcChallengeFailed, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
+import * as EndpointRules from "./endpointRules.js"
 import * as Environment from "./environment.js"
 import type { Received } from "./transport.js"
 import * as Wire from "./wire.js"
@@ -54,54 +56,122 @@ const realmOf = (received: Received): Either.Either<string, AzureArcChallengeFai
   const parts = header.split("=")
   return parts.length === 2 && parts[0].toLowerCase() === "basic realm"
     ? Either.right(parts[1].trim())
-    : Either.left(challengeFailed(`the WWW-Authenticate header is not "Basic realm=<path>": ${JSON.stringify(header)}`))
+    : Either.left(challengeFailed(`the WWW-Authenticate header is not "Basic realm=<path>"`))
 }
 
 export const keyFileName = (realm: string): Either.Either<string, AzureArcChallengeFailed> => {
   const base = realm.split(/[\\/]/).pop() ?? ""
   if (base === "" || base === "." || base === "..") {
-    return Either.left(challengeFailed(`the challenge realm ${JSON.stringify(realm)} names no file`))
+    return Either.left(challengeFailed("the challenge realm names no file"))
   }
   const dot = base.lastIndexOf(".")
   const stem = dot > 0 && !/^\.*$/.test(base.slice(0, dot)) ? base.slice(0, dot) : base
   return Either.right(`${stem}.key`)
 }
 
+/** Why a key file was not read: the reasons `AzureArcTokenSource.KeyFileReader` fails with. */
+export interface KeyFileFailure {
+  readonly reason: "NotFound" | "SymbolicLink" | "NotAFile" | "TooLarge" | "Unreadable"
+  /** What the platform said, for a file that cannot be read (never its content). */
+  readonly detail?: string | undefined
+}
+
+/** Reads at most `limit` bytes from the current position of `file`, fewer at its end. */
+const readAtMost = (file: FileSystem.File, limit: number): Effect.Effect<Uint8Array, PlatformError> => {
+  const chunks: Array<Uint8Array> = []
+  let total = 0
+  const next: Effect.Effect<Uint8Array, PlatformError> = Effect.suspend(() =>
+    total >= limit ? Effect.sync(() => concat(chunks, total)) : Effect.flatMap(
+      file.readAlloc(FileSystem.Size(limit - total)),
+      (read) => {
+        if (Option.isNone(read) || read.value.length === 0) return Effect.sync(() => concat(chunks, total))
+        chunks.push(read.value)
+        total += read.value.length
+        return next
+      }
+    )
+  )
+  return next
+}
+
+const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  const all = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    all.set(chunk, offset)
+    offset += chunk.length
+  }
+  return all
+}
+
+const unreadable = (error: PlatformError): KeyFileFailure =>
+  error._tag === "SystemError" && error.reason === "NotFound"
+    ? { reason: "NotFound" }
+    : { reason: "Unreadable", detail: error.message }
+
+/**
+ * The key file reader over `FileSystem`, as far as its interface allows: a path that is a symbolic link is refused,
+ * then the file is opened once and its type and size are checked on the opened file (`fstat`), and at most
+ * `maxBytes + 1` bytes are read from it. `FileSystem.open` cannot refuse to follow a link, so a link swapped in between
+ * the check and the open is followed; a platform layer closes that gap with `O_NOFOLLOW`.
+ */
+export const fileSystemKeyReader =
+  (fs: FileSystem.FileSystem) => (path: string, maxBytes: number): Effect.Effect<Uint8Array, KeyFileFailure> =>
+    fs.readLink(path).pipe(
+      Effect.matchEffect({
+        onSuccess: () => Effect.fail<KeyFileFailure>({ reason: "SymbolicLink" }),
+        onFailure: () =>
+          Effect.scoped(Effect.gen(function*() {
+            const file = yield* Effect.mapError(fs.open(path, { flag: "r" }), unreadable)
+            const info = yield* Effect.mapError(file.stat, unreadable)
+            if (info.type !== "File") return yield* Effect.fail<KeyFileFailure>({ reason: "NotAFile" })
+            if (info.size > BigInt(maxBytes)) return yield* Effect.fail<KeyFileFailure>({ reason: "TooLarge" })
+            const bytes = yield* Effect.mapError(readAtMost(file, maxBytes + 1), unreadable)
+            return bytes.length > maxBytes ? yield* Effect.fail<KeyFileFailure>({ reason: "TooLarge" }) : bytes
+          }))
+      })
+    )
+
+const describeFailure = (failure: KeyFileFailure): string => {
+  switch (failure.reason) {
+    case "NotFound":
+      return "does not exist"
+    case "SymbolicLink":
+      return "is a symbolic link"
+    case "NotAFile":
+      return "is not a regular file"
+    case "TooLarge":
+      return `is larger than ${maxKeyFileBytes} bytes`
+    case "Unreadable":
+      return `cannot be read${failure.detail === undefined ? "" : `: ${failure.detail}`}`
+  }
+}
+
+/**
+ * The key at `path`, read by `read`: UTF-8 text of 1 to 4096 bytes that a header can carry (no CR, LF, NUL or
+ * character beyond Latin-1). Anything else is an `AzureArcChallengeFailed` naming the file, never its content; it is
+ * not retried.
+ */
 export const readKey = (
-  fs: FileSystem.FileSystem,
+  read: (path: string, maxBytes: number) => Effect.Effect<Uint8Array, KeyFileFailure>,
   path: string
 ): Effect.Effect<Redacted.Redacted<string>, AzureArcChallengeFailed> =>
-  fs.readLink(path).pipe(
-    Effect.matchEffect({
-      onSuccess: () => Effect.fail(challengeFailed(`the key file ${path} is a symbolic link`)),
-      onFailure: () =>
-        Effect.mapError(
-          fs.stat(path),
-          (error) =>
-            challengeFailed(
-              error._tag === "SystemError" && error.reason === "NotFound"
-                ? `the key file ${path} does not exist`
-                : `the key file ${path} cannot be read: ${error.message}`
-            )
+  read(path, maxKeyFileBytes).pipe(
+    Effect.mapError((failure) => challengeFailed(`the key file ${path} ${describeFailure(failure)}`)),
+    Effect.flatMap((bytes) => {
+      let key: string
+      try {
+        key = new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+      } catch {
+        return Effect.fail(challengeFailed(`the key file ${path} is not UTF-8 text`))
+      }
+      if (key.length === 0) return Effect.fail(challengeFailed(`the key file ${path} is empty`))
+      return EndpointRules.isHeaderSafe(key) ? Effect.succeed(Redacted.make(key)) : Effect.fail(
+        challengeFailed(
+          `the key file ${path} holds a character a header cannot carry (CR, LF, NUL or beyond Latin-1)`
         )
-    }),
-    Effect.filterOrFail(
-      (info) => info.type === "File",
-      (info) => challengeFailed(`the key file ${path} is not a regular file (${info.type})`)
-    ),
-    Effect.filterOrFail(
-      (info) => info.size <= BigInt(maxKeyFileBytes),
-      (info) => challengeFailed(`the key file ${path} is larger than ${maxKeyFileBytes} bytes (${info.size} bytes)`)
-    ),
-    Effect.flatMap(() =>
-      Effect.mapError(fs.readFile(path), (error) =>
-        challengeFailed(`the key file ${path} cannot be read: ${error.message}`))
-    ),
-    Effect.flatMap((bytes) =>
-      bytes.length === 0
-        ? Effect.fail(challengeFailed(`the key file ${path} is empty`))
-        : Effect.succeed(Redacted.make(new TextDecoder().decode(bytes)))
-    )
+      )
+    })
   )
 
 /**

@@ -1,4 +1,5 @@
 import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import type * as ManagedIdentity from "../ManagedIdentity.js"
 import { InvalidIdentity } from "../ManagedIdentityError.js"
 import type { SourceKind } from "./sourceKind.js"
@@ -7,11 +8,22 @@ const isLoopbackOrLinkLocal = (hostname: string): boolean =>
   hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
   /^169\.254\.\d{1,3}\.\d{1,3}$/.test(hostname)
 
-const parse = (kind: SourceKind, variable: string, value: string): Either.Either<URL, InvalidIdentity> =>
+/** Parses an endpoint URL; one holding a user name or password is refused (its value is never shown). */
+const parse = (
+  kind: SourceKind,
+  variable: string,
+  value: string,
+  expected = "a URL"
+): Either.Either<URL, InvalidIdentity> =>
   Either.try({
     try: () => new URL(value),
-    catch: () => new InvalidIdentity({ source: kind, reason: `${variable} is not a URL` })
-  })
+    catch: () => new InvalidIdentity({ source: kind, reason: `${variable} is not ${expected}` })
+  }).pipe(
+    Either.filterOrLeft(
+      (url) => url.username === "" && url.password === "",
+      () => new InvalidIdentity({ source: kind, reason: `${variable} must not hold a user name or password` })
+    )
+  )
 
 /**
  * Parses an endpoint URL and checks that a secret may be sent there: `http` only to loopback or link-local hosts;
@@ -40,17 +52,40 @@ export const secretEndpoint = (
       )
   })
 
-/** Parses an endpoint that receives no secret: any `http` or `https` URL. */
+/** Parses an endpoint that receives no secret: any `http` or `https` URL without a user name or password. */
 export const publicEndpoint = (
   kind: SourceKind,
   variable: string,
   value: string
 ): Either.Either<URL, InvalidIdentity> => {
-  const invalid = () => new InvalidIdentity({ source: kind, reason: `${variable} is not an http or https URL` })
-  return Either.try({ try: () => new URL(value), catch: invalid }).pipe(
-    Either.filterOrLeft((url) => url.protocol === "http:" || url.protocol === "https:", invalid)
+  const expected = "an http or https URL"
+  return Either.flatMap(
+    parse(kind, variable, value, expected),
+    (url) =>
+      url.protocol === "http:" || url.protocol === "https:"
+        ? Either.right(url)
+        : Either.left(new InvalidIdentity({ source: kind, reason: `${variable} is not ${expected}` }))
   )
 }
+
+/**
+ * Whether `value` can be sent as a header value as it is: no CR, LF or NUL (which would end or split the header) and
+ * nothing beyond Latin-1 (which `fetch` refuses).
+ */
+export const isHeaderSafe = (value: string): boolean => /^[^\r\n\0\u0100-\uffff]*$/.test(value)
+
+/** Checks that a secret can be sent in a header; the message names the variable, never the value. */
+export const secretHeader = (
+  kind: SourceKind,
+  variable: string,
+  value: Redacted.Redacted<string>
+): Either.Either<Redacted.Redacted<string>, InvalidIdentity> =>
+  isHeaderSafe(Redacted.value(value)) ? Either.right(value) : Either.left(
+    new InvalidIdentity({
+      source: kind,
+      reason: `${variable} holds a character a header cannot carry (CR, LF, NUL or beyond Latin-1)`
+    })
+  )
 
 /** Accepts `identity` if the source can take its kind, else the `InvalidIdentity` saying it cannot. */
 export const acceptIdentity = (

@@ -1,20 +1,25 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as Headers from "@effect/platform/Headers"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import {
   ConnectionFailed,
+  InvalidIdentity,
   InvalidTokenResponse,
   type ManagedIdentityError,
   ServiceFabricCertificateMismatch,
-  SourceUnavailable
+  SourceUnavailable,
+  TokenRequestFailed
 } from "../ManagedIdentityError.js"
 import * as Metrics from "./metrics.js"
 import type { SourceKind } from "./sourceKind.js"
@@ -25,11 +30,29 @@ const userAgent = "managed-identity/0.1.0 (@managed-identity/core)"
 /** Response bodies larger than this are refused as invalid. */
 const maxBodyBytes = 64 * 1024
 
-/** Where a request goes: the source, and its URL without query, for messages. */
+/**
+ * Where a request goes: the source, and its URL as messages, logs and spans show it (see {@link endpoint}).
+ */
 export interface Endpoint {
   readonly kind: SourceKind
   readonly url: string
 }
+
+/**
+ * The URL as messages, logs and spans show it: scheme, host, port and path only. A user name, password, query
+ * (`?sig=…`) or fragment never appears.
+ */
+export const displayUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`
+  } catch {
+    return "(not a URL)"
+  }
+}
+
+/** The endpoint of `kind` at `url`, its URL reduced to what messages may show. */
+export const endpoint = (kind: SourceKind, url: string): Endpoint => ({ kind, url: displayUrl(url) })
 
 /** What came back from one exchange. */
 export interface Received {
@@ -74,9 +97,31 @@ const certificateMismatch = (error: unknown): ServiceFabricCertificateMismatch |
 }
 
 /**
+ * Why the client refused to send the request at all, if it did: `fetch` refuses the ports of its "bad port" list
+ * (`TypeError: fetch failed`, cause `Error: bad port`) and, with a `TypeError` of its own, headers, URLs and bodies
+ * it cannot send (Node's `http` throws `TypeError`s too, undici an `UND_ERR_INVALID_ARG`). Such a request can never
+ * succeed; the error's text is not kept (it may quote a header value).
+ */
+const refusedBeforeSending = (endpoint: Endpoint, error: HttpClientError.HttpClientError): string | undefined => {
+  if (error._tag === "RequestError" && error.reason !== "Transport") {
+    return `the HTTP client cannot build the request to ${endpoint.url} (${error.reason})`
+  }
+  for (const cause of causes(error.cause)) {
+    if (cause instanceof Error && cause.message === "bad port") {
+      return `the HTTP client refuses the port of ${endpoint.url} (fetch blocks it as unsafe)`
+    }
+  }
+  const first = error.cause
+  return (first instanceof TypeError && first.message !== "fetch failed") || errorCode(first) === "UND_ERR_INVALID_ARG"
+    ? `the HTTP client refused to send the request to ${endpoint.url} (a header, URL or body it cannot send)`
+    : undefined
+}
+
+/**
  * Translates a transport failure of attempt `attempt`: a `ServiceFabricCertificateMismatch` in the cause chain is
- * that error; an unreachable host on the first attempt (connection refused, DNS failure, …) is `SourceUnavailable`;
- * anything else is a `ConnectionFailed` (retryable).
+ * that error; a request the client refused to send at all is an `InvalidIdentity` (it can never succeed); an
+ * unreachable host on the first attempt (connection refused, DNS failure, …) is `SourceUnavailable`; anything else
+ * is a `ConnectionFailed` (retryable).
  */
 export const fromHttpClientError = (
   endpoint: Endpoint,
@@ -85,12 +130,24 @@ export const fromHttpClientError = (
 ): ManagedIdentityError => {
   const mismatch = certificateMismatch(error.cause)
   if (mismatch !== undefined) return mismatch
+  const refused = refusedBeforeSending(endpoint, error)
+  if (refused !== undefined) return new InvalidIdentity({ source: endpoint.kind, reason: refused })
   const code = errorCode(error.cause)
   const reason = code === undefined ? error.reason : `${error.reason} error ${code}`
   return attempt === 1 && code !== undefined && unreachableCodes.has(code)
     ? new SourceUnavailable({ source: endpoint.kind, endpoint: endpoint.url, reason })
     : new ConnectionFailed({ source: endpoint.kind, endpoint: endpoint.url, reason, attempts: attempt })
 }
+
+/**
+ * Whether the body is framed by its `content-length`, within the limit, with no transfer or content coding that a
+ * client may undo into more bytes: then reading it whole stays within the limit.
+ */
+const isFramedByLength = (headers: Headers.Headers): boolean =>
+  headers["content-length"] !== undefined && /^\d{1,5}$/.test(headers["content-length"]) &&
+  Number(headers["content-length"]) <= maxBodyBytes &&
+  headers["transfer-encoding"] === undefined &&
+  (headers["content-encoding"] === undefined || headers["content-encoding"].trim().toLowerCase() === "identity")
 
 const readBody = (
   endpoint: Endpoint,
@@ -104,6 +161,17 @@ const readBody = (
   })
   const declared = Number(response.headers["content-length"])
   if (Number.isFinite(declared) && declared > maxBodyBytes) return Effect.fail(tooLarge)
+  if (isFramedByLength(response.headers)) {
+    // The transport reads at most the declared length, so the whole body is read in one step: the same bytes as
+    // the stream below without Stream's machinery, which costs a cold process more than the request itself.
+    return Effect.flatMap(
+      Effect.mapError(response.arrayBuffer, (error) => fromHttpClientError(endpoint, attempt, error)),
+      (buffer) =>
+        buffer.byteLength > maxBodyBytes
+          ? Effect.fail(tooLarge)
+          : Effect.succeed(new TextDecoder().decode(new Uint8Array(buffer)))
+    )
+  }
   return Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let size = 0
@@ -147,8 +215,76 @@ const requestOutcome = (exit: Exit.Exit<HttpClientResponse.HttpClientResponse, M
     : Option.match(Cause.failureOption(exit.cause), { onNone: () => "interrupted", onSome: (error) => error._tag })
 
 /**
+ * The web `Response` behind an `HttpClientResponse`, when it has one: `HttpClientResponse.fromWeb` keeps it as
+ * `source`, and `HttpClient.make` wraps responses (as `original`). Anything else has no web `Response`.
+ */
+const webResponseOf = (response: HttpClientResponse.HttpClientResponse): object | undefined => {
+  let current: unknown = response
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    const { original, source } = current as { readonly original?: unknown; readonly source?: unknown }
+    if (typeof source === "object" && source !== null) return source
+    current = original
+  }
+  return undefined
+}
+
+/**
+ * Whether a client followed a redirect on its own: the web `Response` says `redirected`, or comes from another origin
+ * or path than the request was sent to.
+ */
+const followedRedirect = (response: HttpClientResponse.HttpClientResponse, sent: URL): boolean => {
+  const web = webResponseOf(response)
+  if (web === undefined) return false
+  const { redirected, url } = web as { readonly redirected?: unknown; readonly url?: unknown }
+  if (redirected === true) return true
+  if (typeof url !== "string" || url === "") return false
+  try {
+    const received = new URL(url)
+    return received.origin !== sent.origin || received.pathname !== sent.pathname
+  } catch {
+    return true
+  }
+}
+
+/**
+ * A redirect answer, or an answer a client reached by following one, is refused without reading its body: the secret
+ * must not travel further, and whatever the other end sent is not a token from this endpoint. Not retried.
+ */
+const refuseRedirects = (
+  endpoint: Endpoint,
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<HttpClientResponse.HttpClientResponse, ManagedIdentityError> => {
+  const refused = (description: string) =>
+    Effect.fail(new TokenRequestFailed({ source: endpoint.kind, status: response.status, description }))
+  if (response.status >= 300 && response.status <= 399) {
+    return refused("the endpoint answered with a redirect, and identity requests never follow one")
+  }
+  const sent = Either.getOrUndefined(UrlParams.makeUrl(request.url, request.urlParams, Option.none()))
+  return sent !== undefined && followedRedirect(response, sent)
+    ? refused("the HTTP client followed a redirect, and identity requests never do: the answer is refused")
+    : Effect.succeed(response)
+}
+
+/**
+ * Runs `effect` with `fetch`'s `redirect: "manual"` (over any `FetchHttpClient.RequestInit` in context), so a
+ * `fetch`-based client never follows a redirect and so never sends a secret on.
+ */
+const withoutRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    Effect.serviceOption(FetchHttpClient.RequestInit),
+    (init) =>
+      Effect.provideService(effect, FetchHttpClient.RequestInit, {
+        ...Option.getOrUndefined(init),
+        redirect: "manual"
+      })
+  )
+
+/**
  * Sends one request (with request id and user agent) and reads its whole body, within the 64 KiB limit. The request
- * is counted by source and status, and the status is set on the current (attempt) span.
+ * is counted by source and status, and the status is set on the current (attempt) span. No redirect is followed,
+ * whatever the client: `fetch` is asked not to, and a redirect answer (or one a client reached by following a
+ * redirect anyway) is a `TokenRequestFailed`.
  */
 export const exchange = (
   client: HttpClient.HttpClient,
@@ -156,15 +292,16 @@ export const exchange = (
   attempt: number,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<Received, ManagedIdentityError> =>
-  Effect.flatMap(uuidV4, (requestId) =>
-    client.execute(
-      HttpClientRequest.setHeaders(request, { "x-ms-client-request-id": requestId, "user-agent": userAgent })
-    ).pipe(
+  Effect.flatMap(uuidV4, (requestId) => {
+    const sent = HttpClientRequest.setHeaders(request, { "x-ms-client-request-id": requestId, "user-agent": userAgent })
+    return client.execute(sent).pipe(
+      withoutRedirects,
       Effect.mapError((error) => fromHttpClientError(endpoint, attempt, error)),
       Effect.onExit((exit) =>
         Effect.sync(() => Metrics.increment(Metrics.requests(endpoint.kind, requestOutcome(exit))))
       ),
       Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
+      Effect.flatMap((response) => refuseRedirects(endpoint, sent, response)),
       Effect.flatMap((response) =>
         Effect.map(readBody(endpoint, attempt, response), (body) => ({
           status: response.status,
@@ -173,4 +310,5 @@ export const exchange = (
         }))
       ),
       Effect.scoped
-    ))
+    )
+  })

@@ -9,69 +9,149 @@ import * as Schema from "effect/Schema"
 import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TokenSource from "../TokenSource.js"
+import * as Issues from "./issues.js"
+import * as Lazy from "./lazy.js"
 import type { SourceKind } from "./sourceKind.js"
 import type { Received } from "./transport.js"
 
-const numeric = /^\s*-?\d+(\.\d+)?\s*$/
-const msalDate = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2}):(\d{2})$/
+/**
+ * The longest lifetime accepted: an expiry more than a year after issue is not a token (a millisecond timestamp read
+ * as seconds lands there).
+ */
+export const maxLifetimeSeconds = 365 * 24 * 60 * 60
 
-const parseMsalDate = (text: string): number | undefined => {
-  const match = msalDate.exec(text.trim())
-  if (match === null) return undefined
-  const [, month, day, year, hours, minutes, seconds, sign, offsetHours, offsetMinutes] = match
-  const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hours), Number(minutes), Number(seconds))
-  const offset = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000 * (sign === "-" ? -1 : 1)
-  return (utc - offset) / 1000
+const digitString = /^\d+$/
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
+const appServiceDate = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2}):(\d{2})$/
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (integer arithmetic, no `Date`). */
+const daysFromCivil = (year: number, month: number, day: number): number => {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yearOfEra = y - era * 400
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear
+  return era * 146097 + dayOfEra - 719468
 }
 
-/** Seconds as a JSON number or a numeric string (`"86399"`). Failure messages never echo the value. */
-const Seconds = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
-  strict: true,
-  decode: (value, _, ast) =>
-    typeof value === "number" && Number.isFinite(value)
-      ? ParseResult.succeed(value)
-      : typeof value === "string" && numeric.test(value)
-      ? ParseResult.succeed(Number(value))
-      : ParseResult.fail(new ParseResult.Type(ast, value, "expected a number of seconds")),
-  encode: ParseResult.succeed
-}).annotations({ message: () => "expected a number of seconds" })
+const daysInMonth = (year: number, month: number): number =>
+  month === 2
+    ? (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
+    : [4, 6, 9, 11].includes(month)
+    ? 30
+    : 31
 
-/**
- * An absolute expiry in epoch seconds: a number, a numeric string, an ISO-8601 date or App Service's
- * `MM/DD/YYYY HH:MM:SS +00:00`.
- */
-const EpochSeconds = Schema.transformOrFail(Schema.Union(Schema.Number, Schema.String), Schema.Number, {
+/** Epoch seconds of a calendar date and time at an offset, if every field is in range. */
+const epochSecondsOf = (fields: {
+  readonly year: string
+  readonly month: string
+  readonly day: string
+  readonly hours: string
+  readonly minutes: string
+  readonly seconds: string
+  readonly offsetSign: string
+  readonly offsetHours: string
+  readonly offsetMinutes: string
+}): number | undefined => {
+  const [year, month, day, hours, minutes, seconds, offsetHours, offsetMinutes] = [
+    fields.year,
+    fields.month,
+    fields.day,
+    fields.hours,
+    fields.minutes,
+    fields.seconds,
+    fields.offsetHours,
+    fields.offsetMinutes
+  ].map(Number)
+  const valid = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hours <= 23 &&
+    minutes <= 59 && seconds <= 59 && offsetHours <= 23 && offsetMinutes <= 59
+  if (!valid) return undefined
+  const offset = (offsetHours * 60 + offsetMinutes) * 60 * (fields.offsetSign === "-" ? -1 : 1)
+  return daysFromCivil(year, month, day) * 86400 + hours * 3600 + minutes * 60 + seconds - offset
+}
+
+/** `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, fraction dropped. */
+const parseIsoDate = (text: string): number | undefined => {
+  const match = isoDate.exec(text)
+  if (match === null) return undefined
+  const [, year, month, day, hours, minutes, seconds, zulu, sign, offsetHours, offsetMinutes] = match
+  return epochSecondsOf({
+    year,
+    month,
+    day,
+    hours,
+    minutes,
+    seconds,
+    offsetSign: zulu === undefined ? sign : "+",
+    offsetHours: zulu === undefined ? offsetHours : "00",
+    offsetMinutes: zulu === undefined ? offsetMinutes : "00"
+  })
+}
+
+/** Older App Service versions: `MM/DD/YYYY HH:MM:SS ±HH:MM`. */
+const parseAppServiceDate = (text: string): number | undefined => {
+  const match = appServiceDate.exec(text)
+  if (match === null) return undefined
+  const [, month, day, year, hours, minutes, seconds, offsetSign, offsetHours, offsetMinutes] = match
+  return epochSecondsOf({ year, month, day, hours, minutes, seconds, offsetSign, offsetHours, offsetMinutes })
+}
+
+/** A non-negative whole number as a JSON integer or a string of digits; how large it may be is checked later. */
+const wholeNumber = (value: unknown): number | undefined =>
+  typeof value === "number"
+    ? Number.isSafeInteger(value) && value >= 0 ? value : undefined
+    : typeof value === "string" && digitString.test(value)
+    ? Number(value)
+    : undefined
+
+/** `expires_in`: whole seconds, a JSON integer or a digit string (`"86399"`). */
+const Seconds = Schema.transformOrFail(Schema.Unknown, Schema.Number, {
   strict: true,
   decode: (value, _, ast) => {
-    if (typeof value === "number" && Number.isFinite(value)) return ParseResult.succeed(value)
-    if (typeof value === "string") {
-      if (numeric.test(value)) return ParseResult.succeed(Number(value))
-      const parsed = parseMsalDate(value) ??
-        Option.getOrUndefined(Option.map(DateTime.make(value.trim()), (date) => date.epochMillis / 1000))
-      if (parsed !== undefined && Number.isFinite(parsed)) return ParseResult.succeed(parsed)
-    }
-    return ParseResult.fail(new ParseResult.Type(ast, value, "expected epoch seconds or a date"))
+    const seconds = wholeNumber(value)
+    return seconds === undefined
+      ? ParseResult.fail(Issues.fail(ast, value, "expected whole seconds: a JSON integer or a string of digits"))
+      : ParseResult.succeed(seconds)
   },
   encode: ParseResult.succeed
-}).annotations({ message: () => "expected epoch seconds or a date" })
+})
 
-const optionalText = (name: string) =>
-  Schema.optional(Schema.String.annotations({ message: () => `${name} must be a string` }))
+/**
+ * `expires_on`, as epoch seconds: a JSON integer or a digit string, an ISO-8601 date with seconds and an offset, or
+ * App Service's `MM/DD/YYYY HH:MM:SS ±HH:MM`; every date field must be in range.
+ */
+const EpochSeconds = Schema.transformOrFail(Schema.Unknown, Schema.Number, {
+  strict: true,
+  decode: (value, _, ast) => {
+    const seconds = wholeNumber(value) ??
+      (typeof value === "string" ? parseIsoDate(value) ?? parseAppServiceDate(value) : undefined)
+    return seconds === undefined
+      ? ParseResult.fail(
+        Issues.fail(
+          ast,
+          value,
+          "expected epoch seconds (a JSON integer or a string of digits), an ISO-8601 date or MM/DD/YYYY HH:MM:SS ±HH:MM"
+        )
+      )
+      : ParseResult.succeed(seconds)
+  },
+  encode: ParseResult.succeed
+})
+
+const optionalText = Schema.optional(Schema.String)
 
 /** The success body every endpoint shares (fields beyond the token are optional and source specific). */
 const TokenBody = Schema.Struct({
-  access_token: Schema.String.pipe(Schema.nonEmptyString()).annotations({
-    message: () => "access_token must be a non-empty string"
-  }),
+  access_token: Schema.String.pipe(Schema.nonEmptyString()).annotations({ description: "a non-empty string" }),
   expires_in: Schema.optional(Seconds),
   expires_on: Schema.optional(EpochSeconds),
-  token_type: optionalText("token_type"),
-  resource: optionalText("resource"),
-  client_id: optionalText("client_id"),
-  object_id: optionalText("object_id"),
-  msi_res_id: optionalText("msi_res_id"),
-  mi_res_id: optionalText("mi_res_id")
-}).annotations({ message: () => "expected a JSON object with access_token and expires_in or expires_on" })
+  token_type: optionalText,
+  resource: optionalText,
+  client_id: optionalText,
+  object_id: optionalText,
+  msi_res_id: optionalText,
+  mi_res_id: optionalText
+}).annotations({ description: "a JSON object with access_token and expires_in or expires_on" })
 
 export type TokenBody = typeof TokenBody.Type
 
@@ -112,16 +192,25 @@ interface ErrorDetail {
   readonly traceId?: string | undefined
 }
 
-const decodeErrorBody = Schema.decodeUnknownOption(
-  Schema.Union(ServiceFabricErrorBody, OAuthErrorBody, AppServiceErrorBody)
+const decodeErrorBody = Lazy.lazy(() =>
+  Schema.decodeUnknownOption(Schema.Union(ServiceFabricErrorBody, OAuthErrorBody, AppServiceErrorBody))
 )
 
+/**
+ * An error body that is not a known error shape: plain text (a server's or proxy's own words) is shown, up to 500
+ * characters; JSON, or what looks like it, is not, since it may hold anything, a token included.
+ */
 const excerpt = (text: string): string | undefined => {
   const trimmed = text.trim()
-  return trimmed === "" ? undefined : trimmed.length > 500 ? `${trimmed.slice(0, 500)}…` : trimmed
+  if (trimmed === "") return undefined
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) return "the body is JSON in no known error shape (not shown)"
+  return trimmed.length > 500 ? `${trimmed.slice(0, 500)}…` : trimmed
 }
 
-/** Reads an error body: OAuth, App Service and Service Fabric shapes (mapped to OAuth codes), else its text. */
+/**
+ * Reads an error body: OAuth, App Service and Service Fabric shapes (mapped to OAuth codes), else plain text (see
+ * {@link excerpt}).
+ */
 const errorDetail = (body: string): ErrorDetail => {
   let json: unknown
   try {
@@ -129,7 +218,7 @@ const errorDetail = (body: string): ErrorDetail => {
   } catch {
     return { description: excerpt(body) }
   }
-  return Option.match(decodeErrorBody(json), {
+  return Option.match(decodeErrorBody()(json), {
     onNone: () => ({ description: excerpt(body) }),
     onSome: (decoded): ErrorDetail => {
       if ("error" in decoded && typeof decoded.error === "object") {
@@ -173,12 +262,22 @@ export interface DecodedAnswer {
   readonly body: TokenBody
 }
 
-const decodeTokenBody = Schema.decodeUnknownEither(TokenBody)
+const decodeTokenBody = Lazy.lazy(() => Schema.decodeUnknownEither(TokenBody))
 
-const issues = (error: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-    issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
-  ).join("; ")
+/** The expiry of a decoded body received at `now` (epoch milliseconds), or what is wrong with its lifetime. */
+const expiryOf = (body: TokenBody, now: number): Either.Either<number, string> => {
+  if (body.expires_in !== undefined) {
+    return body.expires_in > maxLifetimeSeconds
+      ? Either.left("expires_in is more than a year")
+      : Either.right(Math.floor(now / 1000 + body.expires_in) * 1000)
+  }
+  if (body.expires_on !== undefined) {
+    return body.expires_on * 1000 - now > maxLifetimeSeconds * 1000
+      ? Either.left("expires_on is more than a year after the token was received")
+      : Either.right(body.expires_on * 1000)
+  }
+  return Either.left("the body has neither expires_in nor expires_on")
+}
 
 /** Turns a received answer into a token (2xx) or a `TokenRequestFailed` carrying the endpoint's error. */
 export const decodeAnswer = (
@@ -196,19 +295,23 @@ export const decodeAnswer = (
     } catch {
       return invalid("the body is not JSON")
     }
-    const decoded = decodeTokenBody(json)
-    if (Either.isLeft(decoded)) return invalid(issues(decoded.left))
+    const decoded = decodeTokenBody()(json)
+    if (Either.isLeft(decoded)) return invalid(Issues.describe(decoded.left.issue))
     const body = decoded.right
-    const expiresOnSeconds = body.expires_in !== undefined ? now / 1000 + body.expires_in : body.expires_on
-    if (expiresOnSeconds === undefined) return invalid("the body has neither expires_in nor expires_on")
+    const expiry = Either.flatMap(
+      expiryOf(body, now),
+      (millis) => Either.fromOption(Option.all([DateTime.make(now), DateTime.make(millis)]), () => "no date")
+    )
+    if (Either.isLeft(expiry)) return invalid(expiry.left)
+    const [issuedAt, expiresOn] = expiry.right
     return Effect.succeed({
       body,
       token: TokenSource.issuedToken({
         token: Redacted.make(body.access_token),
         tokenType: body.token_type,
         resource: body.resource ?? resource,
-        issuedAt: DateTime.unsafeMake(now),
-        expiresOn: DateTime.unsafeMake(Math.floor(expiresOnSeconds) * 1000)
+        issuedAt,
+        expiresOn
       })
     })
   })

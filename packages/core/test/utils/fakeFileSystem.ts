@@ -1,6 +1,7 @@
 /**
  * A recording fake `FileSystem` (`FileSystem.layerNoop` underneath) over a table of files, and the errors and stat
- * answers a real one gives. Every call is recorded as `"<method> <path>"`.
+ * answers a real one gives. Every call is recorded as `"<method> <path>"`, and so is each use of a file it opened
+ * (`"fstat <path>"`, `"read <path>"`).
  */
 import { Error as PlatformError, FileSystem } from "@effect/platform"
 import type { Layer } from "effect"
@@ -36,7 +37,7 @@ export interface FakeFile {
   readonly type?: FileSystem.File.Type | undefined
   /** `readLink` succeeds: the entry is a symbolic link. */
   readonly symlink?: boolean | undefined
-  /** `stat`, `exists` and `readFile` fail with `PermissionDenied`. */
+  /** `stat`, `exists`, `readFile` and `open` fail with `PermissionDenied`. */
   readonly unreadable?: boolean | undefined
 }
 
@@ -44,6 +45,34 @@ export interface FakeFile {
 export interface FakeFileSystem {
   readonly calls: ReadonlyArray<string>
   readonly layer: Layer.Layer<FileSystem.FileSystem>
+}
+
+/** An open file: `stat` answers for the entry, `readAlloc` reads its content from the current position. */
+const openFile = (path: string, file: FakeFile, calls: Array<string>): FileSystem.File => {
+  const content = new TextEncoder().encode(file.content ?? "")
+  let position = 0
+  const unsupported = Effect.die(new Error(`the fake file ${path} supports stat and readAlloc only`))
+  return {
+    [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+    fd: FileSystem.FileDescriptor(3),
+    stat: Effect.sync(() => {
+      calls.push(`fstat ${path}`)
+      return fileInfo(file.size ?? content.length, file.type ?? "File")
+    }),
+    readAlloc: (size) =>
+      Effect.sync(() => {
+        calls.push(`read ${path}`)
+        const chunk = content.subarray(position, position + Number(size))
+        position += chunk.length
+        return chunk.length === 0 ? Option.none() : Option.some(chunk)
+      }),
+    seek: () => unsupported,
+    sync: unsupported,
+    read: () => unsupported,
+    truncate: () => unsupported,
+    write: () => unsupported,
+    writeAll: () => unsupported
+  }
 }
 
 /** A file system holding exactly `files` (by path); change the record to change the files. */
@@ -76,6 +105,12 @@ export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSy
         if (file === undefined) return Effect.fail(systemError("readFile", path, "NotFound"))
         if (file.unreadable === true) return Effect.fail(systemError("readFile", path, "PermissionDenied"))
         return Effect.succeed(new TextEncoder().encode(file.content ?? ""))
+      }),
+    open: (path) =>
+      call("open", path, (file) => {
+        if (file === undefined) return Effect.fail(systemError("open", path, "NotFound"))
+        if (file.unreadable === true) return Effect.fail(systemError("open", path, "PermissionDenied"))
+        return Effect.succeed(openFile(path, file, calls))
       })
   })
   return { calls, layer }

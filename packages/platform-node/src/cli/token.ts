@@ -8,7 +8,6 @@ import * as Options from "@effect/cli/Options"
 import * as ImdsTokenSource from "@managed-identity/core/ImdsTokenSource"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
-import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
@@ -32,14 +31,25 @@ const identityOptions = {
 
 type IdentityFlags = { readonly [K in keyof typeof identityOptions]: Option.Option<string> }
 
-const identityFrom = (
-  flags: IdentityFlags
-): Effect.Effect<ManagedIdentity.Identity, UsageError | ManagedIdentityError> => {
+/** An id given on the command line, without surrounding blanks; a blank one is a usage error, not an identity. */
+const selector = (flag: string, make: (id: string) => ManagedIdentity.Identity) => (id: string) =>
+  id.trim() === ""
+    ? Effect.fail(new UsageError(`--${flag} needs an id; it is empty`))
+    : Effect.succeed(make(id.trim()))
+
+const identityFrom = (flags: IdentityFlags): Effect.Effect<ManagedIdentity.Identity, UsageError> => {
   const given = [
-    Option.map(flags.clientId, (id) => Effect.succeed(ManagedIdentity.clientId(id))),
-    Option.map(flags.resourceId, (id) => Effect.succeed(ManagedIdentity.resourceId(id))),
-    Option.map(flags.objectId, (id) => Effect.succeed(ManagedIdentity.objectId(id))),
-    Option.map(flags.identityJson, ManagedIdentity.fromMsalJson)
+    Option.map(flags.clientId, selector("client-id", ManagedIdentity.clientId)),
+    Option.map(flags.resourceId, selector("resource-id", ManagedIdentity.resourceId)),
+    Option.map(flags.objectId, selector("object-id", ManagedIdentity.objectId)),
+    Option.map(
+      flags.identityJson,
+      (json) =>
+        Effect.mapError(
+          ManagedIdentity.fromMsalJson(json),
+          (error) => new UsageError(`--identity-json: ${error.reason}`)
+        )
+    )
   ].flatMap(Option.toArray)
   if (given.length > 1) {
     return Effect.fail(

@@ -58,11 +58,36 @@ export class EmulatorError extends Schema.TaggedError<EmulatorError>()("Emulator
 export const failWith = (message: string) => (cause: unknown): EmulatorError =>
   new EmulatorError({ message: `${message}: ${cause instanceof Error ? cause.message : String(cause)}` })
 
+/** A fault script is a few levels deep; anything deeper is refused before its parse error is formatted. */
+const maxFaultScriptDepth = 8
+
+const nestedDeeperThan = (value: unknown, limit: number): boolean => {
+  const pending: Array<readonly [unknown, number]> = [[value, 0]]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next
+    if (typeof item !== "object" || item === null) continue
+    if (depth >= limit) return true
+    for (const child of Object.values(item)) pending.push([child, depth + 1])
+  }
+  return false
+}
+
 /** @internal */
-export const decodeFaultScripts = (json: string): Effect.Effect<FaultScripts, EmulatorError> =>
-  Schema.decode(Schema.parseJson(FaultScripts), { onExcessProperty: "error" })(json).pipe(
+export const decodeFaultScripts = (json: string): Effect.Effect<FaultScripts, EmulatorError> => {
+  const invalid = (reason: string) => Effect.fail(new EmulatorError({ message: `Invalid fault script: ${reason}` }))
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    return invalid("the text is not valid JSON")
+  }
+  if (nestedDeeperThan(parsed, maxFaultScriptDepth)) {
+    return invalid(`nested deeper than ${maxFaultScriptDepth} levels`)
+  }
+  return Schema.decodeUnknown(FaultScripts, { onExcessProperty: "error" })(parsed).pipe(
     Effect.mapError((error) => new EmulatorError({ message: `Invalid fault script: ${error.message}` }))
   )
+}
 
 /** @internal */
 export interface Identity {

@@ -1,6 +1,5 @@
 import * as WorkloadIdentityTokenSource from "@managed-identity/core/WorkloadIdentityTokenSource"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as UndiciClients from "./undiciClients.js"
 
@@ -25,9 +24,3 @@ export const make: Effect.Effect<WorkloadIdentityTokenSource.TokenProxyHttpClien
           )
       })
   )
-
-/** Provides `WorkloadIdentityTokenSource.TokenProxyHttpClient` for Node. */
-export const layer: Layer.Layer<WorkloadIdentityTokenSource.TokenProxyHttpClient> = Layer.scoped(
-  WorkloadIdentityTokenSource.TokenProxyHttpClient,
-  make
-)

@@ -1,0 +1,176 @@
+import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Redacted } from "effect"
+import * as AppServiceTokenSource from "../../src/AppServiceTokenSource.js"
+import * as Transport from "../../src/internal/transport.js"
+import * as ManagedIdentity from "../../src/ManagedIdentity.js"
+import type { ManagedIdentityError } from "../../src/ManagedIdentityError.js"
+import * as FakeHttp from "../utils/fakeHttp.js"
+import * as LoopbackServer from "../utils/loopbackServer.js"
+import * as SourceHarness from "../utils/sourceHarness.js"
+
+const resource = "https://vault.azure.net"
+const secret = "transport-identity-header-secret"
+const tokenValue = "AT-from-the-redirect-target"
+
+/** One `getToken` from App Service at `endpoint` over `client` (a real one: these tests open sockets). */
+const appServiceToken = (endpoint: string, client: Layer.Layer<HttpClient.HttpClient>) =>
+  SourceHarness.getToken(resource).pipe(
+    Effect.provide(
+      AppServiceTokenSource.layer({ endpoint, identityHeader: Redacted.make(secret) }).pipe(
+        Layer.provide(client),
+        Layer.provide(ManagedIdentity.layerSystemAssigned)
+      )
+    )
+  )
+
+/** The redirect target: answers a token to anyone, and records who came. */
+const target = LoopbackServer.start((_, response) => {
+  response.writeHead(200, { "content-type": "application/json" })
+  response.end(JSON.stringify({ access_token: tokenValue, expires_in: 3600 }))
+})
+
+/** The identity endpoint: answers every request with `status` to `location`. */
+const redirecting = (status: number, location: string) =>
+  LoopbackServer.start((_, response) => {
+    response.writeHead(status, { location })
+    response.end()
+  })
+
+/** A client that follows redirects whatever it is asked: plain `fetch`, no `RequestInit` read from the context. */
+const followingClient = Layer.succeed(
+  HttpClient.HttpClient,
+  HttpClient.make((request, url) =>
+    Effect.map(
+      Effect.tryPromise({
+        try: () => fetch(url, { method: request.method, headers: request.headers, redirect: "follow" }),
+        catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
+      }),
+      (response) => HttpClientResponse.fromWeb(request, response)
+    )
+  )
+)
+
+describe("transport", () => {
+  describe("redirects are never followed, whatever the client", () => {
+    for (const status of [301, 302, 303, 307, 308]) {
+      it.scopedLive(`a ${status} through the stock FetchHttpClient.layer: TokenRequestFailed, the secret stays`, () =>
+        Effect.gen(function*() {
+          const elsewhere = yield* target
+          const endpoint = yield* redirecting(status, `${elsewhere.url}/msi/token`)
+          const error = yield* Effect.flip(appServiceToken(`${endpoint.url}/msi/token`, FetchHttpClient.layer))
+          assert(error._tag === "TokenRequestFailed")
+          assert.strictEqual(error.status, status)
+          assert.include(error.message, "redirect")
+          assert.strictEqual(endpoint.received.length, 1, "not retried")
+          assert.strictEqual(endpoint.received[0]["x-identity-header"], secret)
+          assert.deepStrictEqual(elsewhere.received, [], "nothing reached the redirect target")
+        }))
+    }
+
+    it.scopedLive("an answer a client reached by following a redirect anyway is refused", () =>
+      Effect.gen(function*() {
+        const elsewhere = yield* target
+        const endpoint = yield* redirecting(307, `${elsewhere.url}/msi/token`)
+        const error = yield* Effect.flip(appServiceToken(`${endpoint.url}/msi/token`, followingClient))
+        assert(error._tag === "TokenRequestFailed")
+        assert.include(error.message, "followed a redirect")
+        assert.notInclude(JSON.stringify(error), tokenValue)
+        assert.strictEqual(elsewhere.received.length, 1, "this client did follow")
+        assert.strictEqual(endpoint.received.length, 1, "not retried")
+      }))
+
+    it.effect("every 3xx of any client is a TokenRequestFailed after exactly one request, its body unread", () =>
+      Effect.gen(function*() {
+        for (const status of [300, 301, 302, 303, 304, 305, 307, 308, 399]) {
+          const http = yield* FakeHttp.make([
+            FakeHttp.json({ access_token: tokenValue, expires_in: 3600 }, { status, headers: { location: "/x" } })
+          ])
+          const error = yield* Effect.flip(
+            SourceHarness.getToken(resource).pipe(
+              SourceHarness.provide(
+                AppServiceTokenSource.layer({
+                  endpoint: "http://127.0.0.1:41234/msi/token",
+                  identityHeader: Redacted.make(secret)
+                }),
+                { http }
+              )
+            )
+          )
+          assert(error._tag === "TokenRequestFailed", String(status))
+          assert.strictEqual(error.status, status)
+          assert.notInclude(JSON.stringify(error), tokenValue)
+          assert.strictEqual(yield* http.count, 1)
+        }
+      }))
+  })
+
+  describe("requests the client refuses to send are InvalidIdentity, never retried", () => {
+    it.live("a port fetch blocks (6000, X11): InvalidIdentity at once instead of four ConnectionFailed attempts", () =>
+      Effect.gen(function*() {
+        const started = Date.now()
+        const error = yield* Effect.flip(
+          appServiceToken("http://127.0.0.1:6000/msi/token?sig=query-secret", FetchHttpClient.layer)
+        )
+        assert(error._tag === "InvalidIdentity")
+        assert.include(error.message, "port")
+        assert.include(error.message, "http://127.0.0.1:6000/msi/token")
+        assert.notInclude(error.message, "query-secret")
+        assert.isBelow(Date.now() - started, 900, "no retry delay was waited")
+      }))
+
+    const refusals: ReadonlyArray<readonly [string, HttpClientError.HttpClientError]> = [
+      [
+        "a TypeError of fetch that quotes the header value",
+        new HttpClientError.RequestError({
+          request: HttpClientRequest.get("http://127.0.0.1/"),
+          reason: "Transport",
+          cause: new TypeError(`Headers.append: "${secret}\n" is an invalid header value.`)
+        })
+      ],
+      [
+        "a URL the client cannot build",
+        new HttpClientError.RequestError({
+          request: HttpClientRequest.get("http://127.0.0.1/"),
+          reason: "InvalidUrl",
+          cause: new TypeError(`Invalid URL: ${secret}`)
+        })
+      ]
+    ]
+    for (const [name, failure] of refusals) {
+      it(`${name} is an InvalidIdentity that does not quote it`, () => {
+        const error: ManagedIdentityError = Transport.fromHttpClientError(
+          Transport.endpoint("AppService", "http://127.0.0.1:41234/msi/token"),
+          2,
+          failure
+        )
+        assert.strictEqual(error._tag, "InvalidIdentity")
+        assert.notInclude(JSON.stringify(error), secret)
+      })
+    }
+
+    it("fetch failed with a network cause stays a retryable ConnectionFailed", () => {
+      const error = Transport.fromHttpClientError(
+        Transport.endpoint("AppService", "http://127.0.0.1:41234/msi/token"),
+        2,
+        new HttpClientError.RequestError({
+          request: HttpClientRequest.get("http://127.0.0.1/"),
+          reason: "Transport",
+          cause: new TypeError("fetch failed", { cause: Object.assign(new Error("other side closed"), {}) })
+        })
+      )
+      assert.strictEqual(error._tag, "ConnectionFailed")
+    })
+  })
+
+  describe("endpoint URLs in messages", () => {
+    it("show scheme, host, port and path only", () => {
+      assert.strictEqual(
+        Transport.displayUrl("http://user:pass@127.0.0.1:8080/msi/token?sig=abc&x=1#fragment"),
+        "http://127.0.0.1:8080/msi/token"
+      )
+      assert.strictEqual(Transport.displayUrl("https://[::1]:443/a%20b"), "https://[::1]/a%20b")
+      assert.strictEqual(Transport.displayUrl("not a url ?sig=abc"), "(not a URL)")
+    })
+  })
+})

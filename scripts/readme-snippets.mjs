@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Type-checks the TypeScript blocks of README.md against the code as it is, so a snippet a user copies compiles.
+// A block with `import`s is checked as written, a module of its own. A block without is a fragment: it is checked
+// after a prelude that imports every module of both packages and the Effect modules the README uses, and declares
+// the placeholders it leaves to the reader (`myKeyValueStore`, an Azure SDK `SecretClient`); a fragment that uses
+// `yield*` outside a generator is checked inside `Effect.gen`. Errors are reported at their README line.
+// Usage: node scripts/readme-snippets.mjs   (part of `pnpm check`)
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+const root = resolve(import.meta.dirname, "..")
+const readme = readFileSync(join(root, "README.md"), "utf8").split("\n")
+
+const blocks = []
+for (let index = 0; index < readme.length; index++) {
+  if (readme[index].trim() !== "```ts") continue
+  const start = index + 1
+  while (readme[++index].trim() !== "```");
+  blocks.push({ line: start + 1, code: readme.slice(start, index).join("\n") })
+}
+
+const modulesOf = (name) =>
+  [...readFileSync(join(root, "packages", name, "src/index.ts"), "utf8").matchAll(/^export \* as (\w+) from/gm)]
+    .map((match) => match[1])
+const prelude = `import { HttpClient, KeyValueStore } from "@effect/platform"
+import { Config, ConfigProvider, Effect, Layer, ManagedRuntime, Redacted, Schedule } from "effect"
+import { ${modulesOf("core").join(", ")} } from "@managed-identity/core"
+import { ${modulesOf("platform-node").join(", ")} } from "@managed-identity/platform-node"
+declare const myKeyValueStore: Layer.Layer<KeyValueStore.KeyValueStore>
+/** Any Azure SDK client: it takes Azure's (structural) \`TokenCredential\`. */
+declare class SecretClient {
+  constructor(url: string, credential: {
+    getToken(scopes: string | Array<string>, options?: { claims?: string; abortSignal?: AbortSignal }): Promise<
+      { token: string; expiresOnTimestamp: number; refreshAfterTimestamp?: number; tokenType?: string } | null
+    >
+  })
+}
+`
+
+const scratch = mkdtempSync(join(tmpdir(), "managed-identity-readme-"))
+try {
+  symlinkSync(join(root, "examples", "node_modules"), join(scratch, "node_modules"))
+  writeFileSync(join(scratch, "package.json"), JSON.stringify({ type: "module" }))
+  writeFileSync(
+    join(scratch, "tsconfig.json"),
+    JSON.stringify({
+      extends: join(root, "tsconfig.base.json"),
+      compilerOptions: {
+        noEmit: true,
+        composite: false,
+        incremental: false,
+        declaration: false,
+        declarationMap: false,
+        noUnusedLocals: false,
+        types: ["node"]
+      },
+      include: ["*.ts"]
+    })
+  )
+  const files = blocks.map((block, index) => {
+    const fragment = !/^import /m.test(block.code)
+    const generator = fragment && block.code.includes("yield*") && !block.code.includes("function*")
+    const head = fragment ? prelude + (generator ? "export const snippet = Effect.gen(function*() {\n" : "") : ""
+    writeFileSync(join(scratch, `snippet${index}.ts`), `${head}${block.code}\n${generator ? "})\n" : ""}`)
+    return { ...block, offset: head.split("\n").length - 1 }
+  })
+  try {
+    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", ".", "--pretty", "false"], {
+      cwd: scratch,
+      encoding: "utf8"
+    })
+  } catch (error) {
+    const output = String(error.stdout).replace(/snippet(\d+)\.ts\((\d+),(\d+)\)/g, (_, file, line, column) => {
+      const { offset, line: first } = files[Number(file)]
+      return `README.md:${first + Number(line) - 1 - offset}:${column}`
+    })
+    console.error(output)
+    process.exitCode = 1
+  }
+  if (process.exitCode !== 1) console.log(`readme-snippets: ${blocks.length} TypeScript blocks of README.md type-check`)
+} finally {
+  rmSync(scratch, { recursive: true, force: true })
+}
