@@ -108,22 +108,31 @@ describe("WorkloadIdentityTokenSource", () => {
         assert.deepStrictEqual(capabilities, TokenSource.noCapabilities)
       }))
 
-    it.effect("the authority comes from authorityHost, a trailing / tolerated, and the tenant may be a domain", () =>
-      Effect.gen(function*() {
-        const host = yield* onHost([ok])
-        yield* host.run(
-          WorkloadIdentityTokenSource.layer({
-            ...options,
-            authorityHost: "https://login.microsoftonline.us/",
-            tenantId: "contoso.onmicrosoft.com"
-          })
-        )
-        const [request] = yield* host.http.requests
-        assert.strictEqual(
-          request.urlWithoutQuery,
-          "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token"
-        )
-      }))
+    const urls: ReadonlyArray<readonly [string, Partial<WorkloadIdentityTokenSource.Options>, string]> = [
+      [
+        "the authority comes from authorityHost, a trailing / tolerated, and the tenant may be a domain",
+        { authorityHost: "https://login.microsoftonline.us/", tenantId: "contoso.onmicrosoft.com" },
+        "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token"
+      ],
+      [
+        "with identity bindings, the authority's own path is kept below the proxy's",
+        {
+          authorityHost: "https://adfs.contoso.com/adfs/",
+          tenantId: "contoso.com",
+          tokenProxy: { url: "https://proxy.example" }
+        },
+        "https://proxy.example/adfs/contoso.com/oauth2/v2.0/token"
+      ]
+    ]
+    for (const [name, given, url] of urls) {
+      it.effect(name, () =>
+        Effect.gen(function*() {
+          const host = yield* onHost([ok])
+          yield* host.run(WorkloadIdentityTokenSource.layer({ ...options, ...given }))
+          const [request] = yield* host.http.requests
+          assert.strictEqual(request.urlWithoutQuery, url)
+        }))
+    }
   })
 
   describe("configuration refused before anything is read or sent", () => {
@@ -323,21 +332,6 @@ describe("WorkloadIdentityTokenSource", () => {
         assert.strictEqual(request.urlWithoutQuery, `https://proxy.example:8443/sts/${tenantId}/oauth2/v2.0/token`)
         assert.strictEqual(sentForm(request.body).client_assertion, assertion)
         assert.deepStrictEqual(trusts, [{ ca: proxyCa, serverName: "sts.aks.invalid" }])
-      }))
-
-    it.effect("the authority's own path is kept below the proxy's", () =>
-      Effect.gen(function*() {
-        const host = yield* onHost([ok])
-        yield* host.run(
-          WorkloadIdentityTokenSource.layer({
-            ...options,
-            authorityHost: "https://adfs.contoso.com/adfs/",
-            tenantId: "contoso.com",
-            tokenProxy: { url: "https://proxy.example" }
-          })
-        )
-        const [request] = yield* host.http.requests
-        assert.strictEqual(request.urlWithoutQuery, "https://proxy.example/adfs/contoso.com/oauth2/v2.0/token")
       }))
 
     const refused: ReadonlyArray<readonly [string, WorkloadIdentityTokenSource.TokenProxy, RegExp]> = [

@@ -99,6 +99,16 @@ export const advancing = (duration: Duration.DurationInput) => <A, E, R>(effect:
     return yield* Fiber.join(fiber)
   })
 
+/** Forks `effect`, checks that it still runs 1 ms before `millis` and has failed at `millis`; its error. */
+export const failsAfter = (millis: number) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(millis - 1)
+    assert.isNull(fiber.unsafePoll(), `settled before ${millis} ms`)
+    yield* TestClock.adjust(1)
+    return yield* Effect.flip(Fiber.join(fiber))
+  })
+
 /**
  * Forks `effect`, checks that each further request goes out exactly `delays[i]` after the one before (not a
  * millisecond earlier), then joins it. `http` must not have been used before.
