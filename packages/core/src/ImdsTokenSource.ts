@@ -3,9 +3,10 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -13,9 +14,11 @@ import * as Option from "effect/Option"
 import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
+import * as ImdsProbe from "./internal/imdsProbe.js"
 import * as Selector from "./internal/selector.js"
 import * as Transport from "./internal/transport.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
@@ -32,6 +35,9 @@ export const defaultAuthorityHost = "http://169.254.169.254"
  * @category constants
  */
 export const apiVersion = "2018-02-01"
+
+/** The resource named by {@link probe}'s request, which asks for no token. */
+const probeResource = "https://management.azure.com"
 
 /**
  * The retry policy IMDS uses unless a `retrySchedule` replaces it.
@@ -53,10 +59,34 @@ export const isRetryable = RetryPolicy.isRetryableImds
  * @since 0.1.0
  * @category models
  */
-export interface Options extends TokenSource.TimingOptions {
+export interface Options extends ProbeOptions {
   /** The IMDS host (default `http://169.254.169.254`); leading and trailing `/` are ignored. */
   readonly authorityHost?: string | undefined
 }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProbeOptions extends TokenSource.TimingOptions {
+  /**
+   * Bound the first contact (default `false`; `ManagedIdentitySource` turns it on when IMDS is the detected
+   * fallback): until IMDS has answered this source once, an attempt gets `probeTimeout` to connect and answer. No
+   * answer, a failed connection, or Docker Desktop's `403 … unreachable` is a `SourceUnavailable` at once, without
+   * retries; a failed probe is not remembered. Any HTTP answer means IMDS is there, and the normal policy applies.
+   */
+  readonly probe?: boolean | undefined
+  /** How long a probe waits (default 1 s). */
+  readonly probeTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * How long the probe waits for IMDS to connect and answer.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultProbeTimeout: Duration.Duration = Duration.seconds(1)
 
 /**
  * The token URL for an authority host: `<host>/metadata/identity/oauth2/token`.
@@ -69,7 +99,8 @@ export const tokenUrl = (authorityHost: string): string =>
 
 /**
  * Builds the source. An authority host that does not make an http or https URL, or holds a user name or password,
- * is refused with `InvalidIdentity` before anything is sent.
+ * is refused with `InvalidIdentity` before anything is sent. With `probe`, its first contact is bounded by the probe
+ * (see {@link ProbeOptions}).
  *
  * @since 0.1.0
  * @category constructors
@@ -78,17 +109,65 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> => {
   const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
-  return HttpSource.make(
-    { ...Transport.endpoint("Imds", url), retryPolicy, isRetryable, timing: options },
-    (identity) =>
-      Either.map(
-        EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url),
-        () => (request) =>
-          HttpClientRequest.get(url, {
-            urlParams: { "api-version": apiVersion, resource: request.resource, ...Selector.params("Imds", identity) },
-            headers: { Metadata: "true" }
-          })
+  const definition: HttpSource.Definition = {
+    ...Transport.endpoint("Imds", url),
+    retryPolicy,
+    isRetryable,
+    timing: options
+  }
+  return Effect.flatMap(
+    options.probe === true
+      ? ImdsProbe.make(definition, options.probeTimeout ?? defaultProbeTimeout)
+      : Effect.succeed(undefined),
+    (guard) =>
+      HttpSource.make(
+        definition,
+        (identity) =>
+          Either.map(
+            EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url),
+            () => (request) =>
+              HttpClientRequest.get(url, {
+                urlParams: {
+                  "api-version": apiVersion,
+                  resource: request.resource,
+                  ...Selector.params("Imds", identity)
+                },
+                headers: { Metadata: "true" }
+              })
+          ),
+        guard
       )
+  )
+}
+
+/**
+ * Probes IMDS once, as the first contact of a detected IMDS source is probed, with a request that asks for no token
+ * (no `Metadata` header, which IMDS answers `400`): the status it answered, or the `SourceUnavailable` of a failed
+ * probe (an unusable authority host is an `InvalidIdentity`). `managed-identity source` reports it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const probe = (
+  options: Pick<Options, "authorityHost" | "probeTimeout"> = {}
+): Effect.Effect<number, ManagedIdentityError, HttpClient.HttpClient> => {
+  const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
+  const endpoint = Transport.endpoint("Imds", url)
+  return Effect.flatMap(
+    Effect.all([
+      HttpClient.HttpClient,
+      ImdsProbe.make(endpoint, options.probeTimeout ?? defaultProbeTimeout),
+      EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url)
+    ]),
+    ([client, guard]) =>
+      guard(
+        Transport.exchange(
+          client,
+          endpoint,
+          1,
+          HttpClientRequest.get(url, { urlParams: { "api-version": apiVersion, resource: probeResource } })
+        )
+      ).pipe(Effect.map((received) => received.status))
   )
 }
 
@@ -102,19 +181,33 @@ export const layer = (
   Layer.effect(TokenSource.TokenSource, make(options))
 
 /**
+ * {@link probe} at the host from `AZURE_POD_IDENTITY_AUTHORITY_HOST` (read through `Config`), default IMDS otherwise.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const probeConfig = (
+  options: Pick<Options, "probeTimeout"> = {}
+): Effect.Effect<number, ManagedIdentityError | ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Effect.flatMap(
+    Environment.optional("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
+    (host) => probe({ ...options, authorityHost: Option.getOrUndefined(host) })
+  )
+
+/**
  * The authority host from `AZURE_POD_IDENTITY_AUTHORITY_HOST` (read through `Config`), default IMDS otherwise.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  timing: TokenSource.TimingOptions = {}
+  options: ProbeOptions = {}
 ): Layer.Layer<
   TokenSource.TokenSource,
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity
 > =>
   Environment.optional("AZURE_POD_IDENTITY_AUTHORITY_HOST").pipe(
-    Effect.flatMap((host) => make({ ...timing, authorityHost: Option.getOrUndefined(host) })),
+    Effect.flatMap((host) => make({ ...options, authorityHost: Option.getOrUndefined(host) })),
     Layer.effect(TokenSource.TokenSource)
   )

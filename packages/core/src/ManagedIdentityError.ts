@@ -75,8 +75,9 @@ export class SourceUnavailable extends Schema.TaggedError<SourceUnavailable>(
 
 /**
  * The endpoint answered with an error status. `error` and `description` carry the endpoint's own error code and
- * text (an error body of an unknown JSON shape is not shown); `retryAfter` (seconds) what it asked for in
- * `Retry-After`. A redirect (`3xx`) is one too: it is never followed.
+ * text (an error body of an unknown JSON shape is not shown), `correlationId` and `traceId` its request identifiers
+ * (Entra sends both); `retryAfter` (seconds) what it asked for in `Retry-After`. A redirect (`3xx`) is one too: it is
+ * never followed.
  *
  * @since 0.1.0
  * @category errors
@@ -89,6 +90,7 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
   error: Schema.optional(Schema.String),
   description: Schema.optional(Schema.String),
   correlationId: Schema.optional(Schema.String),
+  traceId: Schema.optional(Schema.String),
   retryAfter: Schema.optional(Schema.Number)
 }) {
   /** @since 0.1.0 */

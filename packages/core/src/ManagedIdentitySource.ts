@@ -3,13 +3,15 @@
  *
  * Detection follows PROTOCOL.md's table, first match wins (a variable set but empty counts as unset):
  *
+ * 0. AKS workload identity: `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_TENANT_ID` and a client id (the `ClientId` in
+ *    context, else `AZURE_CLIENT_ID`); when only some are there, the reasons say which is missing
  * 1. Service Fabric: `IDENTITY_ENDPOINT`, `IDENTITY_HEADER` and `IDENTITY_SERVER_THUMBPRINT`
  * 2. App Service: `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`
  * 3. Azure Machine Learning: `MSI_ENDPOINT` and `MSI_SECRET`
  * 4. Cloud Shell: `MSI_ENDPOINT`
  * 5. Azure Arc: `IDENTITY_ENDPOINT` and `IMDS_ENDPOINT`, else the agent binary exists (Linux
  *    `/opt/azcmagent/bin/himds`, Windows `%ProgramFiles%\AzureConnectedMachineAgent\himds.exe`)
- * 6. IMDS otherwise
+ * 6. IMDS otherwise, its first contact bounded by a probe (`probeTimeout`, default 1 s)
  *
  * {@link diagnose} explains a host: the detection, what the variables point at, one timed request, the identity and
  * issue time the token names, and the cache, as a report of findings (`managed-identity doctor` prints it).
@@ -46,6 +48,7 @@ import * as RetryPolicy from "./RetryPolicy.js"
 import * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
 import * as TokenCache from "./TokenCache.js"
 import * as TokenSource from "./TokenSource.js"
+import * as WorkloadIdentityTokenSource from "./WorkloadIdentityTokenSource.js"
 
 /**
  * The operating system, as Node's `process.platform` names it (`"linux"`, `"win32"`, `"darwin"`, …). Core has no
@@ -72,6 +75,9 @@ export const layerHostPlatform = (platform: string): Layer.Layer<HostPlatform> =
  * @category constants
  */
 export const variables = [
+  "AZURE_FEDERATED_TOKEN_FILE",
+  "AZURE_TENANT_ID",
+  "AZURE_CLIENT_ID",
   "IDENTITY_ENDPOINT",
   "IDENTITY_HEADER",
   "IDENTITY_SERVER_THUMBPRINT",
@@ -152,8 +158,38 @@ const findArcAgent = (
 }
 
 /**
+ * Workload identity's rule: the reason it is detected (right), or the note saying what is missing when only some of
+ * its inputs are there (left; none when neither the token file nor the tenant is set).
+ */
+const workloadIdentity = (
+  seen: (...names: ReadonlyArray<typeof variables[number]>) => boolean,
+  clientIdConfigured: boolean
+): Either.Either<string, Option.Option<string>> => {
+  const file = seen("AZURE_FEDERATED_TOKEN_FILE")
+  const tenant = seen("AZURE_TENANT_ID")
+  const clientId = clientIdConfigured
+    ? Option.some("the configured ClientId identity")
+    : seen("AZURE_CLIENT_ID")
+    ? Option.some("AZURE_CLIENT_ID")
+    : Option.none()
+  if (file && tenant && Option.isSome(clientId)) {
+    return Either.right(`AZURE_FEDERATED_TOKEN_FILE and AZURE_TENANT_ID are set, the client id is ${clientId.value}`)
+  }
+  if (!file && !tenant) return Either.left(Option.none())
+  const missing = [
+    ...(file ? [] : ["AZURE_FEDERATED_TOKEN_FILE"]),
+    ...(tenant ? [] : ["AZURE_TENANT_ID"]),
+    ...(Option.isSome(clientId) ? [] : ["a client id (a ClientId identity or AZURE_CLIENT_ID)"])
+  ]
+  return Either.left(
+    Option.some(`${TokenSource.titles.WorkloadIdentity} skipped: ${missing.join(" and ")} missing`)
+  )
+}
+
+/**
  * Detects the source from the environment (through `Config`) and, when no variable decides, the Azure Arc agent
- * binary (through `FileSystem`).
+ * binary (through `FileSystem`). A `ManagedIdentity` in context, if any, counts as workload identity's client id when
+ * it is a `ClientId`.
  *
  * @since 0.1.0
  * @category constructors
@@ -167,16 +203,29 @@ export const detect: Effect.Effect<Detection, ConfigError.ConfigError, FileSyste
     const seenText = variablesSeen.length === 0
       ? "no managed identity variable is set"
       : `variables seen: ${variablesSeen.join(", ")}`
+    const configured = yield* Effect.serviceOption(ManagedIdentity.ManagedIdentity)
+    const workload = workloadIdentity(
+      seen,
+      Option.exists(configured, (identity) => identity._tag === "ClientId")
+    )
     const detected = (
       kind: TokenSource.SourceKind,
       reason: string,
       search?: AgentSearch
     ): Detection => ({
       kind,
-      reasons: [`${TokenSource.titles[kind]}: ${reason}`, seenText, ...(search === undefined ? [] : [search.note])],
+      reasons: [
+        `${TokenSource.titles[kind]}: ${reason}`,
+        seenText,
+        ...Either.match(workload, { onLeft: Option.toArray, onRight: () => [] }),
+        ...(search === undefined ? [] : [search.note])
+      ],
       variablesSeen,
       filesChecked: search === undefined ? [] : Option.toArray(search.file)
     })
+    if (Either.isRight(workload)) {
+      return detected("WorkloadIdentity", workload.right)
+    }
     if (seen("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT")) {
       return detected("ServiceFabric", "IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set")
     }
@@ -206,6 +255,13 @@ export const detect: Effect.Effect<Detection, ConfigError.ConfigError, FileSyste
 export interface Options extends TokenSource.TimingOptions {
   /** Where Azure Arc key files are, when Azure Arc is detected (default: the agent's directory for the platform). */
   readonly azureArcKeyDirectory?: string | undefined
+  /**
+   * When workload identity is detected, use identity bindings: send the exchange to `AZURE_KUBERNETES_TOKEN_PROXY`
+   * (default `false`, as in the Azure SDKs, whose "Azure proxy" option it mirrors).
+   */
+  readonly identityBindings?: boolean | undefined
+  /** When IMDS is the fallback, how long its probe waits for a first answer (default 1 s). */
+  readonly probeTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -219,6 +275,7 @@ export type Requirements =
   | ManagedIdentity.ManagedIdentity
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
+  | WorkloadIdentityTokenSource.TokenProxyHttpClient
   | HostPlatform
 
 const sourceLayer = (
@@ -226,8 +283,10 @@ const sourceLayer = (
   options: Options,
   platform: string
 ): Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, Requirements> => {
-  const { azureArcKeyDirectory, ...timing } = options
+  const { azureArcKeyDirectory, identityBindings, probeTimeout, ...timing } = options
   switch (kind) {
+    case "WorkloadIdentity":
+      return WorkloadIdentityTokenSource.layerConfig({ ...timing, identityBindings })
     case "ServiceFabric":
       return ServiceFabricTokenSource.layerConfig(timing)
     case "AppService":
@@ -239,13 +298,13 @@ const sourceLayer = (
     case "AzureArc":
       return AzureArcTokenSource.layerConfig({ ...timing, platform, keyDirectory: azureArcKeyDirectory })
     case "Imds":
-      return ImdsTokenSource.layerConfig(timing)
+      return ImdsTokenSource.layerConfig({ ...timing, probe: true, probeTimeout })
   }
 }
 
 /**
  * Detects the source and provides it, built from the same variables by the source module's `layerConfig`, with
- * the given timing. The detection is logged at debug level.
+ * the given timing; a detected IMDS probes its first contact. The detection is logged at debug level.
  *
  * @since 0.1.0
  * @category layers
@@ -278,8 +337,8 @@ export const layer: Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError
  * - `detection`: the detected source and why, as {@link detect} says
  * - `sources`: the detected source's variables and those of every other source whose variables are all set, each
  *   with what it points at (a URL's scheme, host, port and path; a secret only as set)
- * - `reachability`: the timed request to the detected source (endpoint, budget, milliseconds, a token or the error
- *   tag, status and message); `null` when the source could not be built
+ * - `reachability`: the timed request to the detected source (endpoint, whether it was IMDS's probe, budget,
+ *   milliseconds, a token or the error tag, status and message); `null` when the source could not be built
  * - `token`: where the token came from (`identity_provider` or `cache`), its type, resource, expiry and claims
  *   (`oid`, `appid`, `azp`, `tid`, `xms_mirid`, `aud`, `iat`, `exp`; `null` when the token is not a JWT), never the
  *   token itself; `null` when there is none
@@ -365,6 +424,8 @@ export interface DiagnoseOptions {
   readonly budget?: Duration.DurationInput | undefined
   /** Where Azure Arc key files are, when Azure Arc is detected (default: the agent's directory for the platform). */
   readonly azureArcKeyDirectory?: string | undefined
+  /** When workload identity is detected, send the exchange to the identity-binding token proxy (default `false`). */
+  readonly identityBindings?: boolean | undefined
 }
 
 /**
@@ -376,9 +437,24 @@ export interface DiagnoseOptions {
 export type DiagnoseRequirements = Requirements | TokenCache.TokenCache
 
 /** The URL the detected source sends to, as messages show it. */
-const endpointOf = (kind: TokenSource.SourceKind, value: (name: string) => Option.Option<string>): string => {
+const endpointOf = (
+  kind: TokenSource.SourceKind,
+  value: (name: string) => Option.Option<string>,
+  identityBindings: boolean
+): string => {
   const url = (() => {
     switch (kind) {
+      case "WorkloadIdentity": {
+        const proxy = identityBindings ? value("AZURE_KUBERNETES_TOKEN_PROXY") : Option.none()
+        if (Option.isSome(proxy)) return proxy
+        return Option.flatMap(value("AZURE_TENANT_ID"), (tenant) =>
+          Either.getRight(
+            WorkloadIdentityTokenSource.tokenUrl(
+              Option.getOrElse(value("AZURE_AUTHORITY_HOST"), () => WorkloadIdentityTokenSource.defaultAuthorityHost),
+              tenant
+            )
+          )).pipe(Option.map(String))
+      }
       case "Imds":
         return Option.some(
           ImdsTokenSource.tokenUrl(
@@ -395,7 +471,7 @@ const endpointOf = (kind: TokenSource.SourceKind, value: (name: string) => Optio
         return value("MSI_ENDPOINT")
     }
   })()
-  return Option.match(url, { onNone: () => "(not set)", onSome: Transport.displayUrl })
+  return Option.match(url, { onNone: () => "(not set, or not valid)", onSome: Transport.displayUrl })
 }
 
 /** One timed request: how long it took, and its token or error. */
@@ -423,16 +499,15 @@ const reachabilityFinding = (
     return plain("ok", "source.reachable", `${title} answered with a token in ${formatMillis(attempt.millis)}`)
   }
   const error = attempt.result.left
-  const notThisHost = kind === "Imds" ? ": most likely not an Azure host, or IMDS is blocked from here" : ""
   switch (error._tag) {
     case "Timeout":
       return plain(
         "error",
         "source.unavailable",
-        `${title} did not answer within ${Duration.format(budget)} at ${endpoint}${notThisHost}`
+        `${title} did not answer within ${Duration.format(budget)} at ${endpoint}`
       )
     case "SourceUnavailable":
-      return plain("error", "source.unavailable", `${error.message}${notThisHost}`)
+      return plain("error", "source.unavailable", `${title} is not reachable at ${error.endpoint}: ${error.reason}`)
     case "InvalidIdentity":
       return plain("error", "source.misconfigured", error.message)
     case "IdentityNotConfirmed": {
@@ -476,11 +551,11 @@ const examineToken = (
   kind: TokenSource.SourceKind,
   identity: ManagedIdentity.Identity,
   accessToken: AccessToken,
-  defaultClientId: Option.Option<string>,
+  host: Model.HostIdentity,
   now: number
 ) => {
   const claims = Model.readClaims(Redacted.value(accessToken.token))
-  const identityChecked = Model.checkIdentity(kind, identity, claims, defaultClientId)
+  const identityChecked = Model.checkIdentity(kind, identity, claims, host)
   const clockChecked = Model.checkClock(claims, accessToken.source, now)
   const received = Model.finding(
     "ok",
@@ -554,10 +629,12 @@ const requestToken = (
  * stable codes ({@link FindingCode}). The report never holds a token or a secret.
  *
  * The request goes through a client built like the app's, over the `TokenCache` in context and the detected source
- * with one attempt and no retries, bounded by the budget (default 2 s): a cached token is served from the cache, and
- * then the source gets one request of its own so that reachability is still measured. Nothing here fails: a source
- * that cannot be reached, an error answer, a token that is not a JWT are findings. The identity is the
- * `ManagedIdentity` in context; the cache describes itself (`TokenCache.Service.description`).
+ * with one attempt and no retries, bounded by the budget (default 2 s); for IMDS that attempt is its probe, whose
+ * timeout is the budget. A cached token is served from the cache, and then the source gets one request of its own so
+ * that reachability is still measured. Nothing here fails: a source that cannot be reached, an error answer, a token
+ * that is not a JWT are findings. The identity is the `ManagedIdentity` in context (on workload identity a
+ * system-assigned identity is checked as `AZURE_CLIENT_ID`'s client id); the cache describes itself
+ * (`TokenCache.Service.description`).
  *
  * @example
  * ```ts
@@ -593,7 +670,7 @@ export const diagnose = (
       )
     )
     const value = (name: string) => values.get(name) ?? Option.none()
-    const endpoint = endpointOf(detection.kind, value)
+    const endpoint = endpointOf(detection.kind, value, options.identityBindings === true)
     const unchecked: Model.IdentityCheck = {
       verdict: "unchecked",
       requested: ManagedIdentity.describe(identity),
@@ -601,12 +678,17 @@ export const diagnose = (
       cause: null
     }
 
+    // One attempt within the budget; for IMDS the budget is its probe's, which bounds the whole first exchange (the
+    // attempt's own bounds are kept out of its way).
+    const bound = detection.kind === "Imds" ? Duration.times(budget, 2) : budget
     const built = yield* Layer.build(
       sourceLayer(detection.kind, {
         retrySchedule: RetryPolicy.none,
-        attemptTimeout: budget,
-        deadline: budget,
-        azureArcKeyDirectory: options.azureArcKeyDirectory
+        attemptTimeout: bound,
+        deadline: bound,
+        probeTimeout: budget,
+        azureArcKeyDirectory: options.azureArcKeyDirectory,
+        identityBindings: options.identityBindings
       }, platform)
     ).pipe(Effect.map(Context.get(TokenSource.TokenSource)), Effect.either)
     const examined = yield* Either.match(built, {
@@ -627,6 +709,7 @@ export const diagnose = (
           const reachability: Model.Reachability = {
             source: detection.kind,
             endpoint,
+            probe: detection.kind === "Imds",
             budgetMillis: Duration.toMillis(budget),
             millis: attempt.millis,
             outcome: outcomeOf(attempt)
@@ -641,7 +724,10 @@ export const diagnose = (
             }
           }
           const now = yield* Clock.currentTimeMillis
-          const token = examineToken(detection.kind, identity, received.right, value("DEFAULT_IDENTITY_CLIENT_ID"), now)
+          const token = examineToken(detection.kind, identity, received.right, {
+            defaultClientId: value("DEFAULT_IDENTITY_CLIENT_ID"),
+            workloadClientId: value("AZURE_CLIENT_ID")
+          }, now)
           return { ...token, reachability, findings: [reached.finding, ...token.findings] }
         })
     })

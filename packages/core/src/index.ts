@@ -120,3 +120,10 @@ export * as TokenRequest from "./TokenRequest.js"
  * @since 0.1.0
  */
 export * as TokenSource from "./TokenSource.js"
+
+/**
+ * Tokens for an AKS pod's workload identity, with identity bindings.
+ *
+ * @since 0.1.0
+ */
+export * as WorkloadIdentityTokenSource from "./WorkloadIdentityTokenSource.js"

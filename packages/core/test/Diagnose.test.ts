@@ -1,6 +1,12 @@
 import { KeyValueStore } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { ManagedIdentity, ManagedIdentitySource, ServiceFabricTokenSource, TokenCache } from "@managed-identity/core"
+import {
+  ManagedIdentity,
+  ManagedIdentitySource,
+  ServiceFabricTokenSource,
+  TokenCache,
+  WorkloadIdentityTokenSource
+} from "@managed-identity/core"
 import { ConfigProvider, Effect, Encoding, Fiber, Layer, Schema, TestClock } from "effect"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
@@ -34,6 +40,7 @@ const tokenBody = (accessToken: string) => ({
 
 interface Run {
   readonly env?: Record<string, string>
+  readonly files?: Record<string, FakeFileSystem.FakeFile>
   readonly identity?: ManagedIdentity.Identity
   readonly cache?: Layer.Layer<TokenCache.TokenCache>
   readonly options?: ManagedIdentitySource.DiagnoseOptions
@@ -43,11 +50,14 @@ const diagnoseWith = (http: FakeHttp.FakeHttp, run: Run = {}) =>
   ManagedIdentitySource.diagnose(run.options).pipe(
     Effect.provide(run.cache ?? TokenCache.layerMemory),
     Effect.provide(http.layer),
-    Effect.provide(FakeFileSystem.make().layer),
+    Effect.provide(FakeFileSystem.make(run.files).layer),
     Effect.provide(ManagedIdentity.layer(run.identity ?? ManagedIdentity.systemAssigned)),
     Effect.provide(ManagedIdentitySource.layerHostPlatform("linux")),
     Effect.provide(
       Layer.succeed(ServiceFabricTokenSource.PinnedHttpClient, { forThumbprint: () => Effect.succeed(http.client) })
+    ),
+    Effect.provide(
+      Layer.succeed(WorkloadIdentityTokenSource.TokenProxyHttpClient, { forTrust: () => Effect.succeed(http.client) })
     ),
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(run.env ?? {}))))
   )
@@ -200,7 +210,7 @@ describe("ManagedIdentitySource.diagnose", () => {
       assert.strictEqual(yield* http.count, 2)
     }).pipe(Effect.scoped))
 
-  it.effect("a silent IMDS: one attempt, no retry, an error finding within the budget", () =>
+  it.effect("a silent IMDS: its probe is the one request, an error finding at the budget, no retry", () =>
     Effect.gen(function*() {
       const http = yield* FakeHttp.make([FakeHttp.never])
       const fiber = yield* Effect.fork(diagnoseWith(http, { options: { budget: "500 millis" } }))
@@ -209,11 +219,18 @@ describe("ManagedIdentitySource.diagnose", () => {
       assert.deepStrictEqual(codes(report), ["ok source.detected", "error source.unavailable", "ok cache.memory"])
       assert.strictEqual(
         findingOf(report, "source.unavailable").message,
-        "IMDS did not answer within 500ms at http://169.254.169.254/metadata/identity/oauth2/token: most likely not " +
-          "an Azure host, or IMDS is blocked from here"
+        "IMDS is not reachable at http://169.254.169.254/metadata/identity/oauth2/token: no answer within 500ms " +
+          "(IMDS probe; the next request probes again): most likely not an Azure host with IMDS"
       )
       assert.strictEqual(report.elapsedMillis, 500)
-      assert.strictEqual(report.reachability?.outcome._tag, "Error")
+      assert.isTrue(report.reachability?.probe)
+      assert.deepStrictEqual(report.reachability?.outcome, {
+        _tag: "Error",
+        error: "SourceUnavailable",
+        status: null,
+        message: "Imds is not available at http://169.254.169.254/metadata/identity/oauth2/token: no answer within " +
+          "500ms (IMDS probe; the next request probes again): most likely not an Azure host with IMDS"
+      })
       assert.isNull(report.token)
       assert.strictEqual(yield* http.count, 1)
     }))
@@ -275,6 +292,53 @@ describe("ManagedIdentitySource.diagnose", () => {
       ])
       const json = encoded(report)
       for (const secret of ["the-identity-header", "hunter2pw", "secret-query", "frag"]) assert.notInclude(json, secret)
+    }))
+
+  it.effect("workload identity: system-assigned means AZURE_CLIENT_ID, the token file is a path, its content nowhere", () =>
+    Effect.gen(function*() {
+      const assertion = jwt({ aud: ["api://AzureADTokenExchange"], sub: "system:serviceaccount:default:sa" })
+      const run = (appid: string) =>
+        Effect.flatMap(
+          FakeHttp.make([
+            FakeHttp.json({ token_type: "Bearer", expires_in: 3600, access_token: jwt(claimsFor({ appid })) })
+          ]),
+          (http) =>
+            diagnoseWith(http, {
+              env: {
+                AZURE_FEDERATED_TOKEN_FILE: "/var/run/secrets/azure/tokens/azure-identity-token",
+                AZURE_TENANT_ID: "e1e1e1e1-0000-4000-8000-000000000000",
+                AZURE_CLIENT_ID: clientId,
+                AZURE_AUTHORITY_HOST: "https://login.microsoftonline.com/"
+              },
+              files: { "/var/run/secrets/azure/tokens/azure-identity-token": { content: assertion } }
+            })
+        )
+      const matching = yield* run(clientId)
+      assert.strictEqual(matching.detection.kind, "WorkloadIdentity")
+      assert.strictEqual(
+        matching.reachability?.endpoint,
+        "https://login.microsoftonline.com/e1e1e1e1-0000-4000-8000-000000000000/oauth2/v2.0/token"
+      )
+      assert.strictEqual(
+        findingOf(matching, "identity.match").message.startsWith(
+          `the token names client id ${clientId} (AZURE_CLIENT_ID)`
+        ),
+        true
+      )
+      assert.deepStrictEqual(matching.sources[0].variables.slice(0, 3), [
+        {
+          name: "AZURE_FEDERATED_TOKEN_FILE",
+          target: { _tag: "File", path: "/var/run/secrets/azure/tokens/azure-identity-token" }
+        },
+        { name: "AZURE_TENANT_ID", target: { _tag: "Set" } },
+        { name: "AZURE_CLIENT_ID", target: { _tag: "Set" } }
+      ])
+      assert.notInclude(encoded(matching), assertion.split(".")[1])
+      const other = yield* run(otherClientId)
+      const mismatch = findingOf(other, "identity.mismatch")
+      assert.include(mismatch.message, `asked for client id ${clientId} (AZURE_CLIENT_ID)`)
+      assert.include(mismatch.message, `client id ${otherClientId}`)
+      assert.include(mismatch.message, "azure.workload.identity/client-id")
     }))
 
   it.effect("a configuration the source refuses is source.misconfigured, and nothing is sent", () =>

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Redacted, TestClock } from "effect"
+import { Effect, Redacted, TestClock } from "effect"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
@@ -345,13 +345,9 @@ describe("ImdsTokenSource", () => {
     it.effect("a never-answering endpoint: Timeout after the attempt timeout, carrying the attempt count", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([FakeHttp.never])
-        const fiber = yield* Effect.fork(
-          getToken(http, { retrySchedule: RetryPolicy.none, attemptTimeout: "3 seconds" })
+        const error = yield* getToken(http, { retrySchedule: RetryPolicy.none, attemptTimeout: "3 seconds" }).pipe(
+          SourceHarness.failsAfter(3000)
         )
-        yield* TestClock.adjust("2999 millis")
-        assert.isNull(fiber.unsafePoll())
-        yield* TestClock.adjust("1 millis")
-        const error = yield* Effect.flip(Fiber.join(fiber))
         assert(error._tag === "Timeout")
         assert.strictEqual(error.source, "Imds")
         assert.strictEqual(error.attempts, 1)
@@ -377,6 +373,109 @@ describe("ImdsTokenSource", () => {
         assert.strictEqual(error.attempts, 1)
         assert.include(error.reason, "deadline")
         assert.strictEqual(yield* http.count, 1)
+      }))
+  })
+
+  describe("probe", () => {
+    const probing = { probe: true } as const
+
+    it.effect("off unless asked: a silent IMDS is waited for (attempt timeout, retries)", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.never])
+        const fiber = yield* Effect.fork(getToken(http))
+        yield* TestClock.adjust("5 seconds")
+        assert.isNull(fiber.unsafePoll())
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("no answer within 1 s: SourceUnavailable at once, saying so, after exactly 1 request", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.never])
+        const error = yield* getToken(http, probing).pipe(SourceHarness.failsAfter(1000))
+        assert(error._tag === "SourceUnavailable")
+        assert.strictEqual(error.source, "Imds")
+        assert.strictEqual(error.endpoint, imdsUrl)
+        assert.match(error.reason, /^no answer within 1s \(IMDS probe; the next request probes again\)/)
+        assert.strictEqual(yield* http.count, 1)
+        assert.strictEqual(yield* http.interrupted, 1)
+      }))
+
+    it.effect("probeTimeout bounds the wait", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.never])
+        const error = yield* Effect.flip(
+          getToken(http, { ...probing, probeTimeout: "300 millis" }).pipe(SourceHarness.advancing("300 millis"))
+        )
+        assert(error._tag === "SourceUnavailable")
+        assert.match(error.reason, /no answer within 300ms/)
+      }))
+
+    it.effect("a reset connection is no answer either: SourceUnavailable, not retried", () =>
+      Effect.gen(function*() {
+        const reset = FakeHttp.transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
+        const http = yield* FakeHttp.make([reset, FakeHttp.json(tokenBody())])
+        const error = yield* Effect.flip(getToken(http, probing))
+        assert(error._tag === "SourceUnavailable")
+        assert.include(error.reason, "ECONNRESET")
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("Docker Desktop's 403 '… unreachable': SourceUnavailable", () =>
+      Effect.gen(function*() {
+        const body = "connecting to 169.254.169.254:80: connecting to 169.254.169.254:80: dial tcp " +
+          "169.254.169.254:80: connect: host is unreachable"
+        const http = yield* FakeHttp.make([FakeHttp.text(body, { status: 403 })])
+        const error = yield* Effect.flip(getToken(http, probing))
+        assert(error._tag === "SourceUnavailable")
+        assert.match(error.reason, /403 saying the host is unreachable/)
+        assert.strictEqual(yield* http.count, 1)
+      }))
+
+    it.effect("any other answer means IMDS is there: a 404 is retried by the normal policy", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.text("", { status: 404 }), FakeHttp.json(tokenBody())])
+        const token = yield* getToken(http, probing).pipe(SourceHarness.advancing("2 seconds"))
+        assert.strictEqual(Redacted.value(token.token), tokenValue)
+        assert.strictEqual(yield* http.count, 2)
+      }))
+
+    it.effect("a failed probe is not remembered; once IMDS has answered, a slow answer is waited for", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.never, FakeHttp.json(tokenBody()), FakeHttp.never])
+        const source = yield* ImdsTokenSource.make(probing).pipe(
+          Effect.provide(http.layer),
+          Effect.provide(ManagedIdentity.layerSystemAssigned)
+        )
+        const first = yield* Effect.flip(source.getToken({ resource }).pipe(SourceHarness.advancing("1 second")))
+        assert.strictEqual(first._tag, "SourceUnavailable")
+        const second = yield* source.getToken({ resource })
+        assert.strictEqual(Redacted.value(second.token), tokenValue)
+        const third = yield* Effect.fork(source.getToken({ resource }))
+        yield* TestClock.adjust("5 seconds")
+        assert.isNull(third.unsafePoll())
+        assert.strictEqual(yield* http.count, 3)
+      }))
+
+    it.effect("ImdsTokenSource.probe: the status IMDS answered to a request without Metadata, or the failure", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([
+          FakeHttp.json({ error: "invalid_request", error_description: "Required metadata header not specified" }, {
+            status: 400
+          }),
+          FakeHttp.never
+        ])
+        const status = yield* ImdsTokenSource.probe({ authorityHost: "http://127.0.0.1:9" }).pipe(
+          Effect.provide(http.layer)
+        )
+        assert.strictEqual(status, 400)
+        const [request] = yield* http.requests
+        assert.strictEqual(request.urlWithoutQuery, "http://127.0.0.1:9/metadata/identity/oauth2/token")
+        assert.isUndefined(request.headers.metadata)
+        const error = yield* Effect.flip(
+          ImdsTokenSource.probe().pipe(Effect.provide(http.layer), SourceHarness.advancing("1 second"))
+        )
+        assert(error._tag === "SourceUnavailable")
+        assert.strictEqual(error.endpoint, imdsUrl)
       }))
   })
 })

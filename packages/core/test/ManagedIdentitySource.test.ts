@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ManagedIdentitySource, RetryPolicy, TokenSource } from "@managed-identity/core"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ManagedIdentity, ManagedIdentitySource, RetryPolicy, TokenSource } from "@managed-identity/core"
+import { ConfigProvider, Duration, Effect, Function, Layer } from "effect"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
@@ -14,11 +14,20 @@ const fakeFileSystem = (present: ReadonlyArray<string> = [], failing = false) =>
 
 const detectWith = (
   variables: Record<string, string>,
-  options: { readonly platform?: string; readonly present?: ReadonlyArray<string>; readonly failing?: boolean } = {}
+  options: {
+    readonly platform?: string
+    readonly present?: ReadonlyArray<string>
+    readonly failing?: boolean
+    readonly identity?: ManagedIdentity.Identity
+  } = {}
 ) => {
   const fs = fakeFileSystem(options.present, options.failing)
   return Effect.map(
     ManagedIdentitySource.detect.pipe(
+      options.identity === undefined ? Function.identity : Effect.provideService(
+        ManagedIdentity.ManagedIdentity,
+        options.identity
+      ),
       Effect.provide(fs.layer),
       Effect.provide(ManagedIdentitySource.layerHostPlatform(options.platform ?? "linux")),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(variables))))
@@ -38,6 +47,12 @@ const all = {
 
 const pick = (...names: ReadonlyArray<keyof typeof all>) =>
   Object.fromEntries(names.map((name) => [name, all[name]])) as Record<string, string>
+
+const workload = {
+  AZURE_FEDERATED_TOKEN_FILE: "/var/run/secrets/azure/tokens/azure-identity-token",
+  AZURE_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  AZURE_CLIENT_ID: "11111111-2222-3333-4444-555555555555"
+}
 
 describe("ManagedIdentitySource.detect", () => {
   const rows: ReadonlyArray<{
@@ -110,6 +125,66 @@ describe("ManagedIdentitySource.detect", () => {
         assert.strictEqual(detection.kind, kind)
       }))
   }
+
+  it.effect("AKS workload identity comes first: token file, tenant and AZURE_CLIENT_ID", () =>
+    Effect.gen(function*() {
+      const { checked, detection } = yield* detectWith({ ...all, ...workload }, { present: [linuxAgent] })
+      assert.deepStrictEqual(detection, {
+        kind: "WorkloadIdentity",
+        reasons: [
+          "AKS workload identity: AZURE_FEDERATED_TOKEN_FILE and AZURE_TENANT_ID are set, the client id is AZURE_CLIENT_ID",
+          `variables seen: ${[...Object.keys(workload), ...Object.keys(all)].join(", ")}`
+        ],
+        variablesSeen: [...Object.keys(workload), ...Object.keys(all)],
+        filesChecked: []
+      })
+      assert.deepStrictEqual(checked, [])
+    }))
+
+  it.effect("a configured ClientId identity stands in for AZURE_CLIENT_ID", () =>
+    Effect.gen(function*() {
+      const { AZURE_CLIENT_ID: _, ...withoutClientId } = workload
+      const withIdentity = yield* detectWith(withoutClientId, { identity: ManagedIdentity.clientId("c-1") })
+      assert.strictEqual(withIdentity.detection.kind, "WorkloadIdentity")
+      assert.strictEqual(
+        withIdentity.detection.reasons[0],
+        "AKS workload identity: AZURE_FEDERATED_TOKEN_FILE and AZURE_TENANT_ID are set, the client id is the configured ClientId identity"
+      )
+      const systemAssigned = yield* detectWith(withoutClientId, { identity: ManagedIdentity.systemAssigned })
+      assert.strictEqual(systemAssigned.detection.kind, "Imds")
+    }))
+
+  const partial: ReadonlyArray<readonly [Record<string, string>, string]> = [
+    [
+      { AZURE_FEDERATED_TOKEN_FILE: workload.AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID: workload.AZURE_TENANT_ID },
+      "a client id (a ClientId identity or AZURE_CLIENT_ID)"
+    ],
+    [
+      { AZURE_FEDERATED_TOKEN_FILE: workload.AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID: workload.AZURE_CLIENT_ID },
+      "AZURE_TENANT_ID"
+    ],
+    [{ AZURE_TENANT_ID: workload.AZURE_TENANT_ID }, "AZURE_FEDERATED_TOKEN_FILE and a client id"]
+  ]
+  for (const [variables, missing] of partial) {
+    it.effect(`workload identity without ${missing}: says which is missing and moves on`, () =>
+      Effect.gen(function*() {
+        const { detection } = yield* detectWith({ ...variables, ...pick("MSI_ENDPOINT") })
+        assert.strictEqual(detection.kind, "CloudShell")
+        assert.strictEqual(detection.reasons.length, 3)
+        assert.isTrue(
+          detection.reasons[2].startsWith(`AKS workload identity skipped: ${missing}`),
+          detection.reasons[2]
+        )
+        assert.isTrue(detection.reasons[2].endsWith(" missing"), detection.reasons[2])
+      }))
+  }
+
+  it.effect("AZURE_CLIENT_ID alone is no sign of workload identity: no note", () =>
+    Effect.gen(function*() {
+      const { detection } = yield* detectWith({ AZURE_CLIENT_ID: workload.AZURE_CLIENT_ID })
+      assert.strictEqual(detection.kind, "Imds")
+      assert.isFalse(detection.reasons.some((reason) => reason.includes("workload")))
+    }))
 
   it.effect("empty variables count as unset", () =>
     Effect.gen(function*() {
@@ -222,6 +297,7 @@ describe("ManagedIdentitySource.layer", () => {
           : FakeHttp.json({ access_token: "AT", expires_in: 3600 }, { status: options.status ?? 200 })
       )
       const fileSystem = FakeFileSystem.make({
+        [workload.AZURE_FEDERATED_TOKEN_FILE]: { content: "federated.token" },
         ...Object.fromEntries((options.present ?? []).map((path) => [path, {}])),
         ...Object.fromEntries(Object.entries(options.files ?? {}).map(([path, content]) => [path, { content }]))
       })
@@ -260,6 +336,11 @@ describe("ManagedIdentitySource.layer", () => {
       variables: { AZURE_POD_IDENTITY_AUTHORITY_HOST: "http://127.0.0.1:8888/" },
       kind: "Imds",
       url: "http://127.0.0.1:8888/metadata/identity/oauth2/token?api-version=2018-02-01&resource=r"
+    },
+    {
+      variables: { ...workload, ...pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER") },
+      kind: "WorkloadIdentity",
+      url: `https://login.microsoftonline.com/${workload.AZURE_TENANT_ID}/oauth2/v2.0/token`
     }
   ]
   for (const { kind, url, variables } of cases) {
@@ -293,5 +374,35 @@ describe("ManagedIdentitySource.layer", () => {
       })
       assert.strictEqual(outcome.result._tag, "Left")
       assert.strictEqual(outcome.urls.length, 1)
+    }))
+
+  const probes = [
+    ["a detected IMDS probes its first contact: a silent IMDS is SourceUnavailable after 1 s", {}, 1000],
+    ["probeTimeout is passed to the IMDS probe", { probeTimeout: "250 millis" }, 250]
+  ] as const
+  for (const [name, options, millis] of probes) {
+    it.effect(name, () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([FakeHttp.never])
+        const layer = ManagedIdentitySource.layerWithOptions(options).pipe(
+          Layer.provide(ManagedIdentitySource.layerHostPlatform("linux"))
+        )
+        const error = yield* SourceHarness.getToken("r").pipe(
+          SourceHarness.provide(layer, { http }),
+          SourceHarness.failsAfter(millis)
+        )
+        assert(error._tag === "SourceUnavailable")
+        assert.include(error.reason, `no answer within ${Duration.format(Duration.millis(millis))} (IMDS probe`)
+        assert.strictEqual(yield* http.count, 1)
+      }))
+  }
+
+  it.effect("identityBindings: the detected workload identity sends the exchange to the token proxy", () =>
+    Effect.gen(function*() {
+      const outcome = yield* run({ ...workload, AZURE_KUBERNETES_TOKEN_PROXY: "https://10.0.0.1:8443" }, {
+        layer: ManagedIdentitySource.layerWithOptions({ identityBindings: true })
+      })
+      assert.strictEqual(outcome.kind, "WorkloadIdentity")
+      assert.deepStrictEqual(outcome.urls, [`https://10.0.0.1:8443/${workload.AZURE_TENANT_ID}/oauth2/v2.0/token`])
     }))
 })

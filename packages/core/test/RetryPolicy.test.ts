@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, type Layer, Option, Random, Redacted, Schedule, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Layer, Option, Random, Redacted, Schedule, TestClock } from "effect"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as AzureArcTokenSource from "../src/AzureArcTokenSource.js"
 import * as CloudShellTokenSource from "../src/CloudShellTokenSource.js"
@@ -9,6 +9,8 @@ import { ConnectionFailed, SourceUnavailable, Timeout, TokenRequestFailed } from
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as ServiceFabricTokenSource from "../src/ServiceFabricTokenSource.js"
 import type * as TokenSource from "../src/TokenSource.js"
+import * as WorkloadIdentityTokenSource from "../src/WorkloadIdentityTokenSource.js"
+import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
 
@@ -214,6 +216,14 @@ describe("RetryPolicy", () => {
       {
         module: { name: "AzureArcTokenSource", ...AzureArcTokenSource },
         layer: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" })
+      },
+      {
+        module: { name: "WorkloadIdentityTokenSource", ...WorkloadIdentityTokenSource },
+        layer: WorkloadIdentityTokenSource.layer({
+          tenantId: "contoso.onmicrosoft.com",
+          tokenFile: "/token",
+          clientId: "11111111-2222-3333-4444-555555555555"
+        }).pipe(Layer.provide(FakeFileSystem.make({ "/token": { content: "federated.jwt." } }).layer))
       }
     ]
 

@@ -1,13 +1,17 @@
 /**
- * A local server on 127.0.0.1 that speaks all six managed identity protocols the way the real endpoints do:
+ * A local server on 127.0.0.1 that speaks all seven managed identity protocols the way the real endpoints do:
  * IMDS, App Service, Azure Machine Learning, Cloud Shell and Azure Arc on one HTTP server, Service Fabric on
- * an HTTPS server with a self-signed certificate. It issues unsigned JWT-shaped tokens whose claims name the
- * identity, resource and source, records every request, and plays fault scripts per source.
+ * an HTTPS server with a self-signed certificate, and AKS workload identity: an Entra STS over HTTPS with a CA of its
+ * own, a federated token file it writes and rotates, and an identity-binding token proxy with another CA, reached by
+ * its TLS server name. It issues unsigned JWT-shaped tokens whose claims name the identity, resource and source,
+ * records every request, and plays fault scripts per source.
  *
  * Paths on `baseUrl`: IMDS `/metadata/identity/oauth2/token`, App Service `/msi/token`, Azure ML `/ml/token`,
  * Cloud Shell `/oauth2/token`, Azure Arc `/arc/metadata/identity/oauth2/token`, and the control endpoint
- * `/_emulator/faults` (`PUT`) and `/_emulator/requests` (`GET`, `DELETE`). Service Fabric is
- * `serviceFabricUrl`.
+ * `/_emulator/faults` (`PUT`), `/_emulator/requests` (`GET`, `DELETE`) and `/_emulator/workload-identity/rotate`
+ * (`POST`). Service Fabric is `serviceFabricUrl`; the STS is `workloadIdentity.authorityHost`
+ * (`/{tenant}/oauth2/v2.0/token`, `/{tenant}/v2.0/.well-known/openid-configuration`), and the token proxy serves the
+ * same below `workloadIdentity.tokenProxy`.
  *
  * Time comes from the `Clock` of the fiber that starts the emulator, so under `TestClock` tokens are issued at
  * test time and `delay` / `trickle` faults wait for the clock to be adjusted.
@@ -15,6 +19,7 @@
  * @since 0.1.0
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import type * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -29,6 +34,9 @@ import * as Model from "./internal/emulatorModel.js"
 import * as EmulatorProtocol from "./internal/emulatorProtocol.js"
 import * as EmulatorRecorder from "./internal/emulatorRecorder.js"
 import * as EmulatorServer from "./internal/emulatorServer.js"
+import * as EmulatorTrust from "./internal/emulatorTrust.js"
+import * as EmulatorWorkload from "./internal/emulatorWorkload.js"
+import * as EmulatorWorkloadCertificates from "./internal/emulatorWorkloadCertificates.js"
 
 /**
  * The managed identity sources the emulator serves (the core's `TokenSource.SourceKind`).
@@ -55,6 +63,8 @@ export type SourceKind = Model.SourceKind
  * - `{ malformedJson: true }` answers 200 with the first half of the normal JSON body.
  * - `{ oversized: true }` answers 200 with valid JSON of more than 100 KiB (the normal body plus `padding`).
  * - `{ trickle: ms }` answers normally, 16 bytes at a time with that pause between chunks.
+ * - `{ aadsts: code }` answers as Microsoft Entra does with that `AADSTS` error, e.g. `700024` (the client assertion
+ *   is expired: `400 invalid_client`), `700016`, `700211`, `90002`, `90033` (`503`), `50000` (`500`).
  * - `{ otherIdentity: true }` issues the next token for {@link otherIdentity} instead of the identity asked for (the
  *   IMDS quirk: a VM with exactly one user-assigned identity answers a system-assigned request with it); Azure Arc
  *   and Azure ML echo that identity in the body, as they echo the one they issue for.
@@ -153,6 +163,14 @@ export type RecordedRequest = Model.RecordedRequest
 export type Secrets = Model.Secrets
 
 /**
+ * Workload identity on the emulator: the STS and its CA, the federated token file, the token proxy and its CA.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkloadIdentity = Model.WorkloadIdentity
+
+/**
  * A running emulator: its addresses, secrets and variables, the requests it received, and its fault scripts.
  *
  * @since 0.1.0
@@ -188,6 +206,7 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
     const tls = options.tls ?? EmulatorCertificate.defaultPair
     const thumbprint = yield* EmulatorCertificate.thumbprint(tls.cert)
     const arcKeys = yield* EmulatorArcKeys.make(options.arcKeyDirectory)
+    const workload = yield* EmulatorWorkload.make
     const secrets = yield* EmulatorProtocol.makeSecrets
     const faults = yield* EmulatorFaults.makeQueues(options.faults ?? {})
     const recorder = yield* EmulatorRecorder.make
@@ -197,15 +216,39 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
       knownIdentities: Option.fromNullable(options.knownIdentities),
       arcChallenge: arcKeys.challenge,
       arcRedeem: arcKeys.redeem,
+      federatedAssertion: workload.assertion,
       nextTokenFault: faults.nextToken
     }
-    const addresses = yield* EmulatorServer.serve({ port: options.port ?? 0, tls, environment, faults, recorder })
+    const addresses = yield* EmulatorServer.serve({
+      port: options.port ?? 0,
+      tls,
+      environment,
+      faults,
+      recorder,
+      rotateFederatedToken: workload.rotate
+    })
+    const facts: EmulatorServer.HostFacts = { secrets, thumbprint, workload }
     return {
-      ...addresses,
+      baseUrl: addresses.baseUrl,
+      serviceFabricUrl: addresses.serviceFabricUrl,
       thumbprint,
       arcKeyDirectory: arcKeys.directory,
       secrets,
-      env: (kind) => EmulatorServer.variables(kind, addresses, secrets, thumbprint),
+      workloadIdentity: {
+        authorityHost: addresses.authorityHost,
+        tenantId: EmulatorIdentity.tenantId,
+        clientId: EmulatorIdentity.systemAssigned.WorkloadIdentity.clientId,
+        tokenFile: workload.tokenFile,
+        caCertificate: EmulatorWorkloadCertificates.stsCaCertificate,
+        caFile: workload.caFile,
+        tokenProxy: addresses.tokenProxy,
+        sniName: EmulatorWorkloadCertificates.proxyServerName,
+        proxyCaCertificate: EmulatorWorkloadCertificates.proxyCaCertificate,
+        proxyCaFile: workload.proxyCaFile,
+        federatedToken: workload.current,
+        rotate: workload.rotate
+      },
+      env: (kind, envOptions) => EmulatorServer.variables(kind, addresses, facts, envOptions),
       requests: recorder.requests,
       requestCount: recorder.count,
       clearRequests: recorder.clear,
@@ -213,6 +256,36 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
       lastArcKey: arcKeys.last
     } satisfies Emulator
   }).pipe(Effect.provide(NodeFileSystem.layer))
+
+/**
+ * The `fetch` of `FetchHttpClient` (which `NodeManagedIdentity.layerPlatform` uses) trusting the emulator's STS CA
+ * besides Node's root CAs, for code that runs in the emulator's own process: there `NODE_EXTRA_CA_CERTS`, which Node
+ * reads only when a process starts, cannot make Node trust it. Provide it around the layers that use the client.
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentityClient } from "@managed-identity/core"
+ * import { ManagedIdentityEmulator, NodeManagedIdentity } from "@managed-identity/platform-node"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const token = Effect.gen(function*() {
+ *   const emulator = yield* ManagedIdentityEmulator.start()
+ *   return yield* Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) =>
+ *     client.getToken("https://vault.azure.net")).pipe(
+ *       Effect.provide(NodeManagedIdentity.layer),
+ *       Effect.provide(ManagedIdentityEmulator.layerTrustingFetch(emulator)),
+ *       Effect.withConfigProvider(
+ *         ConfigProvider.fromMap(new Map(Object.entries(emulator.env("WorkloadIdentity"))))
+ *       )
+ *     )
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTrustingFetch = (emulator: Emulator): Layer.Layer<FetchHttpClient.Fetch> =>
+  EmulatorTrust.layerFetch(emulator.workloadIdentity.caCertificate)
 
 /**
  * The emulator as a service, started when the layer is built and stopped when it is released.

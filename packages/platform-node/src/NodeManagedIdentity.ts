@@ -14,6 +14,7 @@ import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityCl
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as ServiceFabricTokenSource from "@managed-identity/core/ServiceFabricTokenSource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
+import * as WorkloadIdentityTokenSource from "@managed-identity/core/WorkloadIdentityTokenSource"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -22,6 +23,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as ArcKeyFile from "./internal/arcKeyFile.js"
 import * as PinnedHttpClient from "./internal/pinnedHttpClient.js"
+import * as TokenProxyHttpClient from "./internal/tokenProxyHttpClient.js"
 
 /**
  * Everything platform-specific the core's layers need on Node.js.
@@ -33,6 +35,7 @@ export type Platform =
   | HttpClient.HttpClient
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
+  | WorkloadIdentityTokenSource.TokenProxyHttpClient
   | AzureArcTokenSource.KeyFileReader
   | ManagedIdentitySource.HostPlatform
 
@@ -47,19 +50,22 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
   )
   const fileSystem = yield* Layer.build(NodeFileSystem.layer)
   const pinned = yield* PinnedHttpClient.make
+  const tokenProxy = yield* TokenProxyHttpClient.make
   return Context.merge(http, fileSystem).pipe(
     Context.add(ServiceFabricTokenSource.PinnedHttpClient, pinned),
+    Context.add(WorkloadIdentityTokenSource.TokenProxyHttpClient, tokenProxy),
     Context.add(AzureArcTokenSource.KeyFileReader, ArcKeyFile.reader),
     Context.add(ManagedIdentitySource.HostPlatform, process.platform)
   )
 })
 
 /**
- * `HttpClient` over Node's built-in `fetch` (redirects never followed), `NodeFileSystem`, the Service Fabric client
- * pinned to `IDENTITY_SERVER_THUMBPRINT` (undici, loaded only when Service Fabric is used), the Azure Arc key file
- * reader (`O_NOFOLLOW`, checked with `fstat`, at most 4097 bytes read), and `process.platform`.
- * Node's own `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to
- * Service Fabric.
+ * `HttpClient` over Node's built-in `fetch` (redirects never followed; it trusts what Node trusts, `NODE_EXTRA_CA_CERTS`
+ * included), `NodeFileSystem`, the Service Fabric client pinned to `IDENTITY_SERVER_THUMBPRINT` and the identity
+ * bindings' token proxy client trusting only the cluster's CA (both undici, loaded only when used), the Azure Arc key
+ * file reader (`O_NOFOLLOW`, checked with `fstat`, at most 4097 bytes read), and `process.platform`. Node's own
+ * `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to Service
+ * Fabric or a token proxy.
  *
  * @since 0.1.0
  * @category layers

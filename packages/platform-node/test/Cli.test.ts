@@ -1,4 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import type { ManagedIdentitySource } from "@managed-identity/core"
 import { Effect, Option, Redacted } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -8,6 +9,7 @@ import { promisify } from "node:util"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import { claimsOf } from "./utils/jwt.js"
 import { childEnv, runNode } from "./utils/nodeProcess.js"
+import * as SilentServer from "./utils/silentServer.js"
 
 const vault = "https://vault.azure.net"
 const packageDirectory = Path.dirname(import.meta.dirname)
@@ -230,27 +232,21 @@ describe("managed-identity CLI", () => {
               return { kind, matching, mismatch }
             }), { concurrency: 3 })
           const arcKey = Redacted.value(Option.getOrThrow(yield* emulator.lastArcKey))
+          const assertion = Redacted.value(yield* emulator.workloadIdentity.federatedToken)
           for (const { kind, matching, mismatch } of runs) {
             assert.strictEqual(matching.code, 0, `${kind}: ${matching.stdout}${matching.stderr}`)
-            assert.match(matching.stdout, /^ok +identity\.match +the token names the system-assigned identity/m)
+            assert.match(matching.stdout, /^ok +identity\.match +the token names /m)
             assert.match(matching.stdout, /^doctor: 0 errors, 0 warnings in \d+ ms$/m)
             assert.strictEqual(mismatch.code, 1, kind)
-            const report = JSON.parse(mismatch.stdout)
-            assert.deepStrictEqual(
-              report.findings.filter((finding: { level: string }) =>
-                finding.level === "error"
-              ).map((
-                finding: { code: string }
-              ) =>
-                finding.code
-              ),
-              ["identity.mismatch"],
-              kind
+            const report: ManagedIdentitySource.Diagnosis = JSON.parse(mismatch.stdout)
+            const errorCodes = report.findings.flatMap((finding) =>
+              finding.level === "error" ? [finding.code] : []
             )
-            assert.strictEqual(report.token.claims.appid, ManagedIdentityEmulator.otherIdentity.clientId)
+            assert.deepStrictEqual(errorCodes, ["identity.mismatch"], kind)
+            assert.strictEqual(report.token?.claims?.appid, ManagedIdentityEmulator.otherIdentity.clientId)
             for (const output of [matching.stdout, matching.stderr, mismatch.stdout, mismatch.stderr]) {
               assert.notMatch(output, jwtShaped, kind)
-              for (const secret of [...Object.values(emulator.secrets), arcKey]) {
+              for (const secret of [...Object.values(emulator.secrets), arcKey, assertion]) {
                 assert.notInclude(output, secret, kind)
               }
             }
@@ -263,20 +259,20 @@ describe("managed-identity CLI", () => {
       "off Azure, IMDS silent: done within the budget plus process start, and said in one line",
       () =>
         Effect.gen(function*() {
-          const emulator = yield* ManagedIdentityEmulator.start({ faults: { Imds: [{ hang: true, times: 5 }] } })
+          const silent = yield* SilentServer.make
           const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
             Effect.suspend(() => {
               const start = performance.now()
               return Effect.map(effect, (value) => [value, performance.now() - start] as const)
             })
           const [, processStart] = yield* timed(cli(["--version"], {}))
-          const [outcome, millis] = yield* timed(cli(["doctor"], emulator.env("Imds")))
+          const [outcome, millis] = yield* timed(cli(["doctor"], { AZURE_POD_IDENTITY_AUTHORITY_HOST: silent.url }))
           assert.strictEqual(outcome.code, 1, outcome.stderr)
           assert.strictEqual(outcome.stderr, "")
-          const said = outcome.stdout.split("\n").filter((line) => line.includes("did not answer"))
+          const said = outcome.stdout.split("\n").filter((line) => line.includes("not reachable"))
           assert.deepStrictEqual(said, [
-            `error  source.unavailable  IMDS did not answer within 2s at ${emulator.baseUrl}/metadata/identity/oauth2/` +
-            "token: most likely not an Azure host, or IMDS is blocked from here"
+            `error  source.unavailable  IMDS is not reachable at ${silent.url}/metadata/identity/oauth2/token: ` +
+            "no answer within 2s (IMDS probe; the next request probes again): most likely not an Azure host with IMDS"
           ])
           assert.isAtLeast(millis, 2000)
           assert.isBelow(
@@ -284,7 +280,7 @@ describe("managed-identity CLI", () => {
             2000 + processStart + 1500,
             `doctor took ${millis} ms, a bare start ${processStart} ms`
           )
-          assert.strictEqual(yield* emulator.requestCount("Imds"), 1)
+          assert.isAtLeast(silent.connections(), 1)
         }),
       30_000
     )
@@ -312,7 +308,11 @@ describe("managed-identity CLI", () => {
           /export IDENTITY_HEADER=.*\n/
         )
         assert.match(running.stdout, /^export IDENTITY_ENDPOINT=http:\/\/127\.0\.0\.1:\d+\/msi\/token$/m)
-        assert.include(running.stdout, "unset IDENTITY_SERVER_THUMBPRINT MSI_ENDPOINT MSI_SECRET IMDS_ENDPOINT\n")
+        assert.include(
+          running.stdout,
+          "unset AZURE_FEDERATED_TOKEN_FILE AZURE_TENANT_ID AZURE_CLIENT_ID IDENTITY_SERVER_THUMBPRINT MSI_ENDPOINT " +
+            "MSI_SECRET IMDS_ENDPOINT\n"
+        )
         const env = exportsOf(running.stdout)
         assert.deepStrictEqual(Object.keys(env), ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"])
         const outcome = yield* cli(["token", "--resource", vault, "--json"], env)
@@ -365,7 +365,7 @@ describe("managed-identity CLI", () => {
 
     it.scopedLive("--all prints a block per source, the Azure Arc key directory included", () =>
       Effect.gen(function*() {
-        const running = yield* spawnUntil(["emulator", "--all"], {}, /export MSI_SECRET=.*\n/)
+        const running = yield* spawnUntil(["emulator", "--all"], {}, /export NODE_EXTRA_CA_CERTS=.*\n/)
         const headings = running.stdout.split("\n").filter((line) => /^# [A-Z][\w ]+$/.test(line))
         assert.deepStrictEqual(headings, [
           "# IMDS",
@@ -373,7 +373,8 @@ describe("managed-identity CLI", () => {
           "# Service Fabric",
           "# Azure Arc",
           "# Cloud Shell",
-          "# Azure Machine Learning"
+          "# Azure Machine Learning",
+          "# AKS workload identity"
         ])
         assert.match(running.stdout, /^# key files are written to (\S+): pass --arc-key-directory \1 to/m)
         assert.match(running.stdout, /^export IDENTITY_SERVER_THUMBPRINT=[0-9A-F]{40}$/m)
@@ -405,25 +406,129 @@ describe("managed-identity CLI", () => {
         const results = (step: string) => rows.filter((row) => row.step === step).map((row) => row.result)
         assert.deepStrictEqual(
           Array.from(new Set(rows.map((row) => row.source))),
-          ["IMDS", "App Service", "Service Fabric", "Azure Arc", "Cloud Shell", "Azure Machine Learning"]
+          [
+            "IMDS",
+            "App Service",
+            "Service Fabric",
+            "Azure Arc",
+            "Cloud Shell",
+            "Azure Machine Learning",
+            "AKS workload identity"
+          ]
         )
         assert.deepStrictEqual(results("failed"), [])
-        assert.deepStrictEqual(results("second call"), Array(6).fill("cache, no request"))
-        assert.deepStrictEqual(results("file cache after a restart"), Array(6).fill("cache, no request"))
+        assert.deepStrictEqual(results("second call"), Array(7).fill("cache, no request"))
+        assert.deepStrictEqual(results("file cache after a restart"), Array(7).fill("cache, no request"))
         assert.deepStrictEqual(results("1000 concurrent calls"), [
           ...Array(3).fill("1 token request"),
           "2 HTTP requests (each exchange: challenge + answer)",
-          ...Array(2).fill("1 token request")
+          ...Array(3).fill("1 token request")
         ])
         for (const result of results("injected 500")) {
           assert.match(result, /^identity_provider after a jittered back-off/)
         }
         assert.match(results("claims challenge")[2], /sent token_sha256_to_refresh and xms_cc=cp1$/)
+        assert.match(results("claims challenge")[6], /sent the claims in the form$/)
         assert.match(results("user-assigned (client id)")[2], /^InvalidIdentity/)
         assert.match(results("user-assigned (client id)")[4], /^InvalidIdentity/)
+        assert.match(results("user-assigned (client id)")[6], /appid=5c1a9b72-0d3e-4e0f-9a55-0000000000aa$/)
       }),
     90_000
   )
+
+  describe("workload identity", () => {
+    it.scopedLive(
+      "emulator --source workload-identity prints the exports, NODE_EXTRA_CA_CERTS included, which make token trust the STS",
+      () =>
+        Effect.gen(function*() {
+          const running = yield* spawnUntil(
+            ["emulator", "--source", "workload-identity"],
+            {},
+            /export NODE_EXTRA_CA_CERTS=.*\n/
+          )
+          const env = exportsOf(running.stdout)
+          assert.deepStrictEqual(Object.keys(env), [
+            "AZURE_AUTHORITY_HOST",
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_ID",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "NODE_EXTRA_CA_CERTS"
+          ])
+          assert.match(env.AZURE_AUTHORITY_HOST, /^https:\/\/127\.0\.0\.1:\d+$/)
+          assert.include(Fs.readFileSync(env.NODE_EXTRA_CA_CERTS, "utf8"), "-----BEGIN CERTIFICATE-----")
+          const outcome = yield* cli(["token", "--resource", vault, "--json"], env)
+          assert.strictEqual(outcome.code, 0, outcome.stderr)
+          const claims = claimsOf(JSON.parse(outcome.stdout).accessToken)
+          assert.strictEqual(claims.appid, env.AZURE_CLIENT_ID)
+          assert.strictEqual(claims.xms_src, "WorkloadIdentity")
+          const source = yield* cli(["source"], env)
+          assert.match(source.stdout, /^WorkloadIdentity\n {2}AKS workload identity: /)
+          assert.strictEqual(yield* running.stop, 0)
+        })
+    )
+
+    it.scopedLive("token --identity-bindings goes through the token proxy, trusting only its CA, by its SNI name", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const { NODE_EXTRA_CA_CERTS: _, ...env } = emulator.env("WorkloadIdentity", { identityBindings: true })
+        const outcome = yield* cli(["token", "--resource", vault, "--identity-bindings", "--json"], env)
+        assert.strictEqual(outcome.code, 0, outcome.stderr)
+        const requests = yield* emulator.requests
+        assert.deepStrictEqual(requests.map((request) => [request.method, request.path]), [[
+          "POST",
+          `/identity-binding/${emulator.workloadIdentity.tenantId}/oauth2/v2.0/token`
+        ]])
+        assert.strictEqual(requests[0].headers["host"], new URL(env.AZURE_KUBERNETES_TOKEN_PROXY).host)
+      }))
+  })
+
+  describe("off Azure", () => {
+    it.scopedLive("a silent IMDS: token exits 1 with SourceUnavailable within 1.5 s, process start included", () =>
+      Effect.gen(function*() {
+        const silent = yield* SilentServer.make
+        const env = { AZURE_POD_IDENTITY_AUTHORITY_HOST: silent.url }
+        const runs: Array<{ readonly millis: number; readonly outcome: { code: number; stderr: string } }> = []
+        for (let run = 0; run < 3; run++) {
+          const started = performance.now()
+          const outcome = yield* cli(["token", "--resource", vault], env)
+          runs.push({ millis: performance.now() - started, outcome })
+        }
+        for (const { outcome } of runs) {
+          assert.strictEqual(outcome.code, 1)
+          assert.match(
+            outcome.stderr,
+            /^SourceUnavailable: Imds is not available at .*: no answer within 1s \(IMDS probe/
+          )
+        }
+        assert.strictEqual(silent.connections() >= 3, true)
+        const fastest = Math.min(...runs.map(({ millis }) => millis))
+        assert.isAtMost(fastest, 1500, `fastest of 3 runs: ${fastest.toFixed(0)} ms`)
+      }))
+
+    it.scopedLive("source reports the IMDS probe: no answer from a silent IMDS, 400 from the emulator's", () =>
+      Effect.gen(function*() {
+        const silent = yield* SilentServer.make
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const [quiet, present] = yield* Effect.all([
+          cli(["source", "--json"], { AZURE_POD_IDENTITY_AUTHORITY_HOST: silent.url }),
+          cli(["source"], emulator.env("Imds"))
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(quiet.code, 0, quiet.stderr)
+        const detection = JSON.parse(quiet.stdout)
+        assert.strictEqual(detection.kind, "Imds")
+        assert.deepStrictEqual(Object.keys(detection.probe), ["answered", "error", "message"])
+        assert.strictEqual(detection.probe.answered, false)
+        assert.strictEqual(detection.probe.error, "SourceUnavailable")
+        assert.include(detection.probe.message, "no answer within 1s")
+        assert.strictEqual(present.code, 0, present.stderr)
+        assert.match(
+          present.stdout,
+          /\n {2}IMDS probe: answered 400 within 1s to a request for no token: IMDS is there\n$/
+        )
+        const [probe] = yield* emulator.requests
+        assert.isUndefined(probe.headers["metadata"])
+      }))
+  })
 
   it.live("--help exits 0 on every command", () =>
     Effect.gen(function*() {

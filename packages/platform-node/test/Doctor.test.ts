@@ -1,7 +1,8 @@
 /**
- * `ManagedIdentitySource.diagnose` on the real Node stack against the real emulator, for every source: a matching
- * identity gives no error finding, a token for another identity gives an error naming both, a 10-minute skew a
- * warning, and neither the report nor the page `managed-identity doctor` prints holds a token or a secret.
+ * `ManagedIdentitySource.diagnose` on the real Node stack against the real emulator, for every source (workload
+ * identity included, whose system-assigned identity is `AZURE_CLIENT_ID`'s): a matching identity gives no error
+ * finding, a token for another identity gives an error naming both, a 10-minute skew a warning, and neither the report
+ * nor the page `managed-identity doctor` prints holds a token, a secret, an Azure Arc key or the federated assertion.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity, ManagedIdentitySource, TokenCache } from "@managed-identity/core"
@@ -49,7 +50,8 @@ const findingOf = (report: ManagedIdentitySource.Diagnosis, code: ManagedIdentit
 const expectNoSecret = (emulator: ManagedIdentityEmulator.Emulator, report: ManagedIdentitySource.Diagnosis) =>
   Effect.gen(function*() {
     const arcKey = Option.map(yield* emulator.lastArcKey, Redacted.value)
-    const secrets = [...Object.values(emulator.secrets), ...Option.toArray(arcKey)]
+    const assertion = Redacted.value(yield* emulator.workloadIdentity.federatedToken)
+    const secrets = [...Object.values(emulator.secrets), ...Option.toArray(arcKey), assertion]
     for (
       const output of [
         JSON.stringify(Schema.encodeSync(ManagedIdentitySource.Diagnosis)(report)),
@@ -62,7 +64,7 @@ const expectNoSecret = (emulator: ManagedIdentityEmulator.Emulator, report: Mana
   })
 
 /** The sources that take a user-assigned identity by client id. */
-const byClientId: ReadonlyArray<SourceKind> = ["Imds", "AppService", "AzureArc", "MachineLearning"]
+const byClientId: ReadonlyArray<SourceKind> = ["Imds", "AppService", "AzureArc", "MachineLearning", "WorkloadIdentity"]
 
 describe("ManagedIdentitySource.diagnose against the emulator", () => {
   it.scopedLive("every source: a matching identity has no error finding; the report and page hold no secret", () =>
@@ -97,7 +99,14 @@ describe("ManagedIdentitySource.diagnose against the emulator", () => {
         const report = yield* diagnoseOn(emulator, kind)
         assert.deepStrictEqual(errors(report).map((finding) => finding.code), ["identity.mismatch"], kind)
         const message = findingOf(report, "identity.mismatch").message
-        assert.include(message, "asked for the system-assigned identity", kind)
+        // On workload identity the system-assigned identity is AZURE_CLIENT_ID's.
+        assert.include(
+          message,
+          kind === "WorkloadIdentity"
+            ? `asked for client id ${emulator.workloadIdentity.clientId} (AZURE_CLIENT_ID)`
+            : "asked for the system-assigned identity",
+          kind
+        )
         assert.include(message, other.resourceId, kind)
         assert.include(message, other.clientId, kind)
         assert.strictEqual(report.identityCheck.verdict, "mismatch")
@@ -131,6 +140,26 @@ describe("ManagedIdentitySource.diagnose against the emulator", () => {
           `${kind} ${report.clock?.offsetSeconds}`
         )
       }
+    }))
+
+  it.scopedLive("workload identity with identity bindings: the request goes to the token proxy, and matches", () =>
+    Effect.gen(function*() {
+      const emulator = yield* ManagedIdentityEmulator.start()
+      const env = emulator.env("WorkloadIdentity", { identityBindings: true })
+      const report = yield* ManagedIdentitySource.diagnose({ identityBindings: true }).pipe(
+        Effect.provide(TokenCache.layerMemory),
+        Effect.provide(ManagedIdentity.layerSystemAssigned),
+        Effect.provide(NodeManagedIdentity.layerPlatform),
+        onHost(emulator, "WorkloadIdentity", env),
+        Effect.orDie
+      )
+      assert.deepStrictEqual(errors(report), [])
+      assert.strictEqual(report.reachability?.endpoint, env.AZURE_KUBERNETES_TOKEN_PROXY)
+      assert.deepStrictEqual(
+        report.sources[0].variables.find((variable) => variable.name === "AZURE_KUBERNETES_CA_FILE")?.target,
+        { _tag: "File", path: env.AZURE_KUBERNETES_CA_FILE }
+      )
+      yield* expectNoSecret(emulator, report)
     }))
 
   it.scopedLive("the file cache: a token served from it, and files or a directory open to others are an error", () =>

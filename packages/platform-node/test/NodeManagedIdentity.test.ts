@@ -10,7 +10,7 @@ import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack
 import { claimsOf } from "./utils/jwt.js"
 
 const userAssignedClientId = "7f4c1e55-0000-4000-8000-00000000abcd"
-const supportsUserAssigned = new Set(["Imds", "AppService", "AzureArc", "MachineLearning"])
+const supportsUserAssigned = new Set(["Imds", "AppService", "AzureArc", "MachineLearning", "WorkloadIdentity"])
 const requestsPerToken = (kind: ManagedIdentityEmulator.SourceKind) => kind === "AzureArc" ? 2 : 1
 
 describe("NodeManagedIdentity against the emulator", () => {

@@ -55,9 +55,13 @@ export const finding = (level: Finding["level"], code: FindingCode, message: str
   message
 })
 
-/** What a variable points at: a URL's scheme, host, port and path; for anything else, only whether it is set. */
+/**
+ * What a variable points at: a URL's scheme, host, port and path, or a file's path; for anything else (ids, secrets),
+ * only whether it is set.
+ */
 export const Target = Schema.Union(
   Schema.TaggedStruct("Url", { scheme: Schema.String, host: Schema.String, port: Schema.Number, path: Schema.String }),
+  Schema.TaggedStruct("File", { path: Schema.String }),
   Schema.TaggedStruct("NotUrl", {}),
   Schema.TaggedStruct("Secret", {}),
   Schema.TaggedStruct("Set", {}),
@@ -88,6 +92,8 @@ export const Reachability = Schema.Struct({
   source: SourceKind,
   /** The URL as messages show it: scheme, host, port and path. */
   endpoint: Schema.String,
+  /** The request was IMDS's probe: its first contact, which must connect and answer within the budget. */
+  probe: Schema.Boolean,
   budgetMillis: Schema.Number,
   /** How long the request took. */
   millis: Schema.Number,
@@ -183,7 +189,7 @@ export type Diagnosis = typeof Diagnosis.Type
 // ---------------------------------------------------------------------------------------------------------------------
 // variables
 
-type Role = "url" | "secret" | "value"
+type Role = "url" | "path" | "secret" | "value"
 
 /** Each source's variables with their role, and which of them make the source detected. */
 const sourceVariables: {
@@ -209,6 +215,19 @@ const sourceVariables: {
   MachineLearning: {
     variables: [["MSI_ENDPOINT", "url"], ["MSI_SECRET", "secret"], ["DEFAULT_IDENTITY_CLIENT_ID", "value"]],
     required: ["MSI_ENDPOINT", "MSI_SECRET"]
+  },
+  WorkloadIdentity: {
+    variables: [
+      ["AZURE_FEDERATED_TOKEN_FILE", "path"],
+      ["AZURE_TENANT_ID", "value"],
+      ["AZURE_CLIENT_ID", "value"],
+      ["AZURE_AUTHORITY_HOST", "url"],
+      ["AZURE_KUBERNETES_TOKEN_PROXY", "url"],
+      ["AZURE_KUBERNETES_SNI_NAME", "value"],
+      ["AZURE_KUBERNETES_CA_FILE", "path"],
+      ["AZURE_KUBERNETES_CA_DATA", "value"]
+    ],
+    required: ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID"]
   }
 }
 
@@ -238,7 +257,12 @@ export const urlTarget = (value: string): Target => {
 const targetOf = (role: Role, value: Option.Option<string>): Target =>
   Option.match(value, {
     onNone: (): Target => ({ _tag: "NotSet" }),
-    onSome: (text): Target => role === "url" ? urlTarget(text) : { _tag: role === "secret" ? "Secret" : "Set" }
+    onSome: (text): Target =>
+      role === "url"
+        ? urlTarget(text)
+        : role === "path"
+        ? { _tag: "File", path: text }
+        : { _tag: role === "secret" ? "Secret" : "Set" }
   })
 
 /**
@@ -331,6 +355,11 @@ const knownCause = (kind: SourceKind, identity: ManagedIdentity.Identity, claims
     return "Azure Arc ignores an identity selector it does not know and answers for the machine's identity; check " +
       "that the identity is assigned to this machine"
   }
+  if (kind === "WorkloadIdentity") {
+    return "the token exchange names the client id of AZURE_CLIENT_ID (the service account's " +
+      "azure.workload.identity/client-id annotation) unless a ClientId identity replaces it; check both, and the " +
+      "identity's federated credentials"
+  }
   return `the ${
     identity._tag === "ClientId" ? "client id" : identity._tag === "ObjectId" ? "object id" : "resource id"
   } may belong to another identity (copied from the wrong resource, or an identity not assigned to this host): ` +
@@ -343,19 +372,36 @@ export interface IdentityResult {
   readonly finding: Option.Option<Finding>
 }
 
+/** The variables that say what a system-assigned request means on some hosts. */
+export interface HostIdentity {
+  /** Azure ML's `DEFAULT_IDENTITY_CLIENT_ID`, which a system-assigned request there asks for on purpose. */
+  readonly defaultClientId: Option.Option<string>
+  /** Workload identity's `AZURE_CLIENT_ID`, which is what a system-assigned identity means there. */
+  readonly workloadClientId: Option.Option<string>
+}
+
 /**
  * The requested identity against the token's claims: a client id against `appid`/`azp`, an object id against `oid`,
  * a resource id against `xms_mirid` (case-insensitively), and system-assigned against an `xms_mirid` naming a
- * user-assigned identity. `defaultClientId` is Azure ML's `DEFAULT_IDENTITY_CLIENT_ID`, which a system-assigned
- * request there asks for on purpose.
+ * user-assigned identity. On workload identity a system-assigned identity is `AZURE_CLIENT_ID`'s client id.
  */
 export const checkIdentity = (
   kind: SourceKind,
-  identity: ManagedIdentity.Identity,
+  requestedIdentity: ManagedIdentity.Identity,
   claims: Option.Option<Claims>,
-  defaultClientId: Option.Option<string>
+  host: HostIdentity
 ): IdentityResult => {
-  const requested = ManagedIdentity.describe(identity)
+  const workloadDefault = kind === "WorkloadIdentity" && requestedIdentity._tag === "SystemAssigned"
+    ? host.workloadClientId
+    : Option.none()
+  const identity = Option.match(workloadDefault, {
+    onNone: () => requestedIdentity,
+    onSome: ManagedIdentity.clientId
+  })
+  const requested = Option.match(workloadDefault, {
+    onNone: () => ManagedIdentity.describe(identity),
+    onSome: (id) => `client id ${id} (AZURE_CLIENT_ID)`
+  })
   if (Option.isNone(claims)) {
     return {
       check: { verdict: "unchecked", requested, received: null, cause: null },
@@ -405,8 +451,8 @@ export const checkIdentity = (
     case "SystemAssigned": {
       if (token.xms_mirid === undefined) return unconfirmed("xms_mirid")
       if (!isUserAssignedResource(token.xms_mirid)) return matched()
-      const mlDefault = kind === "MachineLearning" && Option.isSome(defaultClientId) && token.appid !== undefined &&
-        sameId(token.appid, defaultClientId.value)
+      const mlDefault = kind === "MachineLearning" && Option.isSome(host.defaultClientId) &&
+        token.appid !== undefined && sameId(token.appid, host.defaultClientId.value)
       if (!mlDefault) return mismatched()
       const cause = "Azure Machine Learning sends DEFAULT_IDENTITY_CLIENT_ID for a system-assigned request: the " +
         "token is for the compute's default identity"

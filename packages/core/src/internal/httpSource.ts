@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as ManagedIdentity from "../ManagedIdentity.js"
 import type { ManagedIdentityError } from "../ManagedIdentityError.js"
 import type { TokenRequest } from "../TokenRequest.js"
@@ -41,30 +42,54 @@ export const fromChecked = (
     })
   })
 
+/** What an attempt sends: the request, and the client that sends it. */
+export interface Prepared {
+  readonly client: HttpClient.HttpClient
+  readonly request: HttpClientRequest.HttpClientRequest
+}
+
+/** Wraps each exchange before its answer is decoded (IMDS's probe); by default the exchange as it is. */
+export type Guard = (
+  exchange: Effect.Effect<Transport.Received, ManagedIdentityError>
+) => Effect.Effect<Transport.Received, ManagedIdentityError>
+
+/**
+ * The exchange of sources that prepare each attempt anew (workload identity reads its assertion per attempt): one
+ * HTTP request per attempt, its answer decoded into a token.
+ */
+export const preparedRequest = (
+  endpoint: Transport.Endpoint,
+  prepare: (request: TokenRequest) => Effect.Effect<Prepared, ManagedIdentityError>,
+  guard: Guard = identity
+): Exchange =>
+(request) =>
+(attempt) =>
+  Effect.flatMap(
+    prepare(request),
+    (prepared) => guard(Transport.exchange(prepared.client, endpoint, attempt, prepared.request))
+  ).pipe(
+    Effect.flatMap((received) => Wire.decodeAnswer(endpoint.kind, received, request.resource)),
+    Effect.map(({ token }) => token)
+  )
+
 /** The exchange of most sources: one HTTP request per attempt, its answer decoded into a token. */
 export const singleRequest = (
   client: HttpClient.HttpClient,
   endpoint: Transport.Endpoint,
-  build: (request: TokenRequest) => HttpClientRequest.HttpClientRequest
-): Exchange =>
-(request) => {
-  const httpRequest = build(request)
-  return (attempt) =>
-    Transport.exchange(client, endpoint, attempt, httpRequest).pipe(
-      Effect.flatMap((received) => Wire.decodeAnswer(endpoint.kind, received, request.resource)),
-      Effect.map(({ token }) => token)
-    )
-}
+  build: (request: TokenRequest) => HttpClientRequest.HttpClientRequest,
+  guard?: Guard
+): Exchange => preparedRequest(endpoint, (request) => Effect.succeed({ client, request: build(request) }), guard)
 
 /**
  * Builds a single-request source over the `HttpClient` and `ManagedIdentity` in context: `check` validates the
- * configuration for the identity once and returns how to build a request.
+ * configuration for the identity once and returns how to build a request; `guard` wraps each exchange.
  */
 export const make = (
   definition: Definition,
   check: (
     identity: ManagedIdentity.Identity
-  ) => Either.Either<(request: TokenRequest) => HttpClientRequest.HttpClientRequest, ManagedIdentityError>
+  ) => Either.Either<(request: TokenRequest) => HttpClientRequest.HttpClientRequest, ManagedIdentityError>,
+  guard?: Guard
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
   Effect.map(
     Effect.all([HttpClient.HttpClient, ManagedIdentity.ManagedIdentity]),
@@ -72,6 +97,6 @@ export const make = (
       fromChecked(
         definition,
         identity,
-        Either.map(check(identity), (build) => singleRequest(client, definition, build))
+        Either.map(check(identity), (build) => singleRequest(client, definition, build, guard))
       )
   )

@@ -7,7 +7,8 @@ export const SourceKind = Schema.Literal(
   "ServiceFabric",
   "AzureArc",
   "CloudShell",
-  "MachineLearning"
+  "MachineLearning",
+  "WorkloadIdentity"
 )
 
 /** A source's kind. */
@@ -20,5 +21,6 @@ export const titles: { readonly [K in SourceKind]: string } = {
   ServiceFabric: "Service Fabric",
   AzureArc: "Azure Arc",
   CloudShell: "Cloud Shell",
-  MachineLearning: "Azure Machine Learning"
+  MachineLearning: "Azure Machine Learning",
+  WorkloadIdentity: "AKS workload identity"
 }

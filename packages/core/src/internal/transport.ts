@@ -1,7 +1,6 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as Headers from "@effect/platform/Headers"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
@@ -12,17 +11,10 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
-import {
-  ConnectionFailed,
-  InvalidIdentity,
-  InvalidTokenResponse,
-  type ManagedIdentityError,
-  ServiceFabricCertificateMismatch,
-  SourceUnavailable,
-  TokenRequestFailed
-} from "../ManagedIdentityError.js"
+import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
 import * as Metrics from "./metrics.js"
 import type { SourceKind } from "./sourceKind.js"
+import { fromHttpClientError } from "./transportError.js"
 
 /** The version this library reports in `User-Agent`. */
 const userAgent = "managed-identity/0.1.0 (@managed-identity/core)"
@@ -59,84 +51,6 @@ export interface Received {
   readonly status: number
   readonly headers: Headers.Headers
   readonly body: string
-}
-
-const unreachableCodes = new Set([
-  "ECONNREFUSED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EADDRNOTAVAIL"
-])
-
-const causes = function*(error: unknown): Generator<unknown> {
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    yield current
-    if (current instanceof AggregateError) {
-      for (const inner of current.errors) yield inner
-    }
-    current = typeof current === "object" ? (current as { cause?: unknown }).cause : undefined
-  }
-}
-
-const errorCode = (error: unknown): string | undefined => {
-  for (const cause of causes(error)) {
-    const code = typeof cause === "object" && cause !== null ? (cause as { code?: unknown }).code : undefined
-    if (typeof code === "string") return code
-  }
-  return undefined
-}
-
-const certificateMismatch = (error: unknown): ServiceFabricCertificateMismatch | undefined => {
-  for (const cause of causes(error)) {
-    if (cause instanceof ServiceFabricCertificateMismatch) return cause
-  }
-  return undefined
-}
-
-/**
- * Why the client refused to send the request at all, if it did: `fetch` refuses the ports of its "bad port" list
- * (`TypeError: fetch failed`, cause `Error: bad port`) and, with a `TypeError` of its own, headers, URLs and bodies
- * it cannot send (Node's `http` throws `TypeError`s too, undici an `UND_ERR_INVALID_ARG`). Such a request can never
- * succeed; the error's text is not kept (it may quote a header value).
- */
-const refusedBeforeSending = (endpoint: Endpoint, error: HttpClientError.HttpClientError): string | undefined => {
-  if (error._tag === "RequestError" && error.reason !== "Transport") {
-    return `the HTTP client cannot build the request to ${endpoint.url} (${error.reason})`
-  }
-  for (const cause of causes(error.cause)) {
-    if (cause instanceof Error && cause.message === "bad port") {
-      return `the HTTP client refuses the port of ${endpoint.url} (fetch blocks it as unsafe)`
-    }
-  }
-  const first = error.cause
-  return (first instanceof TypeError && first.message !== "fetch failed") || errorCode(first) === "UND_ERR_INVALID_ARG"
-    ? `the HTTP client refused to send the request to ${endpoint.url} (a header, URL or body it cannot send)`
-    : undefined
-}
-
-/**
- * Translates a transport failure of attempt `attempt`: a `ServiceFabricCertificateMismatch` in the cause chain is
- * that error; a request the client refused to send at all is an `InvalidIdentity` (it can never succeed); an
- * unreachable host on the first attempt (connection refused, DNS failure, …) is `SourceUnavailable`; anything else
- * is a `ConnectionFailed` (retryable).
- */
-export const fromHttpClientError = (
-  endpoint: Endpoint,
-  attempt: number,
-  error: HttpClientError.HttpClientError
-): ManagedIdentityError => {
-  const mismatch = certificateMismatch(error.cause)
-  if (mismatch !== undefined) return mismatch
-  const refused = refusedBeforeSending(endpoint, error)
-  if (refused !== undefined) return new InvalidIdentity({ source: endpoint.kind, reason: refused })
-  const code = errorCode(error.cause)
-  const reason = code === undefined ? error.reason : `${error.reason} error ${code}`
-  return attempt === 1 && code !== undefined && unreachableCodes.has(code)
-    ? new SourceUnavailable({ source: endpoint.kind, endpoint: endpoint.url, reason })
-    : new ConnectionFailed({ source: endpoint.kind, endpoint: endpoint.url, reason, attempts: attempt })
 }
 
 /**

@@ -3,7 +3,6 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
@@ -11,140 +10,17 @@ import * as RetryPolicy from "../RetryPolicy.js"
 import * as TokenSource from "../TokenSource.js"
 import * as Issues from "./issues.js"
 import * as Lazy from "./lazy.js"
+import * as Lifetime from "./lifetime.js"
 import type { SourceKind } from "./sourceKind.js"
 import type { Received } from "./transport.js"
-
-/**
- * The longest lifetime accepted: an expiry more than a year after issue is not a token (a millisecond timestamp read
- * as seconds lands there).
- */
-export const maxLifetimeSeconds = 365 * 24 * 60 * 60
-
-const digitString = /^\d+$/
-const isoDate = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
-const appServiceDate = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2}):(\d{2})$/
-
-/** Days from 1970-01-01 to a proleptic Gregorian date (integer arithmetic, no `Date`). */
-const daysFromCivil = (year: number, month: number, day: number): number => {
-  const y = month <= 2 ? year - 1 : year
-  const era = Math.floor(y / 400)
-  const yearOfEra = y - era * 400
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear
-  return era * 146097 + dayOfEra - 719468
-}
-
-const daysInMonth = (year: number, month: number): number =>
-  month === 2
-    ? (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
-    : [4, 6, 9, 11].includes(month)
-    ? 30
-    : 31
-
-/** Epoch seconds of a calendar date and time at an offset, if every field is in range. */
-const epochSecondsOf = (fields: {
-  readonly year: string
-  readonly month: string
-  readonly day: string
-  readonly hours: string
-  readonly minutes: string
-  readonly seconds: string
-  readonly offsetSign: string
-  readonly offsetHours: string
-  readonly offsetMinutes: string
-}): number | undefined => {
-  const [year, month, day, hours, minutes, seconds, offsetHours, offsetMinutes] = [
-    fields.year,
-    fields.month,
-    fields.day,
-    fields.hours,
-    fields.minutes,
-    fields.seconds,
-    fields.offsetHours,
-    fields.offsetMinutes
-  ].map(Number)
-  const valid = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hours <= 23 &&
-    minutes <= 59 && seconds <= 59 && offsetHours <= 23 && offsetMinutes <= 59
-  if (!valid) return undefined
-  const offset = (offsetHours * 60 + offsetMinutes) * 60 * (fields.offsetSign === "-" ? -1 : 1)
-  return daysFromCivil(year, month, day) * 86400 + hours * 3600 + minutes * 60 + seconds - offset
-}
-
-/** `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, fraction dropped. */
-const parseIsoDate = (text: string): number | undefined => {
-  const match = isoDate.exec(text)
-  if (match === null) return undefined
-  const [, year, month, day, hours, minutes, seconds, zulu, sign, offsetHours, offsetMinutes] = match
-  return epochSecondsOf({
-    year,
-    month,
-    day,
-    hours,
-    minutes,
-    seconds,
-    offsetSign: zulu === undefined ? sign : "+",
-    offsetHours: zulu === undefined ? offsetHours : "00",
-    offsetMinutes: zulu === undefined ? offsetMinutes : "00"
-  })
-}
-
-/** Older App Service versions: `MM/DD/YYYY HH:MM:SS ±HH:MM`. */
-const parseAppServiceDate = (text: string): number | undefined => {
-  const match = appServiceDate.exec(text)
-  if (match === null) return undefined
-  const [, month, day, year, hours, minutes, seconds, offsetSign, offsetHours, offsetMinutes] = match
-  return epochSecondsOf({ year, month, day, hours, minutes, seconds, offsetSign, offsetHours, offsetMinutes })
-}
-
-/** A non-negative whole number as a JSON integer or a string of digits; how large it may be is checked later. */
-const wholeNumber = (value: unknown): number | undefined =>
-  typeof value === "number"
-    ? Number.isSafeInteger(value) && value >= 0 ? value : undefined
-    : typeof value === "string" && digitString.test(value)
-    ? Number(value)
-    : undefined
-
-/** `expires_in`: whole seconds, a JSON integer or a digit string (`"86399"`). */
-const Seconds = Schema.transformOrFail(Schema.Unknown, Schema.Number, {
-  strict: true,
-  decode: (value, _, ast) => {
-    const seconds = wholeNumber(value)
-    return seconds === undefined
-      ? ParseResult.fail(Issues.fail(ast, value, "expected whole seconds: a JSON integer or a string of digits"))
-      : ParseResult.succeed(seconds)
-  },
-  encode: ParseResult.succeed
-})
-
-/**
- * `expires_on`, as epoch seconds: a JSON integer or a digit string, an ISO-8601 date with seconds and an offset, or
- * App Service's `MM/DD/YYYY HH:MM:SS ±HH:MM`; every date field must be in range.
- */
-const EpochSeconds = Schema.transformOrFail(Schema.Unknown, Schema.Number, {
-  strict: true,
-  decode: (value, _, ast) => {
-    const seconds = wholeNumber(value) ??
-      (typeof value === "string" ? parseIsoDate(value) ?? parseAppServiceDate(value) : undefined)
-    return seconds === undefined
-      ? ParseResult.fail(
-        Issues.fail(
-          ast,
-          value,
-          "expected epoch seconds (a JSON integer or a string of digits), an ISO-8601 date or MM/DD/YYYY HH:MM:SS ±HH:MM"
-        )
-      )
-      : ParseResult.succeed(seconds)
-  },
-  encode: ParseResult.succeed
-})
 
 const optionalText = Schema.optional(Schema.String)
 
 /** The success body every endpoint shares (fields beyond the token are optional and source specific). */
 const TokenBody = Schema.Struct({
   access_token: Schema.String.pipe(Schema.nonEmptyString()).annotations({ description: "a non-empty string" }),
-  expires_in: Schema.optional(Seconds),
-  expires_on: Schema.optional(EpochSeconds),
+  expires_in: Schema.optional(Lifetime.Seconds),
+  expires_on: Schema.optional(Lifetime.EpochSeconds),
   token_type: optionalText,
   resource: optionalText,
   client_id: optionalText,
@@ -155,11 +31,12 @@ const TokenBody = Schema.Struct({
 
 export type TokenBody = typeof TokenBody.Type
 
-/** OAuth error body (IMDS, Azure Arc, Cloud Shell, Azure ML). */
+/** OAuth error body (IMDS, Azure Arc, Cloud Shell, Azure ML; Entra adds `trace_id` and `error_codes`). */
 const OAuthErrorBody = Schema.Struct({
   error: Schema.String,
   error_description: Schema.optional(Schema.String),
-  correlation_id: Schema.optional(Schema.String)
+  correlation_id: Schema.optional(Schema.String),
+  trace_id: Schema.optional(Schema.String)
 })
 
 /** App Service error body. */
@@ -188,6 +65,7 @@ interface ErrorDetail {
   readonly error?: string | undefined
   readonly description?: string | undefined
   readonly correlationId?: string | undefined
+  readonly traceId?: string | undefined
 }
 
 const decodeErrorBody = Lazy.lazy(() =>
@@ -232,7 +110,8 @@ const errorDetail = (body: string): ErrorDetail => {
         return {
           error: oauth.error,
           description: oauth.error_description,
-          correlationId: oauth.correlation_id
+          correlationId: oauth.correlation_id,
+          traceId: oauth.trace_id
         }
       }
       const appService = decoded as typeof AppServiceErrorBody.Type
@@ -264,12 +143,12 @@ const decodeTokenBody = Lazy.lazy(() => Schema.decodeUnknownEither(TokenBody))
 /** The expiry of a decoded body received at `now` (epoch milliseconds), or what is wrong with its lifetime. */
 const expiryOf = (body: TokenBody, now: number): Either.Either<number, string> => {
   if (body.expires_in !== undefined) {
-    return body.expires_in > maxLifetimeSeconds
+    return body.expires_in > Lifetime.maxLifetimeSeconds
       ? Either.left("expires_in is more than a year")
       : Either.right(Math.floor(now / 1000 + body.expires_in) * 1000)
   }
   if (body.expires_on !== undefined) {
-    return body.expires_on * 1000 - now > maxLifetimeSeconds * 1000
+    return body.expires_on * 1000 - now > Lifetime.maxLifetimeSeconds * 1000
       ? Either.left("expires_on is more than a year after the token was received")
       : Either.right(body.expires_on * 1000)
   }

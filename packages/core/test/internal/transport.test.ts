@@ -3,6 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import * as AppServiceTokenSource from "../../src/AppServiceTokenSource.js"
 import * as Transport from "../../src/internal/transport.js"
+import * as TransportError from "../../src/internal/transportError.js"
 import * as ManagedIdentity from "../../src/ManagedIdentity.js"
 import type { ManagedIdentityError } from "../../src/ManagedIdentityError.js"
 import * as FakeHttp from "../utils/fakeHttp.js"
@@ -139,7 +140,7 @@ describe("transport", () => {
     ]
     for (const [name, failure] of refusals) {
       it(`${name} is an InvalidIdentity that does not quote it`, () => {
-        const error: ManagedIdentityError = Transport.fromHttpClientError(
+        const error: ManagedIdentityError = TransportError.fromHttpClientError(
           Transport.endpoint("AppService", "http://127.0.0.1:41234/msi/token"),
           2,
           failure
@@ -149,8 +150,35 @@ describe("transport", () => {
       })
     }
 
+    it.effect("a server certificate the client does not trust is InvalidIdentity after one request, not retried", () =>
+      Effect.gen(function*() {
+        const untrusted = Object.assign(new Error("unable to verify the first certificate"), {
+          code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+        })
+        const http = yield* FakeHttp.make([
+          FakeHttp.transportError(new TypeError("fetch failed", { cause: untrusted }))
+        ])
+        const error = yield* Effect.flip(
+          SourceHarness.getToken(resource).pipe(
+            Effect.provide(
+              SourceHarness.layer(
+                AppServiceTokenSource.layer({
+                  endpoint: "http://127.0.0.1:41234/msi/token",
+                  identityHeader: Redacted.make(secret)
+                }),
+                { http }
+              )
+            )
+          )
+        )
+        assert(error._tag === "InvalidIdentity")
+        assert.include(error.message, "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
+        assert.include(error.message, "http://127.0.0.1:41234/msi/token")
+        assert.strictEqual((yield* http.requests).length, 1)
+      }))
+
     it("fetch failed with a network cause stays a retryable ConnectionFailed", () => {
-      const error = Transport.fromHttpClientError(
+      const error = TransportError.fromHttpClientError(
         Transport.endpoint("AppService", "http://127.0.0.1:41234/msi/token"),
         2,
         new HttpClientError.RequestError({

@@ -37,7 +37,7 @@ export interface FakeFile {
   readonly type?: FileSystem.File.Type | undefined
   /** `readLink` succeeds: the entry is a symbolic link. */
   readonly symlink?: boolean | undefined
-  /** `stat`, `exists` and `open` fail with `PermissionDenied`. */
+  /** `stat`, `exists`, `readFile` and `open` fail with `PermissionDenied`. */
   readonly unreadable?: boolean | undefined
 }
 
@@ -75,7 +75,7 @@ const openFile = (path: string, file: FakeFile, calls: Array<string>): FileSyste
   }
 }
 
-/** A file system holding exactly `files` (by path). */
+/** A file system holding exactly `files` (by path); change the record to change the files. */
 export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSystem => {
   const calls: Array<string> = []
   const call = <A, E>(method: string, path: string, answer: (file: FakeFile | undefined) => Effect.Effect<A, E>) =>
@@ -100,7 +100,12 @@ export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSy
         if (file.unreadable === true) return Effect.fail(systemError("stat", path, "PermissionDenied"))
         return Effect.succeed(fileInfo(file.size ?? (file.content ?? "").length, file.type ?? "File"))
       }),
-    readFile: (path) => call("readFile", path, (file) => Effect.succeed(new TextEncoder().encode(file?.content ?? ""))),
+    readFile: (path) =>
+      call("readFile", path, (file) => {
+        if (file === undefined) return Effect.fail(systemError("readFile", path, "NotFound"))
+        if (file.unreadable === true) return Effect.fail(systemError("readFile", path, "PermissionDenied"))
+        return Effect.succeed(new TextEncoder().encode(file.content ?? ""))
+      }),
     open: (path) =>
       call("open", path, (file) => {
         if (file === undefined) return Effect.fail(systemError("open", path, "NotFound"))

@@ -1,7 +1,8 @@
 /**
  * The one harness every source test uses: a source layer (from `layer(options)` or `layerConfig()`) built over a
- * recording fake `HttpClient`, a fake `FileSystem`, a fake Service Fabric `PinnedHttpClient` (over the same fake
- * HTTP) and a `ConfigProvider.fromMap` environment, so nothing reaches the host.
+ * recording fake `HttpClient`, a fake `FileSystem`, a fake Service Fabric `PinnedHttpClient` and a fake workload
+ * identity `TokenProxyHttpClient` (both over the same fake HTTP) and a `ConfigProvider.fromMap` environment, so
+ * nothing reaches the host.
  *
  * ```ts
  * const http = yield* FakeHttp.make([FakeHttp.json(token)])
@@ -14,9 +15,11 @@ import type { FileSystem, HttpClient } from "@effect/platform"
 import { assert } from "@effect/vitest"
 import { ConfigProvider, DateTime, Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import * as ManagedIdentity from "../../src/ManagedIdentity.js"
+import { InvalidIdentity } from "../../src/ManagedIdentityError.js"
 import * as ServiceFabricTokenSource from "../../src/ServiceFabricTokenSource.js"
 import * as TokenRequest from "../../src/TokenRequest.js"
 import * as TokenSource from "../../src/TokenSource.js"
+import * as WorkloadIdentityTokenSource from "../../src/WorkloadIdentityTokenSource.js"
 import * as FakeFileSystem from "./fakeFileSystem.js"
 import type * as FakeHttp from "./fakeHttp.js"
 
@@ -26,6 +29,7 @@ export type Requirements =
   | ManagedIdentity.ManagedIdentity
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
+  | WorkloadIdentityTokenSource.TokenProxyHttpClient
 
 /** The host the source runs on. */
 export interface Host {
@@ -38,6 +42,8 @@ export interface Host {
   readonly fileSystem?: FakeFileSystem.FakeFileSystem | undefined
   /** Receives every thumbprint the Service Fabric `PinnedHttpClient` is asked for. */
   readonly thumbprints?: Array<string> | undefined
+  /** Receives every trust the workload identity `TokenProxyHttpClient` is asked for. */
+  readonly trusts?: Array<WorkloadIdentityTokenSource.Trust> | undefined
 }
 
 const pinnedHttpClient = (host: Host) =>
@@ -49,6 +55,18 @@ const pinnedHttpClient = (host: Host) =>
       })
   })
 
+/** A CA that holds no PEM certificate is refused, as the platform's client refuses it. */
+const tokenProxyHttpClient = (host: Host) =>
+  Layer.succeed(WorkloadIdentityTokenSource.TokenProxyHttpClient, {
+    forTrust: (trust) =>
+      trust.ca !== undefined && !trust.ca.includes("-----BEGIN CERTIFICATE-----")
+        ? Effect.fail(new InvalidIdentity({ source: "WorkloadIdentity", reason: "no PEM certificate in it" }))
+        : Effect.sync(() => {
+          host.trusts?.push(trust)
+          return host.http.client
+        })
+  })
+
 /** The `TokenSource` that `layer` builds on `host`. */
 export const layer = <E>(
   source: Layer.Layer<TokenSource.TokenSource, E, Requirements>,
@@ -57,6 +75,7 @@ export const layer = <E>(
   source.pipe(
     Layer.provide(host.http.layer),
     Layer.provide(pinnedHttpClient(host)),
+    Layer.provide(tokenProxyHttpClient(host)),
     Layer.provide((host.fileSystem ?? FakeFileSystem.make()).layer),
     Layer.provide(ManagedIdentity.layer(host.identity ?? ManagedIdentity.systemAssigned)),
     Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(host.env ?? {})))))
@@ -78,6 +97,16 @@ export const advancing = (duration: Duration.DurationInput) => <A, E, R>(effect:
     const fiber = yield* Effect.fork(effect)
     yield* TestClock.adjust(duration)
     return yield* Fiber.join(fiber)
+  })
+
+/** Forks `effect`, checks that it still runs 1 ms before `millis` and has failed at `millis`; its error. */
+export const failsAfter = (millis: number) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(millis - 1)
+    assert.isNull(fiber.unsafePoll(), `settled before ${millis} ms`)
+    yield* TestClock.adjust(1)
+    return yield* Effect.flip(Fiber.join(fiber))
   })
 
 /**

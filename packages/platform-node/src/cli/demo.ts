@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import type * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
@@ -18,7 +19,7 @@ import * as Redacted from "effect/Redacted"
 import * as FileSystem from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
+import type * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import * as NodeTokenCache from "../NodeTokenCache.js"
 import { json } from "./flags.js"
@@ -45,10 +46,15 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonly 
     return Effect.map(effect, (value) => [value, performance.now() - start] as const)
   })
 
+/**
+ * One source's rows. `trust` is provided around each client: for workload identity, the emulator's STS CA trusted as
+ * `NODE_EXTRA_CA_CERTS` would make a fresh process trust it (this process started before the CA existed).
+ */
 const demoSource = (
   emulator: ManagedIdentityEmulator.Emulator,
   kind: TokenSource.SourceKind,
-  cacheDirectory: string
+  cacheDirectory: string,
+  trust: Layer.Layer<never> | Layer.Layer<FetchHttpClient.Fetch>
 ): Effect.Effect<ReadonlyArray<Row>> => {
   const name = TokenSource.titles[kind]
   const rows: Array<Row> = []
@@ -80,7 +86,8 @@ const demoSource = (
           Layer.provide(ManagedIdentity.layer(identity)),
           Layer.provide(NodeManagedIdentity.layerPlatform)
         )
-      )
+      ),
+      Effect.provide(trust)
     )
   const describeOutcome = (outcome: { readonly source: string; readonly token: Redacted.Redacted<string> }) =>
     `${outcome.source}: ${describeToken(outcome.token)}`
@@ -111,7 +118,8 @@ const demoSource = (
         const last = (yield* emulator.requests).filter((request) => request.source === kind).at(-1)
         const sent = [
           last?.query.token_sha256_to_refresh === undefined ? undefined : "token_sha256_to_refresh",
-          last?.query.xms_cc === undefined ? undefined : `xms_cc=${last.query.xms_cc}`
+          last?.query.xms_cc === undefined ? undefined : `xms_cc=${last.query.xms_cc}`,
+          new URLSearchParams(last?.body ?? "").has("claims") ? "the claims in the form" : undefined
         ].filter((part) => part !== undefined)
         row(
           "claims challenge",
@@ -220,16 +228,26 @@ const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedId
   Effect.scoped(
     Effect.gen(function*() {
       const started = performance.now()
-      const emulator = yield* ManagedIdentityEmulator.start()
+      const Emulator = yield* Effect.promise(() => import("../ManagedIdentityEmulator.js"))
+      const emulator = yield* Emulator.start()
       const cacheDirectory = yield* Effect.acquireRelease(
         Effect.promise(() => FileSystem.mkdtemp(Path.join(Os.tmpdir(), "managed-identity-demo-"))),
         (directory) => Effect.promise(() => FileSystem.rm(directory, { recursive: true, force: true }))
       )
       if (!options.json) {
-        yield* Console.log(`Emulator on ${emulator.baseUrl}, Service Fabric on ${emulator.serviceFabricUrl}\n`)
+        yield* Console.log(
+          `Emulator on ${emulator.baseUrl}, Service Fabric on ${emulator.serviceFabricUrl}\n` +
+            `AKS workload identity's STS on ${emulator.workloadIdentity.authorityHost} ` +
+            "(its CA trusted as NODE_EXTRA_CA_CERTS would)\n"
+        )
       }
       const rows = (yield* Effect.forEach(TokenSource.SourceKind.literals, (kind) =>
-        demoSource(emulator, kind, cacheDirectory)))
+        demoSource(
+          emulator,
+          kind,
+          cacheDirectory,
+          kind === "WorkloadIdentity" ? Emulator.layerTrustingFetch(emulator) : Layer.empty
+        )))
         .flat()
       const seconds = ((performance.now() - started) / 1000).toFixed(1)
       yield* Console.log(

@@ -20,7 +20,7 @@ import * as Schema from "effect/Schema"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import * as NodeTokenCache from "../NodeTokenCache.js"
 import { exitWith, json, optionalText } from "./flags.js"
-import { clientArcKeyDirectory, identityFrom, identityOptions } from "./token.js"
+import { clientArcKeyDirectory, clientIdentityBindings, identityFrom, identityOptions } from "./token.js"
 
 type Diagnosis = ManagedIdentitySource.Diagnosis
 type Target = Diagnosis["sources"][number]["variables"][number]["target"]
@@ -30,6 +30,8 @@ const targetText = (target: Target): string => {
   switch (target._tag) {
     case "Url":
       return `${target.scheme}://${target.host}:${target.port}${target.path}`
+    case "File":
+      return target.path
     case "NotUrl":
       return "set, but not a URL"
     case "Secret":
@@ -62,7 +64,9 @@ const requestText = (reachability: Diagnosis["reachability"]): string => {
     : `${reachability.outcome.error}${
       reachability.outcome.status === null ? "" : ` (${reachability.outcome.status})`
     } after ${millisText(reachability.millis)}`
-  return `${reachability.endpoint}: ${outcome} (one attempt, budget ${millisText(reachability.budgetMillis)})`
+  return `${reachability.endpoint}: ${outcome} (${reachability.probe ? "IMDS probe, " : ""}one attempt, budget ${
+    millisText(reachability.budgetMillis)
+  })`
 }
 
 const cacheText = (cache: Diagnosis["cache"]): string => {
@@ -162,7 +166,7 @@ const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(mess
 
 /**
  * `managed-identity doctor [--resource <uri>] [identity flags] [--budget <seconds>] [--cache-directory <dir>]
- * [--arc-key-directory <dir>] [--json]`.
+ * [--arc-key-directory <dir>] [--identity-bindings] [--json]`.
  *
  * @since 0.1.0
  * @category commands
@@ -194,6 +198,7 @@ export const doctor = Command.make(
         "made private) instead of an in-memory cache"
     ).pipe(Options.withPseudoName("directory")),
     arcKeyDirectory: clientArcKeyDirectory,
+    identityBindings: clientIdentityBindings,
     json,
     ...identityOptions
   },
@@ -203,7 +208,8 @@ export const doctor = Command.make(
       const report = yield* ManagedIdentitySource.diagnose({
         resource: Option.getOrUndefined(flags.resource),
         budget: Option.getOrUndefined(flags.budget),
-        azureArcKeyDirectory: Option.getOrUndefined(flags.arcKeyDirectory)
+        azureArcKeyDirectory: Option.getOrUndefined(flags.arcKeyDirectory),
+        identityBindings: flags.identityBindings
       }).pipe(
         Effect.provide(Option.match(flags.cacheDirectory, {
           onNone: () => TokenCache.layerMemory,

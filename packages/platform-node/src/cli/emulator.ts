@@ -13,8 +13,9 @@ import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
-import { arcKeyDirectory, json, UsageError } from "./flags.js"
+import * as EmulatorModel from "../internal/emulatorModel.js"
+import type * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
+import { arcKeyDirectory, identityBindings, json, UsageError } from "./flags.js"
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
 
@@ -24,7 +25,8 @@ const sourceNames: ReadonlyArray<readonly [string, TokenSource.SourceKind]> = [
   ["service-fabric", "ServiceFabric"],
   ["azure-arc", "AzureArc"],
   ["cloud-shell", "CloudShell"],
-  ["machine-learning", "MachineLearning"]
+  ["machine-learning", "MachineLearning"],
+  ["workload-identity", "WorkloadIdentity"]
 ]
 
 const simplify = (name: string) => name.toLowerCase().replace(/[-_]/g, "")
@@ -38,25 +40,46 @@ const sourceKindOf = (name: string): Effect.Effect<TokenSource.SourceKind, Valid
 
 const shellQuote = (value: string) => /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
 
-const exportBlock = (emulator: ManagedIdentityEmulator.Emulator, kind: TokenSource.SourceKind) => {
-  const env = emulator.env(kind)
-  const unset = ManagedIdentitySource.variables.filter((name) => !(name in env))
-  return [
-    `# ${TokenSource.titles[kind]}`,
-    ...(kind === "AzureArc"
-      ? [
+/** What a source's block says besides its variables. */
+const notes = (emulator: ManagedIdentityEmulator.Emulator, kind: TokenSource.SourceKind, bindings: boolean) => {
+  switch (kind) {
+    case "AzureArc":
+      return [
         `# key files are written to ${emulator.arcKeyDirectory}: pass --arc-key-directory ${
           shellQuote(emulator.arcKeyDirectory)
         } to managed-identity token`
       ]
-      : []),
+    case "WorkloadIdentity":
+      return [
+        "# NODE_EXTRA_CA_CERTS makes Node trust the STS's CA (it is read when node starts)",
+        `# rotate the federated token: curl -X POST ${emulator.baseUrl}/_emulator/workload-identity/rotate`,
+        ...(bindings
+          ? ["# identity bindings: pass --identity-bindings to managed-identity token"]
+          : ["# identity bindings (the token proxy): run the emulator with --identity-bindings"])
+      ]
+    default:
+      return []
+  }
+}
+
+const exportBlock = (
+  emulator: ManagedIdentityEmulator.Emulator,
+  kind: TokenSource.SourceKind,
+  bindings: boolean
+) => {
+  const env = emulator.env(kind, { identityBindings: bindings })
+  const unset = ManagedIdentitySource.variables.filter((name) => !(name in env))
+  return [
+    `# ${TokenSource.titles[kind]}`,
+    ...notes(emulator, kind, bindings),
     ...(unset.length === 0 ? [] : [`unset ${unset.join(" ")}`]),
     ...Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`)
   ].join("\n")
 }
 
 /**
- * `managed-identity emulator [--port n] [--source kind | --all] [--fault <json>] [--token-lifetime s] [--json]`.
+ * `managed-identity emulator [--port n] [--source kind | --all] [--fault <json>] [--token-lifetime s]
+ * [--identity-bindings] [--json]`.
  *
  * @since 0.1.0
  * @category commands
@@ -83,7 +106,7 @@ export const emulator = Command.make(
     fault: Options.text("fault").pipe(
       Options.withPseudoName("json"),
       Options.mapEffect((text) =>
-        Effect.mapError(ManagedIdentityEmulator.decodeFaultScripts(text), (error) => invalid(error.message))
+        Effect.mapError(EmulatorModel.decodeFaultScripts(text), (error) => invalid(error.message))
       ),
       Options.optional,
       Options.withDescription(
@@ -101,6 +124,12 @@ export const emulator = Command.make(
     arcKeyDirectory: arcKeyDirectory.pipe(
       Options.withDescription("Where Azure Arc key files are written (default a temporary directory)")
     ),
+    identityBindings: identityBindings.pipe(
+      Options.withDescription(
+        "Workload identity's variables include the identity-binding token proxy (AZURE_KUBERNETES_TOKEN_PROXY, " +
+          "AZURE_KUBERNETES_SNI_NAME, AZURE_KUBERNETES_CA_FILE)"
+      )
+    ),
     json
   },
   (flags) =>
@@ -109,9 +138,10 @@ export const emulator = Command.make(
         return yield* Effect.fail(new UsageError("choose --source or --all, not both"))
       }
       const kinds = flags.all
-        ? ManagedIdentityEmulator.SourceKind.literals
+        ? EmulatorModel.SourceKind.literals
         : [Option.getOrElse(flags.source, () => "Imds" as const)]
-      const running = yield* ManagedIdentityEmulator.start({
+      const { start } = yield* Effect.promise(() => import("../ManagedIdentityEmulator.js"))
+      const running = yield* start({
         port: flags.port,
         ...Option.match(flags.fault, { onNone: () => ({}), onSome: (faults) => ({ faults }) }),
         ...Option.match(flags.tokenLifetime, {
@@ -130,12 +160,14 @@ export const emulator = Command.make(
             serviceFabricUrl: running.serviceFabricUrl,
             thumbprint: running.thumbprint,
             arcKeyDirectory: running.arcKeyDirectory,
-            env: Object.fromEntries(kinds.map((kind) => [kind, running.env(kind)]))
+            env: Object.fromEntries(
+              kinds.map((kind) => [kind, running.env(kind, { identityBindings: flags.identityBindings })])
+            )
           })
           : [
             `# managed-identity emulator on ${running.baseUrl}, Service Fabric on ${running.serviceFabricUrl}\n` +
             "# the secrets below are the emulator's own, random per start; Ctrl-C stops it",
-            ...kinds.map((kind) => exportBlock(running, kind))
+            ...kinds.map((kind) => exportBlock(running, kind, flags.identityBindings))
           ].join("\n\n")
       )
       return yield* Effect.never
@@ -145,6 +177,7 @@ export const emulator = Command.make(
     "Run the emulator on 127.0.0.1 until interrupted and print the `export` lines that point a process at it " +
       "(with --json: the same variables by source). The secrets printed (IDENTITY_HEADER, MSI_SECRET) are the " +
       "emulator's own test secrets, random per start, and the Service Fabric thumbprint is that of its " +
-      "self-signed certificate."
+      "self-signed certificate. Workload identity's STS is HTTPS with the emulator's own CA: its variables " +
+      "include NODE_EXTRA_CA_CERTS, and the federated token file is the emulator's own test token."
   )
 )

@@ -37,6 +37,14 @@ export const arcKeyDirectory = Options.text("arc-key-directory").pipe(
 )
 
 /**
+ * `--identity-bindings`, described by each command.
+ *
+ * @since 0.1.0
+ * @category flags
+ */
+export const identityBindings = Options.boolean("identity-bindings")
+
+/**
  * An optional text flag with its description.
  *
  * @since 0.1.0

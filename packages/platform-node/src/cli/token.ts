@@ -5,18 +5,19 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as ImdsTokenSource from "@managed-identity/core/ImdsTokenSource"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
-import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
-import { arcKeyDirectory, json, optionalText, UsageError } from "./flags.js"
+import { arcKeyDirectory, identityBindings, json, optionalText, UsageError } from "./flags.js"
 
 /**
  * `--client-id`, `--resource-id`, `--object-id` and `--identity-json`: the identity to ask for.
@@ -43,6 +44,19 @@ export const identityOptions = {
 export const clientArcKeyDirectory = arcKeyDirectory.pipe(
   Options.withDescription(
     "Where Azure Arc key files are (default: the agent's directory); `managed-identity emulator` prints its own"
+  )
+)
+
+/**
+ * `--identity-bindings` for the commands that get a token.
+ *
+ * @since 0.1.0
+ * @category flags
+ */
+export const clientIdentityBindings = identityBindings.pipe(
+  Options.withDescription(
+    "For AKS workload identity, send the exchange to the identity-binding token proxy " +
+      "(AZURE_KUBERNETES_TOKEN_PROXY, AZURE_KUBERNETES_SNI_NAME, AZURE_KUBERNETES_CA_FILE or _CA_DATA)"
   )
 )
 
@@ -88,18 +102,17 @@ export const identityFrom = (flags: IdentityFlags): Effect.Effect<ManagedIdentit
   return given[0] ?? Effect.succeed(ManagedIdentity.systemAssigned)
 }
 
-const clientLayer = (identity: ManagedIdentity.Identity, azureArcKeyDirectory: Option.Option<string>) =>
-  ManagedIdentityClient.layer.pipe(
-    Layer.provide(
-      ManagedIdentitySource.layerWithOptions({ azureArcKeyDirectory: Option.getOrUndefined(azureArcKeyDirectory) })
-    ),
-    Layer.provide(TokenCache.layerMemory),
-    Layer.provide(ManagedIdentity.layer(identity)),
-    Layer.provide(NodeManagedIdentity.layerPlatform)
-  )
+const clientLayer = (
+  identity: ManagedIdentity.Identity,
+  azureArcKeyDirectory: Option.Option<string>,
+  bindings: boolean
+) =>
+  NodeManagedIdentity.layerWithOptions({
+    source: { azureArcKeyDirectory: Option.getOrUndefined(azureArcKeyDirectory), identityBindings: bindings }
+  }).pipe(Layer.provide(ManagedIdentity.layer(identity)))
 
 /**
- * `managed-identity token --resource <uri> [identity flags] [--claims <json>] [--json]`.
+ * `managed-identity token --resource <uri> [identity flags] [--claims <json>] [--identity-bindings] [--json]`.
  *
  * @since 0.1.0
  * @category commands
@@ -113,6 +126,7 @@ export const token = Command.make(
     ),
     claims: optionalText("claims", "A claims challenge (JSON)"),
     arcKeyDirectory: clientArcKeyDirectory,
+    identityBindings: clientIdentityBindings,
     json,
     ...identityOptions
   },
@@ -132,7 +146,7 @@ export const token = Command.make(
             })
             : Redacted.value(accessToken.token)
         )
-      }).pipe(Effect.provide(clientLayer(identity, flags.arcKeyDirectory))))
+      }).pipe(Effect.provide(clientLayer(identity, flags.arcKeyDirectory, flags.identityBindings))))
 ).pipe(
   Command.withDescription(
     "Get an access token for a resource from the detected managed identity source and print it (with --json: " +
@@ -141,22 +155,47 @@ export const token = Command.make(
   )
 )
 
+/** IMDS's answer to the probe, or why it gave none. */
+const probeImds = Effect.match(ImdsTokenSource.probeConfig(), {
+  onFailure: (error) => ({
+    text: `IMDS probe: ${error._tag}: ${error.message}`,
+    json: { answered: false, error: error._tag, message: error.message }
+  }),
+  onSuccess: (status) => ({
+    text: `IMDS probe: answered ${status} within ${
+      Duration.format(ImdsTokenSource.defaultProbeTimeout)
+    } to a request for no token: IMDS is there`,
+    json: { answered: true, status }
+  })
+})
+
 /**
- * `managed-identity source [--json]`.
+ * `managed-identity source [identity flags] [--json]`: the detection, and when IMDS is the fallback, its probe.
  *
  * @since 0.1.0
  * @category commands
  */
-export const source = Command.make("source", { json }, (flags) =>
+export const source = Command.make("source", { json, ...identityOptions }, (flags) =>
   Effect.gen(function*() {
-    const detection = yield* ManagedIdentitySource.detect.pipe(Effect.provide(NodeManagedIdentity.layerPlatform))
+    const identity = yield* identityFrom(flags)
+    const detection = yield* ManagedIdentitySource.detect.pipe(
+      Effect.provideService(ManagedIdentity.ManagedIdentity, identity)
+    )
+    const probe = detection.kind === "Imds" ? Option.some(yield* probeImds) : Option.none()
     yield* Console.log(
       flags.json
-        ? JSON.stringify(detection)
-        : [detection.kind, ...detection.reasons.map((reason) => `  ${reason}`)].join("\n")
+        ? JSON.stringify({
+          ...detection,
+          ...Option.match(probe, { onNone: () => ({}), onSome: ({ json }) => ({ probe: json }) })
+        })
+        : [detection.kind, ...detection.reasons, ...Option.toArray(Option.map(probe, ({ text }) => text))]
+          .map((line, index) => index === 0 ? line : `  ${line}`)
+          .join("\n")
     )
-  })).pipe(
+  }).pipe(Effect.provide(NodeManagedIdentity.layerPlatform))).pipe(
     Command.withDescription(
-      "Show the detected managed identity source and why it was chosen (variable names and files checked, never values)"
+      "Show the detected managed identity source and why it was chosen (variable names and files checked, never " +
+        "values); when IMDS is the fallback, probe it (1 s) and say whether it answered. A client id flag counts " +
+        "for AKS workload identity as AZURE_CLIENT_ID does."
     )
   )

@@ -1,6 +1,7 @@
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -112,12 +113,28 @@ export const answer = (
   }
   const fault = step.value
   if ("status" in fault) {
-    const body = "body" in fault
-      ? fault.body
-      : EmulatorReplies.errorBody(kind, fault.status, `Emulated fault: HTTP ${fault.status}`)
-    const options = { status: fault.status, headers: fault.headers ?? {} }
-    return Effect.succeed(
-      typeof body === "string" ? HttpServerResponse.text(body, options) : HttpServerResponse.unsafeJson(body, options)
+    return Effect.map(Clock.currentTimeMillis, (at) => {
+      const body = "body" in fault
+        ? fault.body
+        : EmulatorReplies.errorBody(kind, fault.status, `Emulated fault: HTTP ${fault.status}`, at)
+      const options = { status: fault.status, headers: fault.headers ?? {} }
+      return typeof body === "string"
+        ? HttpServerResponse.text(body, options)
+        : HttpServerResponse.unsafeJson(body, options)
+    })
+  }
+  if ("aadsts" in fault) {
+    return Effect.map(
+      Clock.currentTimeMillis,
+      (at) =>
+        toResponse(
+          EmulatorReplies.aadsts(
+            fault.aadsts,
+            at,
+            request.headers["client-request-id"] ??
+              new URL(request.url, "http://127.0.0.1").searchParams.get("client-request-id") ?? undefined
+          )
+        )
     )
   }
   if ("delay" in fault) {

@@ -25,7 +25,8 @@ export const systemAssigned: Readonly<Record<SourceKind, Identity>> = {
   ServiceFabric: fixedIdentity(3, "Microsoft.ServiceFabric/managedClusters/emulator-cluster"),
   AzureArc: fixedIdentity(4, "Microsoft.HybridCompute/machines/emulator-machine"),
   CloudShell: fixedIdentity(5, "Microsoft.Portal/consoles/emulator-console"),
-  MachineLearning: fixedIdentity(6, "Microsoft.MachineLearningServices/workspaces/emulator/computes/emulator-compute")
+  MachineLearning: fixedIdentity(6, "Microsoft.MachineLearningServices/workspaces/emulator/computes/emulator-compute"),
+  WorkloadIdentity: fixedIdentity(7, "Microsoft.ManagedIdentity/userAssignedIdentities/emulator-workload")
 }
 
 /**
@@ -123,5 +124,26 @@ export const mintToken = (options: {
       xms_src: options.kind,
       uti: randomBytes(16).toString("base64url"),
       ver: "1.0"
+    })
+  }.`
+
+/**
+ * A projected service-account token as kubelet writes it for workload identity: an unsigned JWT (`alg: none`) for the
+ * audience `api://AzureADTokenExchange`, issued by the cluster's OIDC issuer, valid for an hour; `jti` is random, so
+ * each rotation writes a different token.
+ *
+ * @internal
+ */
+export const mintFederatedToken = (issuedAt: number): string =>
+  `${base64url({ alg: "none", typ: "JWT" })}.${
+    base64url({
+      aud: ["api://AzureADTokenExchange"],
+      iss: `https://oidc.emulator.invalid/${tenantId}/`,
+      sub: "system:serviceaccount:default:workload-identity-sa",
+      iat: issuedAt,
+      nbf: issuedAt,
+      exp: issuedAt + 3600,
+      jti: randomBytes(16).toString("base64url"),
+      "kubernetes.io": { namespace: "default", serviceaccount: { name: "workload-identity-sa" } }
     })
   }.`

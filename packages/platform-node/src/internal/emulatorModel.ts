@@ -43,7 +43,8 @@ export const ReplyFault = Schema.Union(
   Schema.Struct({ hang: Schema.Literal(true), ...times }),
   Schema.Struct({ malformedJson: Schema.Literal(true), ...times }),
   Schema.Struct({ oversized: Schema.Literal(true), ...times }),
-  Schema.Struct({ trickle: Schema.NonNegative, ...times })
+  Schema.Struct({ trickle: Schema.NonNegative, ...times }),
+  Schema.Struct({ aadsts: Schema.Int.pipe(Schema.positive()), ...times })
 )
 
 /** @internal */
@@ -161,6 +162,34 @@ export interface Secrets {
 }
 
 /** @internal */
+export interface WorkloadIdentity {
+  /** `AZURE_AUTHORITY_HOST`: the STS, `https://127.0.0.1:<port>`, its certificate issued by {@link caCertificate}. */
+  readonly authorityHost: string
+  /** `AZURE_TENANT_ID`. */
+  readonly tenantId: string
+  /** `AZURE_CLIENT_ID`: the client id of the pod's (system-assigned) workload identity. */
+  readonly clientId: string
+  /** `AZURE_FEDERATED_TOKEN_FILE`: the projected service-account token, rewritten by {@link rotate}. */
+  readonly tokenFile: string
+  /** The STS's CA certificate (PEM). */
+  readonly caCertificate: string
+  /** A file holding {@link caCertificate}, for `NODE_EXTRA_CA_CERTS`. */
+  readonly caFile: string
+  /** `AZURE_KUBERNETES_TOKEN_PROXY`: the identity-binding token proxy, `https://127.0.0.1:<port>/identity-binding`. */
+  readonly tokenProxy: string
+  /** `AZURE_KUBERNETES_SNI_NAME`: the only name the proxy's certificate is valid for. */
+  readonly sniName: string
+  /** The proxy's CA certificate (PEM), another CA than the STS's. */
+  readonly proxyCaCertificate: string
+  /** `AZURE_KUBERNETES_CA_FILE`: a file holding {@link proxyCaCertificate}. */
+  readonly proxyCaFile: string
+  /** The token file's current content. */
+  readonly federatedToken: Effect.Effect<Redacted.Redacted<string>>
+  /** Writes a new federated token into the token file, as kubelet does; the STS then refuses the old one as expired. */
+  readonly rotate: Effect.Effect<Redacted.Redacted<string>>
+}
+
+/** @internal */
 export interface Emulator {
   /** `http://127.0.0.1:<port>` */
   readonly baseUrl: string
@@ -171,8 +200,14 @@ export interface Emulator {
   readonly arcKeyDirectory: string
   /** Random per start. */
   readonly secrets: Secrets
-  /** Exactly the variables a process needs to detect `kind` and reach this emulator. */
-  readonly env: (kind: SourceKind) => Record<string, string>
+  /** The STS, the token proxy and the federated token file of workload identity. */
+  readonly workloadIdentity: WorkloadIdentity
+  /**
+   * Exactly the variables a process needs to detect `kind` and reach this emulator. For workload identity they include
+   * `NODE_EXTRA_CA_CERTS` (the STS's CA file) and, with `identityBindings`, the `AZURE_KUBERNETES_*` variables of the
+   * token proxy.
+   */
+  readonly env: (kind: SourceKind, options?: { readonly identityBindings?: boolean }) => Record<string, string>
   /** Every request to a token endpoint, in order; the control endpoint is not recorded. */
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   readonly requestCount: (kind?: SourceKind) => Effect.Effect<number>

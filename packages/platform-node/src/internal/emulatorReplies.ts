@@ -35,14 +35,82 @@ export const appServiceError = (status: number, message: string): Reply =>
 export const serviceFabricError = (status: number, code: string, message: string): Reply =>
   reply(status, { error: { code, message, correlationId: randomUUID() } })
 
+const entraTimestamp = (at: number) => new Date(at).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z")
+
+/**
+ * An error as Microsoft Entra sends it: `AADSTS<code>: <text>` with the trace id, correlation id (the request's
+ * `client-request-id` when it sent one) and time in the description, and each of them in a field of its own.
+ *
+ * @internal
+ */
+export const entraError = (
+  status: number,
+  error: string,
+  code: number,
+  text: string,
+  at: number,
+  correlationId: string = randomUUID()
+): Reply => {
+  const traceId = randomUUID()
+  const timestamp = entraTimestamp(at)
+  return reply(status, {
+    error,
+    error_description:
+      `AADSTS${code}: ${text} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+    error_codes: [code],
+    timestamp,
+    trace_id: traceId,
+    correlation_id: correlationId
+  })
+}
+
+/** Some of Entra's answers, by AADSTS code: status, OAuth error and text. */
+const aadstsErrors: Readonly<Record<number, readonly [number, string, string]>> = {
+  50000: [500, "server_error", "There was an error issuing a token."],
+  70003: [400, "unsupported_grant_type", "The app requested an unsupported grant type."],
+  70011: [400, "invalid_scope", "The provided value for the input parameter 'scope' is not valid."],
+  90002: [400, "invalid_request", "Tenant not found."],
+  90014: [400, "invalid_request", "The request body must contain a required parameter."],
+  90033: [503, "temporarily_unavailable", "A transient error has occurred. Please try again."],
+  500011: [400, "invalid_resource", "The resource principal was not found in the tenant."],
+  700016: [400, "unauthorized_client", "Application with the identifier was not found in the directory."],
+  700024: [400, "invalid_client", "Client assertion is not within its valid time range."],
+  700211: [400, "invalid_client", "No matching federated identity record found for presented assertion issuer."],
+  700213: [400, "invalid_client", "No matching federated identity record found for presented assertion subject."],
+  7000216: [
+    401,
+    "invalid_client",
+    "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type."
+  ]
+}
+
+/**
+ * Entra's answer with `AADSTS<code>` (a code the emulator does not know: `400 invalid_request`).
+ *
+ * @internal
+ */
+export const aadsts = (code: number, at: number, correlationId?: string): Reply => {
+  const [status, error, text] = aadstsErrors[code] ?? [400, "invalid_request", "Emulated Entra error."]
+  return entraError(status, error, code, text, at, correlationId)
+}
+
 /**
  * The body an endpoint sends with an error status, in that endpoint's shape; used for scripted status faults
  * that give no body.
  *
  * @internal
  */
-export const errorBody = (kind: SourceKind, status: number, message: string): unknown => {
+export const errorBody = (kind: SourceKind, status: number, message: string, at: number): unknown => {
   switch (kind) {
+    case "WorkloadIdentity":
+      return entraError(
+        status,
+        status >= 500 ? "server_error" : "invalid_request",
+        status >= 500 ? 50000 : 90014,
+        message,
+        at
+      )
+        .body
     case "Imds":
     case "AzureArc":
     case "CloudShell":
@@ -115,6 +183,13 @@ const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = 
     expires_on: token.expiresOn,
     token_type: "Bearer",
     resource: token.resource
+  }),
+  WorkloadIdentity: (token) => ({
+    token_type: "Bearer",
+    expires_in: token.lifetime,
+    ext_expires_in: token.lifetime,
+    ...(token.lifetime >= 7200 ? { refresh_in: Math.floor(token.lifetime / 2) } : {}),
+    access_token: token.accessToken
   }),
   AzureArc: (token) => ({
     access_token: token.accessToken,

@@ -8,9 +8,13 @@ import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import * as EmulatorFaults from "./emulatorFaults.js"
+import * as EmulatorIdentity from "./emulatorIdentity.js"
 import { decodeFaultScripts, type EmulatorError, failWith, type Secrets, type SourceKind } from "./emulatorModel.js"
 import * as EmulatorProtocol from "./emulatorProtocol.js"
 import type * as EmulatorRecorder from "./emulatorRecorder.js"
+import type * as EmulatorReplies from "./emulatorReplies.js"
+import * as EmulatorStsDiscovery from "./emulatorStsDiscovery.js"
+import * as Certificates from "./emulatorWorkloadCertificates.js"
 
 /**
  * Where each source's token endpoint is: Service Fabric on the HTTPS server, every other source on the HTTP server.
@@ -26,24 +30,43 @@ export const paths = {
   ServiceFabric: "/metadata/identity/oauth2/token"
 } as const
 
+/**
+ * Where the identity-binding token proxy serves the STS: below this path, on its own HTTPS server.
+ *
+ * @internal
+ */
+export const tokenProxyPath = "/identity-binding"
+
 /** @internal */
 export interface Addresses {
   /** `http://127.0.0.1:<port>` */
   readonly baseUrl: string
   /** The full Service Fabric endpoint on the HTTPS server. */
   readonly serviceFabricUrl: string
+  /** The workload identity STS, `https://127.0.0.1:<port>`. */
+  readonly authorityHost: string
+  /** The identity-binding token proxy, `https://127.0.0.1:<port>/identity-binding`. */
+  readonly tokenProxy: string
+}
+
+/** What a host's variables point at besides the addresses. */
+export interface HostFacts {
+  readonly secrets: Secrets
+  readonly thumbprint: string
+  readonly workload: { readonly tokenFile: string; readonly caFile: string; readonly proxyCaFile: string }
 }
 
 /**
- * Exactly the variables a host of `kind` sets, pointing at the emulator.
+ * Exactly the variables a host of `kind` sets, pointing at the emulator; for workload identity `NODE_EXTRA_CA_CERTS`
+ * too, and with `identityBindings` the token proxy's variables.
  *
  * @internal
  */
 export const variables = (
   kind: SourceKind,
-  { baseUrl, serviceFabricUrl }: Addresses,
-  secrets: Secrets,
-  thumbprint: string
+  { authorityHost, baseUrl, serviceFabricUrl, tokenProxy }: Addresses,
+  { secrets, thumbprint, workload }: HostFacts,
+  options: { readonly identityBindings?: boolean } = {}
 ): Record<string, string> => {
   switch (kind) {
     case "Imds":
@@ -62,6 +85,21 @@ export const variables = (
       return { MSI_ENDPOINT: `${baseUrl}${paths.CloudShell}` }
     case "MachineLearning":
       return { MSI_ENDPOINT: `${baseUrl}${paths.MachineLearning}`, MSI_SECRET: secrets.msiSecret }
+    case "WorkloadIdentity":
+      return {
+        AZURE_AUTHORITY_HOST: authorityHost,
+        AZURE_TENANT_ID: EmulatorIdentity.tenantId,
+        AZURE_CLIENT_ID: EmulatorIdentity.systemAssigned.WorkloadIdentity.clientId,
+        AZURE_FEDERATED_TOKEN_FILE: workload.tokenFile,
+        NODE_EXTRA_CA_CERTS: workload.caFile,
+        ...(options.identityBindings === true
+          ? {
+            AZURE_KUBERNETES_TOKEN_PROXY: tokenProxy,
+            AZURE_KUBERNETES_SNI_NAME: Certificates.proxyServerName,
+            AZURE_KUBERNETES_CA_FILE: workload.proxyCaFile
+          }
+          : {})
+      }
   }
 }
 
@@ -70,15 +108,17 @@ interface Handlers {
   readonly environment: EmulatorProtocol.Environment
   readonly faults: EmulatorFaults.Queues
   readonly recorder: EmulatorRecorder.Recorder
+  /** Rewrites the federated token file (`POST /_emulator/workload-identity/rotate`). */
+  readonly rotateFederatedToken: Effect.Effect<unknown>
 }
 
 const requestText = (request: HttpServerRequest.HttpServerRequest) => Effect.orElseSucceed(request.text, () => "")
 
-/** A token request to `kind`: recorded, then answered by the endpoint or by the next fault step of `kind`. */
-const serveSource = (kind: SourceKind, { environment, faults, recorder }: Handlers) =>
+/** The request in context as `kind` received it, recorded. */
+const received = (kind: SourceKind, recorder: EmulatorRecorder.Recorder) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const url = new URL(request.url, "http://127.0.0.1")
+    const url = new URL(request.originalUrl, "http://127.0.0.1")
     const incoming: EmulatorProtocol.Incoming = {
       method: request.method,
       path: url.pathname,
@@ -87,9 +127,28 @@ const serveSource = (kind: SourceKind, { environment, faults, recorder }: Handle
       body: yield* requestText(request)
     }
     yield* recorder.record({ source: kind, ...incoming })
+    return { request, incoming }
+  })
+
+/** A token request to `kind`: recorded, then answered by the endpoint or by the next fault step of `kind`. */
+const serveSource = (kind: SourceKind, { environment, faults, recorder }: Handlers) =>
+  Effect.gen(function*() {
+    const { incoming, request } = yield* received(kind, recorder)
     const step = yield* faults.next(kind)
     return yield* EmulatorFaults.answer(kind, step, request, EmulatorProtocol.respond(kind, incoming, environment))
   })
+
+/** A request to the STS other than a token request (discovery, anything unknown): recorded, never faulted. */
+const serveSts = (
+  recorder: EmulatorRecorder.Recorder,
+  answer: (incoming: EmulatorProtocol.Incoming) => Effect.Effect<EmulatorReplies.Reply>
+) =>
+  Effect.flatMap(
+    received("WorkloadIdentity", recorder),
+    ({ incoming }) =>
+      Effect.map(answer(incoming), (reply) =>
+        HttpServerResponse.unsafeJson(reply.body, { status: reply.status, headers: reply.headers }))
+  )
 
 /** `PUT /_emulator/faults`: fault scripts as JSON; 400 with the reason when they do not decode. */
 const putFaults = (faults: EmulatorFaults.Queues) =>
@@ -104,6 +163,24 @@ const putFaults = (faults: EmulatorFaults.Queues) =>
     )
   })
 
+/**
+ * The STS: its discovery documents (which the Azure SDKs fetch before every token request), the token endpoint, and a
+ * recorded `404` for anything else, so a test sees every request a client made.
+ */
+const stsRouter = (handlers: Handlers, authority: () => string) =>
+  HttpRouter.empty.pipe(
+    HttpRouter.get(
+      "/:tenant/v2.0/.well-known/openid-configuration",
+      serveSts(handlers.recorder, (incoming) => EmulatorStsDiscovery.openIdConfiguration(incoming, "v2.0", authority()))
+    ),
+    HttpRouter.get(
+      "/:tenant/.well-known/openid-configuration",
+      serveSts(handlers.recorder, (incoming) => EmulatorStsDiscovery.openIdConfiguration(incoming, "v1", authority()))
+    ),
+    HttpRouter.all("/:tenant/oauth2/v2.0/token", serveSource("WorkloadIdentity", handlers)),
+    HttpRouter.all("*", serveSts(handlers.recorder, EmulatorStsDiscovery.notFound))
+  )
+
 const httpRouter = (handlers: Handlers) =>
   HttpRouter.empty.pipe(
     HttpRouter.all(paths.Imds, serveSource("Imds", handlers)),
@@ -112,6 +189,10 @@ const httpRouter = (handlers: Handlers) =>
     HttpRouter.all(paths.CloudShell, serveSource("CloudShell", handlers)),
     HttpRouter.all(paths.AzureArc, serveSource("AzureArc", handlers)),
     HttpRouter.put("/_emulator/faults", putFaults(handlers.faults)),
+    HttpRouter.post(
+      "/_emulator/workload-identity/rotate",
+      Effect.as(handlers.rotateFederatedToken, HttpServerResponse.empty({ status: 204 }))
+    ),
     HttpRouter.get(
       "/_emulator/requests",
       Effect.map(handlers.recorder.requests, (all) => HttpServerResponse.unsafeJson(all))
@@ -143,8 +224,8 @@ const listen = <E>(create: () => Http.Server, port: number, app: HttpRouter.Http
   })
 
 /**
- * Starts the HTTP server on `port` (0: a free one) and the Service Fabric HTTPS server on a free port, both stopped
- * when the scope closes.
+ * Starts the HTTP server on `port` (0: a free one) and, each on a free port, the HTTPS servers of Service Fabric, the
+ * workload identity STS and its identity-binding token proxy, all stopped when the scope closes.
  *
  * @internal
  */
@@ -158,8 +239,23 @@ export const serve = (
       0,
       serviceFabricRouter(options)
     )
+    const authority = { origin: "" }
+    const sts = stsRouter(options, () => authority.origin)
+    const stsPort = yield* listen(
+      () => Https.createServer({ key: Certificates.stsPrivateKey, cert: Certificates.stsCertificate }),
+      0,
+      sts
+    )
+    authority.origin = `https://127.0.0.1:${stsPort}`
+    const proxyPort = yield* listen(
+      () => Https.createServer({ key: Certificates.proxyPrivateKey, cert: Certificates.proxyCertificate }),
+      0,
+      HttpRouter.prefixAll(sts, tokenProxyPath)
+    )
     return {
       baseUrl: `http://127.0.0.1:${port}`,
-      serviceFabricUrl: `https://127.0.0.1:${tlsPort}${paths.ServiceFabric}`
+      serviceFabricUrl: `https://127.0.0.1:${tlsPort}${paths.ServiceFabric}`,
+      authorityHost: authority.origin,
+      tokenProxy: `https://127.0.0.1:${proxyPort}${tokenProxyPath}`
     }
   })

@@ -1,9 +1,9 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
 import { ServiceFabricCertificateMismatch } from "@managed-identity/core/ManagedIdentityError"
 import * as Crypto from "node:crypto"
 import * as Tls from "node:tls"
 import { Agent, buildConnector } from "undici"
+import type * as UndiciClients from "./undiciClients.js"
 
 const mismatch = (options: buildConnector.Options, expected: string, actual: string) =>
   new ServiceFabricCertificateMismatch({
@@ -38,9 +38,7 @@ const pinnedAgent = (thumbprint: string): Agent => {
 }
 
 /** An `HttpClient` over a pinned agent, and the agent to close when done. */
-export const makePinnedClient = (
-  thumbprint: string
-): { readonly agent: Agent; readonly client: HttpClient.HttpClient } => {
+export const makePinnedClient = (thumbprint: string): UndiciClients.AgentClient => {
   const agent = pinnedAgent(thumbprint)
   return { agent, client: NodeHttpClient.makeUndici(agent) }
 }

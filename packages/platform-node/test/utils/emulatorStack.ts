@@ -3,18 +3,25 @@
  * `ConfigProvider`, and the client built by `NodeManagedIdentity.layerWithOptions`.
  */
 import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
-import { type ConfigError, ConfigProvider, Effect, Layer } from "effect"
+import { type ConfigError, ConfigProvider, Effect, identity, Layer } from "effect"
 import * as ManagedIdentityEmulator from "../../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../../src/NodeManagedIdentity.js"
 
 /** Every source the emulator serves, in `SourceKind` order. */
 export const allSources: ReadonlyArray<ManagedIdentityEmulator.SourceKind> = ManagedIdentityEmulator.SourceKind.literals
 
-/** Runs `effect` with the variables a host of `kind` would set to reach `emulator`. */
+/**
+ * Runs `effect` on a host of `kind` that reaches `emulator`: the host's variables (by default `emulator.env(kind)`) as
+ * the `ConfigProvider` and, for workload identity, the emulator's STS CA trusted as `NODE_EXTRA_CA_CERTS` makes a
+ * fresh process trust it (`ManagedIdentityEmulator.layerTrustingFetch`).
+ */
 export const onHost =
-  (emulator: ManagedIdentityEmulator.Emulator, kind: ManagedIdentityEmulator.SourceKind) =>
+  (emulator: ManagedIdentityEmulator.Emulator, kind: ManagedIdentityEmulator.SourceKind, env = emulator.env(kind)) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.withConfigProvider(effect, ConfigProvider.fromMap(new Map(Object.entries(emulator.env(kind)))))
+    effect.pipe(
+      kind === "WorkloadIdentity" ? Effect.provide(ManagedIdentityEmulator.layerTrustingFetch(emulator)) : identity,
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+    )
 
 /** The client for `identity` on the Node stack, Azure Arc keys read from the emulator's directory. */
 export const clientLayer = (

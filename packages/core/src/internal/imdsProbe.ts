@@ -1,0 +1,44 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import { type ConnectionFailed, type ManagedIdentityError, SourceUnavailable } from "../ManagedIdentityError.js"
+import type { Guard } from "./httpSource.js"
+import type { Endpoint, Received } from "./transport.js"
+
+/** Docker Desktop answers for a host it cannot reach with a `403` whose body says so. */
+const isUnreachable = (received: Received): boolean => received.status === 403 && /unreachable/i.test(received.body)
+
+/**
+ * The probe of one source: until IMDS has answered it once, each exchange gets `timeout` to connect and answer.
+ * No answer in time, a failed connection, or Docker Desktop's `403 … unreachable` is a `SourceUnavailable` (not
+ * retried, and not remembered: the next exchange probes again); any other HTTP answer means IMDS is there, and from
+ * then on exchanges run as they are.
+ */
+export const make = (endpoint: Endpoint, timeout: Duration.DurationInput): Effect.Effect<Guard> =>
+  Effect.map(Ref.make(false), (answered) => {
+    const limit = Duration.decode(timeout)
+    const unavailable = (reason: string) =>
+      new SourceUnavailable({
+        source: endpoint.kind,
+        endpoint: endpoint.url,
+        reason: `${reason} (IMDS probe; the next request probes again): most likely not an Azure host with IMDS`
+      })
+    const probe = (exchange: Effect.Effect<Received, ManagedIdentityError>) =>
+      exchange.pipe(
+        Effect.catchIf(
+          (error): error is ConnectionFailed | SourceUnavailable =>
+            error._tag === "ConnectionFailed" || error._tag === "SourceUnavailable",
+          (error) => Effect.fail(unavailable(`no answer (${error.reason})`))
+        ),
+        Effect.timeoutFail({
+          duration: limit,
+          onTimeout: () => unavailable(`no answer within ${Duration.format(limit)}`)
+        }),
+        Effect.flatMap((received) =>
+          isUnreachable(received)
+            ? Effect.fail(unavailable("it answered 403 saying the host is unreachable (Docker Desktop's answer)"))
+            : Effect.as(Ref.set(answered, true), received)
+        )
+      )
+    return (exchange) => Effect.flatMap(Ref.get(answered), (yes) => yes ? exchange : probe(exchange))
+  })
