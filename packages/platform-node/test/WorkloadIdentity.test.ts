@@ -249,8 +249,9 @@ describe("identity bindings: the token proxy", () => {
         return [first, whileRotating, otherCa]
       }).pipe(Effect.provide(layer), onHost(emulator, "WorkloadIdentity", env))
       assert.deepStrictEqual(outcomes.map((outcome) => outcome._tag), ["Right", "Right", "Left"])
-      // A server certificate the client does not trust is InvalidIdentity at once (d3e3dd6), not a ConnectionFailed.
-      assert.strictEqual(outcomes[2]._tag === "Left" && outcomes[2].left._tag, "InvalidIdentity")
+      const untrusted = outcomes[2]._tag === "Left" ? outcomes[2].left : undefined
+      assert.strictEqual(untrusted?._tag, "InvalidIdentity", "an untrusted certificate is never retried")
+      assert.include(untrusted?.message, "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
       assert.deepStrictEqual(
         (yield* emulator.requests).map((request) => request.path),
         Array(2).fill(`/identity-binding/${emulator.workloadIdentity.tenantId}/oauth2/v2.0/token`)
