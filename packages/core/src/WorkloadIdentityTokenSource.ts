@@ -21,12 +21,12 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as EndpointRules from "./internal/endpointRules.js"
 import * as Environment from "./internal/environment.js"
 import * as HttpSource from "./internal/httpSource.js"
 import * as TokenProxyRules from "./internal/tokenProxy.js"
+import * as WorkloadIdentity from "./internal/workloadIdentity.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
-import { InvalidIdentity, type ManagedIdentityError, SourceUnavailable } from "./ManagedIdentityError.js"
+import type { InvalidIdentity, ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import type { TokenRequest } from "./TokenRequest.js"
 import * as TokenSource from "./TokenSource.js"
@@ -125,21 +125,13 @@ export interface Options extends TokenSource.TimingOptions {
   readonly tokenProxy?: TokenProxy | undefined
 }
 
-const invalid = (reason: string) => new InvalidIdentity({ source: "WorkloadIdentity", reason })
-
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const domain = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i
-
 /**
  * Checks a tenant: a GUID or a domain-like name (`contoso.onmicrosoft.com`), so it cannot change the token path.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const checkTenant = (tenantId: string): Either.Either<string, InvalidIdentity> =>
-  guid.test(tenantId) || domain.test(tenantId)
-    ? Either.right(tenantId)
-    : Either.left(invalid("AZURE_TENANT_ID must be a GUID or a domain name such as contoso.onmicrosoft.com"))
+export const checkTenant: (tenantId: string) => Either.Either<string, InvalidIdentity> = WorkloadIdentity.checkTenant
 
 /**
  * The token URL for an authority and a tenant, `<authority>/<tenant>/oauth2/v2.0/token`, once both are checked: the
@@ -148,54 +140,8 @@ export const checkTenant = (tenantId: string): Either.Either<string, InvalidIden
  * @since 0.1.0
  * @category constructors
  */
-export const tokenUrl = (authorityHost: string, tenantId: string): Either.Either<URL, InvalidIdentity> =>
-  Either.flatMap(checkTenant(tenantId), (tenant) => {
-    let url: URL
-    try {
-      url = new URL(authorityHost)
-    } catch {
-      return Either.left(invalid("AZURE_AUTHORITY_HOST is not a URL"))
-    }
-    if (url.protocol !== "https:") return Either.left(invalid("AZURE_AUTHORITY_HOST must be an https URL"))
-    if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
-      return Either.left(invalid("AZURE_AUTHORITY_HOST must not contain userinfo, a query or a fragment"))
-    }
-    return Either.right(new URL(`${url.origin}${url.pathname.replace(/\/+$/, "")}/${tenant}/oauth2/v2.0/token`))
-  })
-
-/** The client id the identity selects: `AZURE_CLIENT_ID` for system-assigned, the id for `ClientId`. */
-const clientIdOf = (
-  identity: ManagedIdentity.Identity,
-  configured: string | undefined
-): Either.Either<string, InvalidIdentity> =>
-  Either.flatMap(
-    EndpointRules.acceptIdentity("WorkloadIdentity", identity, ["SystemAssigned", "ClientId"]),
-    (accepted) =>
-      accepted._tag === "ClientId"
-        ? Either.right(accepted.id)
-        : configured !== undefined && configured.trim() !== ""
-        ? Either.right(configured.trim())
-        : Either.left(invalid("the system-assigned identity here is AZURE_CLIENT_ID's, and it is not set"))
-  )
-
-/** The assertion: the token file's current content, `Redacted` from the moment it is read. */
-const readAssertion = (fs: FileSystem.FileSystem, path: string, endpoint: string) => {
-  const unavailable = (reason: string) =>
-    new SourceUnavailable({ source: "WorkloadIdentity", endpoint, reason: `AZURE_FEDERATED_TOKEN_FILE ${reason}` })
-  return fs.readFile(path).pipe(
-    Effect.mapError((error) =>
-      unavailable(
-        error._tag === "SystemError" && error.reason === "NotFound"
-          ? `${path} does not exist`
-          : `${path} cannot be read (${error.message})`
-      )
-    ),
-    Effect.flatMap((bytes) => {
-      const assertion = new TextDecoder().decode(bytes).trim()
-      return assertion === "" ? Effect.fail(unavailable(`${path} is empty`)) : Effect.succeed(Redacted.make(assertion))
-    })
-  )
-}
+export const tokenUrl: (authorityHost: string, tenantId: string) => Either.Either<URL, InvalidIdentity> =
+  WorkloadIdentity.tokenUrl
 
 /**
  * Builds the source. Each attempt reads the token file (kubelet rotates it) and `POST`s the form `client_id`,
@@ -222,7 +168,7 @@ export const make = (
     const proxies = yield* TokenProxyHttpClient
     const authorityHost = options.authorityHost ?? defaultAuthorityHost
     const checked = Either.gen(function*() {
-      const clientId = yield* clientIdOf(identity, options.clientId)
+      const clientId = yield* WorkloadIdentity.clientIdOf(identity, options.clientId)
       const authority = yield* tokenUrl(authorityHost, options.tenantId)
       const proxy = options.tokenProxy === undefined
         ? Option.none<TokenProxyRules.Checked>()
@@ -258,7 +204,7 @@ export const make = (
           (clientOfAttempt) =>
             Either.right(HttpSource.preparedRequest(definition, (request) =>
               Effect.zipWith(
-                readAssertion(fs, options.tokenFile, definition.url),
+                WorkloadIdentity.readAssertion(fs, options.tokenFile, definition.url),
                 clientOfAttempt,
                 (assertion, attemptClient) => ({ client: attemptClient, request: form(clientId, assertion, request) })
               )))

@@ -28,10 +28,10 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as EmulatorArcKeys from "./internal/emulatorArcKeys.js"
 import * as EmulatorCertificate from "./internal/emulatorCertificate.js"
+import * as EmulatorEndpoint from "./internal/emulatorEndpoint.js"
 import * as EmulatorFaults from "./internal/emulatorFaults.js"
 import * as EmulatorIdentity from "./internal/emulatorIdentity.js"
 import * as Model from "./internal/emulatorModel.js"
-import * as EmulatorProtocol from "./internal/emulatorProtocol.js"
 import * as EmulatorRecorder from "./internal/emulatorRecorder.js"
 import * as EmulatorServer from "./internal/emulatorServer.js"
 import * as EmulatorTrust from "./internal/emulatorTrust.js"
@@ -207,10 +207,10 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
     const thumbprint = yield* EmulatorCertificate.thumbprint(tls.cert)
     const arcKeys = yield* EmulatorArcKeys.make(options.arcKeyDirectory)
     const workload = yield* EmulatorWorkload.make
-    const secrets = yield* EmulatorProtocol.makeSecrets
+    const secrets = yield* EmulatorEndpoint.makeSecrets
     const faults = yield* EmulatorFaults.makeQueues(options.faults ?? {})
     const recorder = yield* EmulatorRecorder.make
-    const environment: EmulatorProtocol.Environment = {
+    const environment: EmulatorEndpoint.Environment = {
       secrets,
       lifetime: Math.floor(Duration.toSeconds(options.tokenLifetime ?? Duration.seconds(86400))),
       knownIdentities: Option.fromNullable(options.knownIdentities),

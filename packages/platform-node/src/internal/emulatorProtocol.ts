@@ -1,17 +1,14 @@
 /**
  * What the emulated endpoints validate, each in its order and its own words, before they issue a token.
  */
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { randomBytes, randomUUID } from "node:crypto"
-import * as EmulatorIdentity from "./emulatorIdentity.js"
-import type { Identity, Secrets, SourceKind, TokenFault } from "./emulatorModel.js"
+import { type Checked, type Environment, grant, type Incoming, systemAssigned } from "./emulatorEndpoint.js"
+import type * as EmulatorIdentity from "./emulatorIdentity.js"
+import type { SourceKind } from "./emulatorModel.js"
 import {
-  aadsts,
   appServiceError,
-  entraError,
   type Grant,
   issue,
   oauthError,
@@ -19,42 +16,7 @@ import {
   reply,
   serviceFabricError
 } from "./emulatorReplies.js"
-import type { AssertionStatus } from "./emulatorWorkload.js"
-
-/** @internal */
-export interface Incoming {
-  readonly method: string
-  readonly path: string
-  readonly query: Readonly<Record<string, string>>
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: string
-}
-
-/** @internal */
-export interface Environment {
-  readonly secrets: Secrets
-  readonly lifetime: number
-  readonly knownIdentities: Option.Option<ReadonlyArray<Identity>>
-  /** Writes a fresh Arc key file and answers the realm naming it. */
-  readonly arcChallenge: Effect.Effect<string, unknown>
-  /** Whether the key is one issued and not used yet; a valid key is used up. */
-  readonly arcRedeem: (key: string) => Effect.Effect<boolean>
-  /** What the STS makes of a workload identity's `client_assertion`. */
-  readonly federatedAssertion: (assertion: string) => Effect.Effect<AssertionStatus>
-  /** Takes the token fault that the next token of `kind` gets, if one is queued. */
-  readonly nextTokenFault: (kind: SourceKind) => Effect.Effect<Option.Option<TokenFault>>
-}
-
-/**
- * Fresh secrets for one emulator: App Service's identity header, Azure ML's and Service Fabric's secrets.
- *
- * @internal
- */
-export const makeSecrets: Effect.Effect<Secrets> = Effect.sync(() => ({
-  identityHeader: randomUUID(),
-  msiSecret: randomBytes(16).toString("hex"),
-  serviceFabricSecret: randomBytes(16).toString("hex")
-}))
+import { acceptWorkloadIdentity } from "./emulatorStsToken.js"
 
 const apiVersions: Readonly<Record<Exclude<SourceKind, "CloudShell" | "WorkloadIdentity">, string>> = {
   Imds: "2018-02-01",
@@ -67,9 +29,6 @@ const apiVersions: Readonly<Record<Exclude<SourceKind, "CloudShell" | "WorkloadI
 const nonEmpty = (value: string | undefined): value is string => value !== undefined && value !== ""
 
 const methodNotAllowed = (method: string) => `The HTTP method '${method}' is not allowed`
-
-/** A check that fails with the reply the endpoint sends instead of a token. */
-type Checked<A> = Either.Either<A, Reply>
 
 /** How an endpoint refuses a wrong method, api-version or a missing resource, in its own shape and words. */
 interface Refusals {
@@ -184,20 +143,6 @@ const imdsSelector = (query: Incoming["query"]): Checked<EmulatorIdentity.Select
       oauthError(400, "invalid_request", "Multiple identities specified; use one of client_id, msi_res_id, object_id")
   )
 
-const grant = (
-  kind: SourceKind,
-  resource: string,
-  selector: EmulatorIdentity.Selector,
-  env: Environment,
-  notFound: () => Reply
-): Checked<Grant> =>
-  Either.map(
-    Either.fromOption(EmulatorIdentity.resolve(kind, selector, env.knownIdentities), notFound),
-    (identity) => ({ resource, identity, userAssigned: selector._tag !== "SystemAssigned" })
-  )
-
-const systemAssigned: EmulatorIdentity.Selector = { _tag: "SystemAssigned" }
-
 const identityNotFound = () => oauthError(400, "invalid_request", "Identity not found")
 
 const unknownAppServiceIdentity = () => appServiceError(400, "Unable to load the proper Managed Identity.")
@@ -212,71 +157,6 @@ const arcChallenge = (env: Environment): Effect.Effect<Reply> =>
     ),
     Effect.catchAll(() => Effect.succeed(oauthError(500, "server_error", "Could not write the key file")))
   )
-
-const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-/** Scopes a client may add to a client-credentials request besides the resource's `/.default`. */
-const oidcScopes = new Set(["openid", "profile", "offline_access", "email"])
-
-/**
- * Entra's token endpoint for workload identity: `POST /{tenant}/oauth2/v2.0/token` (also below the token proxy's
- * path) with the form of a client-credentials grant whose credential is the federated token: every field is checked,
- * and the assertion must be the token file's current content (a rotated-out token is expired, `AADSTS700024`).
- */
-const acceptWorkloadIdentity = (request: Incoming, env: Environment): Effect.Effect<Grant, Reply> =>
-  Effect.gen(function*() {
-    const at = yield* Clock.currentTimeMillis
-    const correlationId = request.headers["client-request-id"] ?? request.query["client-request-id"]
-    const refuse = (status: number, error: string, code: number, text: string) =>
-      Effect.fail(entraError(status, error, code, text, at, correlationId))
-    const known = (code: number) => Effect.fail(aadsts(code, at, correlationId))
-    if (request.method !== "POST") {
-      return yield* refuse(400, "invalid_request", 900561, "The endpoint only accepts POST requests.")
-    }
-    const tenant = /\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(request.path)?.[1] ?? ""
-    if (tenant.toLowerCase() !== EmulatorIdentity.tenantId) return yield* known(90002)
-    const form = new URLSearchParams(request.body)
-    const field = (name: string) => form.get(name) ?? ""
-    const required = (name: string) =>
-      refuse(400, "invalid_request", 900144, `The request body must contain the following parameter: '${name}'.`)
-    if (field("grant_type") === "") return yield* required("grant_type")
-    if (field("grant_type") !== "client_credentials") return yield* known(70003)
-    if (field("client_id") === "") return yield* required("client_id")
-    const scopes = field("scope").split(" ").filter((scope) => scope !== "" && !oidcScopes.has(scope))
-    if (scopes.length === 0) return yield* required("scope")
-    if (scopes.length > 1 || !scopes[0].endsWith("/.default")) {
-      return yield* refuse(
-        400,
-        "invalid_scope",
-        1002012,
-        "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-      )
-    }
-    if (field("client_assertion") === "") return yield* known(7000216)
-    if (field("client_assertion_type") !== jwtBearer) {
-      return yield* refuse(
-        400,
-        "invalid_request",
-        900144,
-        `The request body must contain the following parameter: 'client_assertion_type' with the value '${jwtBearer}'.`
-      )
-    }
-    const assertion = yield* env.federatedAssertion(field("client_assertion"))
-    if (assertion === "expired") return yield* known(700024)
-    if (assertion === "unknown") return yield* known(700211)
-    const clientId = field("client_id")
-    const selector: EmulatorIdentity.Selector =
-      clientId.toLowerCase() === EmulatorIdentity.systemAssigned.WorkloadIdentity.clientId
-        ? systemAssigned
-        : { _tag: "ClientId", value: clientId }
-    return yield* grant(
-      "WorkloadIdentity",
-      scopes[0].slice(0, -"/.default".length),
-      selector,
-      env,
-      () => aadsts(700016, at, correlationId)
-    )
-  })
 
 /** What each endpoint validates, in its order, before it issues a token (or the reply it sends instead). */
 const accept: { readonly [K in SourceKind]: (request: Incoming, env: Environment) => Effect.Effect<Grant, Reply> } = {

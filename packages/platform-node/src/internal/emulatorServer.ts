@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as Https from "node:https"
+import type * as EmulatorEndpoint from "./emulatorEndpoint.js"
 import * as EmulatorFaults from "./emulatorFaults.js"
 import * as EmulatorIdentity from "./emulatorIdentity.js"
 import { decodeFaultScripts, type EmulatorError, failWith, type Secrets, type SourceKind } from "./emulatorModel.js"
@@ -105,7 +106,7 @@ export const variables = (
 
 /** What the servers answer with: the endpoints' behaviour, the fault queues and the record of requests. */
 interface Handlers {
-  readonly environment: EmulatorProtocol.Environment
+  readonly environment: EmulatorEndpoint.Environment
   readonly faults: EmulatorFaults.Queues
   readonly recorder: EmulatorRecorder.Recorder
   /** Rewrites the federated token file (`POST /_emulator/workload-identity/rotate`). */
@@ -119,7 +120,7 @@ const received = (kind: SourceKind, recorder: EmulatorRecorder.Recorder) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const url = new URL(request.originalUrl, "http://127.0.0.1")
-    const incoming: EmulatorProtocol.Incoming = {
+    const incoming: EmulatorEndpoint.Incoming = {
       method: request.method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
@@ -141,7 +142,7 @@ const serveSource = (kind: SourceKind, { environment, faults, recorder }: Handle
 /** A request to the STS other than a token request (discovery, anything unknown): recorded, never faulted. */
 const serveSts = (
   recorder: EmulatorRecorder.Recorder,
-  answer: (incoming: EmulatorProtocol.Incoming) => Effect.Effect<EmulatorReplies.Reply>
+  answer: (incoming: EmulatorEndpoint.Incoming) => Effect.Effect<EmulatorReplies.Reply>
 ) =>
   Effect.flatMap(
     received("WorkloadIdentity", recorder),

@@ -4,8 +4,8 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type { Incoming } from "./emulatorEndpoint.js"
 import * as EmulatorIdentity from "./emulatorIdentity.js"
-import type { Incoming } from "./emulatorProtocol.js"
 import { aadsts, entraError, type Reply, reply } from "./emulatorReplies.js"
 
 const discoveryPath = /\/([^/]+)(?:\/v2\.0)?\/\.well-known\/openid-configuration$/
