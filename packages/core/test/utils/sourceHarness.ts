@@ -11,11 +11,11 @@
  * )
  * ```
  */
-import type { FileSystem, HttpClient } from "@effect/platform"
 import { assert } from "@effect/vitest"
 import { ConfigProvider, DateTime, Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import * as ManagedIdentity from "../../src/ManagedIdentity.js"
 import { InvalidIdentity } from "../../src/ManagedIdentityError.js"
+import type * as ManagedIdentitySource from "../../src/ManagedIdentitySource.js"
 import * as ServiceFabricTokenSource from "../../src/ServiceFabricTokenSource.js"
 import * as TokenRequest from "../../src/TokenRequest.js"
 import * as TokenSource from "../../src/TokenSource.js"
@@ -23,13 +23,8 @@ import * as WorkloadIdentityTokenSource from "../../src/WorkloadIdentityTokenSou
 import * as FakeFileSystem from "./fakeFileSystem.js"
 import type * as FakeHttp from "./fakeHttp.js"
 
-/** What a source layer may need; the harness provides all of it. */
-export type Requirements =
-  | HttpClient.HttpClient
-  | ManagedIdentity.ManagedIdentity
-  | FileSystem.FileSystem
-  | ServiceFabricTokenSource.PinnedHttpClient
-  | WorkloadIdentityTokenSource.TokenProxyHttpClient
+/** What a source layer may need (everything detection's layer needs but the host platform); the harness provides it. */
+export type Requirements = Exclude<ManagedIdentitySource.Requirements, ManagedIdentitySource.HostPlatform>
 
 /** The host the source runs on. */
 export interface Host {
