@@ -133,7 +133,10 @@ const sha256Hex = (text: string): Effect.Effect<string> =>
  *   an hour; `429` without the header 5 s): callers in that window get the same error without a request.
  *
  * The token lives in the `TokenCache`; what the client knows about each key besides it (requests in flight, a
- * throttled answer, the refresh back-off) is one state value per key in one `Ref`, changed atomically.
+ * throttled answer, the refresh back-off) is one state value per key in one `Ref`, changed atomically. Time comes
+ * from the `Clock` the client is built with (a dependency fixed by its layer, like the source and the cache), so a
+ * `TestClock` in the test that builds the layer drives expiry and refresh, and a cache hit reads it without a trip
+ * through the fiber's services.
  *
  * @since 0.1.0
  * @category constructors
@@ -144,9 +147,11 @@ export const make = (
   Effect.gen(function*() {
     const source = yield* TokenSource.TokenSource
     const cache = yield* TokenCache.TokenCache
+    const clock = yield* Effect.clock
     const requests = yield* KeyRequests.make({
       source,
       cache,
+      clock,
       scope: yield* Effect.scope,
       refreshBackoffMillis: Duration.toMillis(options.refreshBackoff ?? Duration.seconds(30))
     })
@@ -158,18 +163,17 @@ export const make = (
     const identityKey = TokenCache.key(source.identity, "")
 
     const getCached = (resource: string, key: string): Effect.Effect<AccessToken, ManagedIdentityError> =>
-      Effect.flatMap(cache.get(key), (cached) =>
-        Effect.clockWith((clock) => {
-          const now = clock.unsafeCurrentTimeMillis()
-          if (cached._tag === "None" || !KeyRequests.isServable(cached.value.expiresOn, now)) {
-            Metrics.increment(misses)
-            return requests.fetch(key, KeyState.plain, baseRequest(resource))
-          }
-          Metrics.increment(hits)
-          return KeyRequests.isRefreshDue(cached.value, now)
-            ? Effect.as(requests.refresh(key, cached.value, baseRequest(resource), now), cached.value)
-            : Effect.succeed(cached.value)
-        }))
+      Effect.flatMap(cache.get(key), (cached) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (cached._tag === "None" || !KeyRequests.isServable(cached.value.expiresOn, now)) {
+          Metrics.increment(misses)
+          return requests.fetch(key, KeyState.plain, baseRequest(resource))
+        }
+        Metrics.increment(hits)
+        return KeyRequests.isRefreshDue(cached.value, now)
+          ? Effect.as(requests.refresh(key, cached.value, baseRequest(resource), now), cached.value)
+          : Effect.succeed(cached.value)
+      })
 
     const getWithClaims = (resource: string, key: string, claims: string) =>
       Effect.flatMap(cache.get(key), (cached) =>

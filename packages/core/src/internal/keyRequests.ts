@@ -1,4 +1,5 @@
 import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
@@ -40,17 +41,17 @@ export interface KeyRequests {
   readonly refresh: (key: string, cached: AccessToken, request: TokenRequest, now: number) => Effect.Effect<void>
 }
 
-const now = Effect.clockWith((clock) => Effect.succeed(clock.unsafeCurrentTimeMillis()))
-
-/** Builds the requests of one client over its source and cache; every fiber runs in `scope`. */
+/** Builds the requests of one client over its source, cache and clock; every fiber runs in `scope`. */
 export const make = (options: {
   readonly source: TokenSource.TokenSource.Service
   readonly cache: TokenCache.TokenCache.Service
+  readonly clock: Clock.Clock
   readonly scope: Scope.Scope
   readonly refreshBackoffMillis: number
 }): Effect.Effect<KeyRequests> =>
   Effect.map(KeyState.make, (states): KeyRequests => {
-    const { cache, scope, source } = options
+    const { cache, clock, scope, source } = options
+    const now = Effect.sync(() => clock.unsafeCurrentTimeMillis())
     const refreshFailures = Metrics.refreshFailures(source.kind)
 
     /** One request to the source; a token that lasts is stored in the cache before any waiter wakes. */
