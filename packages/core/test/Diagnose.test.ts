@@ -175,6 +175,19 @@ describe("ManagedIdentitySource.diagnose", () => {
       assert.notInclude(encoded(report), "opaque-token-value")
     }))
 
+  it.effect("time claims that cannot be dates are dropped, never a defect: no clock check, the report encodes", () =>
+    Effect.gen(function*() {
+      for (const iat of [1e20, -5, 1.5, "1700000000", 253_402_300_800]) {
+        const http = yield* FakeHttp.make([FakeHttp.json(tokenBody(jwt(claimsFor({ iat, exp: iat }))))])
+        const report = yield* diagnoseWith(http)
+        assert.isUndefined(report.token?.claims?.iat)
+        assert.isUndefined(report.token?.claims?.exp)
+        assert.isNull(report.clock)
+        assert.strictEqual(findingOf(report, "identity.match").level, "ok")
+        assert.isString(encoded(report))
+      }
+    }))
+
   it.effect("an iat 10 minutes off the local clock either way is a clock.skew warning", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(1_800_000_000_000)

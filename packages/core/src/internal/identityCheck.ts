@@ -12,10 +12,17 @@ import { type SourceKind, titles } from "./sourceKind.js"
 const stringClaims = ["oid", "appid", "azp", "tid", "xms_mirid"] as const
 const numberClaims = ["iat", "exp"] as const
 
+/** The last second a `DateTime` (and so the report) can hold a claim time for: 9999-12-31T23:59:59Z. */
+const maxEpochSeconds = 253_402_300_799
+
+/** A time claim: whole epoch seconds from 1970 to the year 9999; anything else is not kept. */
+const isEpochSeconds = (value: unknown): value is number =>
+  Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= maxEpochSeconds
+
 /**
  * The identity and time claims of a JWT-shaped token (three dot-separated parts, the second base64url JSON object),
  * without verifying anything; `None` for any other token. Only those claims are kept, and only with their expected
- * types.
+ * types (`iat` and `exp`: whole epoch seconds up to the year 9999, so they always make a date).
  */
 export const readClaims = (token: string): Option.Option<Claims> => {
   const parts = token.split(".")
@@ -30,7 +37,7 @@ export const readClaims = (token: string): Option.Option<Claims> => {
     if (!Predicate.isRecord(payload)) return Option.none()
     const claims: Record<string, unknown> = {}
     for (const name of stringClaims) if (typeof payload[name] === "string") claims[name] = payload[name]
-    for (const name of numberClaims) if (Number.isFinite(payload[name])) claims[name] = payload[name]
+    for (const name of numberClaims) if (isEpochSeconds(payload[name])) claims[name] = payload[name]
     const aud = payload.aud
     if (typeof aud === "string" || (Array.isArray(aud) && aud.every(Predicate.isString))) claims.aud = aud
     return Option.some(claims as Claims)

@@ -99,7 +99,11 @@ export const make = (options: {
               source: source.kind,
               resource: cached.resource,
               expiresOn: DateTime.formatIso(cached.expiresOn),
-              retryAfter: DateTime.formatIso(DateTime.unsafeMake(until)),
+              retryAfter: Option.match(DateTime.make(until), {
+                onNone: () =>
+                  "never",
+                onSome: DateTime.formatIso
+              }),
               error: Option.isSome(error) ? error.value._tag : "Defect",
               message: Option.isSome(error) ? error.value.message : "the refresh ended without a typed error"
             })
@@ -114,8 +118,7 @@ export const make = (options: {
           admit: (fresh) =>
             Effect.flatMap(
               now,
-              (millis) =>
-                KeyState.modify(states, key, millis, KeyState.admit(variant, fresh, millis))
+              (millis) => KeyState.modify(states, key, millis, KeyState.admit(variant, fresh, millis))
             )
         }),
       refresh: (key, cached, request, at) =>
