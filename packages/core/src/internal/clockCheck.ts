@@ -25,13 +25,13 @@ export const checkClock = (
   now: number
 ): { readonly check: Option.Option<ClockCheck>; readonly finding: Option.Option<Finding> } => {
   const iat = Option.flatMap(claims, (token) => Option.fromNullable(token.iat))
-  if (Option.isNone(iat)) return { check: Option.none(), finding: Option.none() }
-  const offsetSeconds = Math.round(iat.value - Math.floor(now / 1000))
-  const check: ClockCheck = {
-    issuedAt: DateTime.unsafeMake(iat.value * 1000),
-    checkedAt: DateTime.unsafeMake(now),
-    offsetSeconds
+  const issuedAt = Option.flatMap(iat, (seconds) => DateTime.make(seconds * 1000))
+  const checkedAt = DateTime.make(now)
+  if (Option.isNone(iat) || Option.isNone(issuedAt) || Option.isNone(checkedAt)) {
+    return { check: Option.none(), finding: Option.none() }
   }
+  const offsetSeconds = Math.round(iat.value - Math.floor(now / 1000))
+  const check: ClockCheck = { issuedAt: issuedAt.value, checkedAt: checkedAt.value, offsetSeconds }
   const found = offsetSeconds > maxSkewSeconds
     ? finding(
       "warning",
