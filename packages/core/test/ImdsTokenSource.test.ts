@@ -410,14 +410,40 @@ describe("ImdsTokenSource", () => {
         assert.match(error.reason, /no answer within 300ms/)
       }))
 
-    it.effect("a reset connection is no answer either: SourceUnavailable, not retried", () =>
+    const reset = FakeHttp.transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
+    const refused = FakeHttp.transportError(
+      new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) })
+    )
+    for (const [name, failure] of [["a reset", reset], ["a refused connection", refused]] as const) {
+      it.effect(`${name} on first contact, then an answer: retried within the probe after 100 ms, a token`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([failure, FakeHttp.json(tokenBody())])
+          const token = yield* getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["100 millis"]))
+          assert.strictEqual(Redacted.value(token.token), tokenValue)
+          assert.strictEqual(yield* http.count, 2)
+        }))
+    }
+
+    it.effect("resets on every try: retried after 100, 200 and 400 ms, then SourceUnavailable naming the failure", () =>
       Effect.gen(function*() {
-        const reset = FakeHttp.transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
-        const http = yield* FakeHttp.make([reset, FakeHttp.json(tokenBody())])
-        const error = yield* Effect.flip(getToken(http, probing))
+        const http = yield* FakeHttp.make([reset])
+        const error = yield* Effect.flip(
+          getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["100 millis", "200 millis", "400 millis"]))
+        )
         assert(error._tag === "SourceUnavailable")
-        assert.include(error.reason, "ECONNRESET")
-        assert.strictEqual(yield* http.count, 1)
+        assert.match(error.reason, /^no answer \(Transport error ECONNRESET\) \(IMDS probe; the next request probes again\)/)
+        assert.strictEqual(yield* http.count, 4)
+      }))
+
+    it.effect("the retries stay within probeTimeout: a shorter one ends them with its own SourceUnavailable", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([refused])
+        const error = yield* getToken(http, { ...probing, probeTimeout: "250 millis" }).pipe(
+          SourceHarness.failsAfter(250)
+        )
+        assert(error._tag === "SourceUnavailable")
+        assert.match(error.reason, /^no answer within 250ms/)
+        assert.strictEqual(yield* http.count, 2)
       }))
 
     it.effect("Docker Desktop's 403 '… unreachable': SourceUnavailable", () =>
