@@ -36,6 +36,7 @@ import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as ServiceFabricTokenSource from "../src/ServiceFabricTokenSource.js"
 import * as TokenCache from "../src/TokenCache.js"
 import type * as TokenSource from "../src/TokenSource.js"
+import * as WorkloadIdentityTokenSource from "../src/WorkloadIdentityTokenSource.js"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
@@ -112,6 +113,8 @@ const hostileLifetime: fc.Arbitrary<unknown> = fc.oneof(
 )
 
 type Fields = Record<string, unknown>
+
+type FileSystemType = NonNullable<FakeFileSystem.FakeFile["type"]>
 
 /** One hostile change to a success body holding `token`. */
 const mutation = (token: string): fc.Arbitrary<(fields: Fields) => Fields> =>
@@ -367,6 +370,75 @@ describe("properties", () => {
         assert.notInclude(seen, secret, "the secret was echoed")
       }),
     { fastCheck: { numRuns: pipelineRuns } }
+  )
+
+  it.effect.prop(
+    "workload identity's token and CA files over FileSystem: any bytes, any kind of file, any size it claims, end in a token or a typed error, never reading more than the bound + 1",
+    {
+      generated: fc.record({
+        variable: fc.constantFrom("AZURE_FEDERATED_TOKEN_FILE", "AZURE_KUBERNETES_CA_FILE"),
+        file: fc.option(
+          fc.record({
+            content: fc.oneof(
+              fc.string({ unit: "binary", maxLength: 512 }),
+              fc.integer({ min: 60_000, max: 1_100_000 }).map((length) => "x".repeat(length))
+            ),
+            type: fc.constantFrom<FileSystemType>(
+              "File",
+              "File",
+              "File",
+              "Directory",
+              "SymbolicLink",
+              "BlockDevice",
+              "CharacterDevice",
+              "FIFO",
+              "Socket",
+              "Unknown"
+            ),
+            size: fc.option(fc.oneof(fc.nat(), fc.constant(2 ** 40)), { nil: undefined }),
+            symlink: fc.boolean(),
+            unreadable: fc.boolean()
+          }),
+          { nil: undefined }
+        )
+      })
+    },
+    ({ generated: { file, variable } }) =>
+      Effect.gen(function*() {
+        const tokenFile = "/var/run/secrets/azure/tokens/azure-identity-token"
+        const caFile = "/etc/kubernetes/ca.pem"
+        const named = variable === "AZURE_FEDERATED_TOKEN_FILE" ? tokenFile : caFile
+        const assertion = "a.federated.token"
+        const fileSystem = FakeFileSystem.make({
+          [tokenFile]: { content: assertion },
+          [caFile]: { content: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" },
+          ...(file === undefined ? {} : { [named]: file })
+        })
+        const http = yield* FakeHttp.make([FakeHttp.json({ access_token: "AT", expires_in: 3600 })])
+        const source = WorkloadIdentityTokenSource.layer({
+          tenantId: "contoso.onmicrosoft.com",
+          tokenFile,
+          clientId: "11111111-2222-3333-4444-555555555555",
+          tokenProxy: variable === "AZURE_KUBERNETES_CA_FILE"
+            ? { url: "https://proxy.example", caFile }
+            : undefined,
+          retrySchedule: RetryPolicy.none
+        })
+        const exit = yield* Effect.exit(
+          SourceHarness.getToken(resource).pipe(SourceHarness.provide(source, { http, fileSystem }))
+        )
+        assertTyped(exit)
+        if (Exit.isFailure(exit)) {
+          const error = Cause.squash(exit.cause) as { readonly _tag: string; readonly message: string }
+          if (error._tag === "SourceUnavailable") assert.include(error.message, `${variable} ${named}`)
+        }
+        const [bound, alsoRead] = variable === "AZURE_FEDERATED_TOKEN_FILE"
+          ? [64 * 1024, 0]
+          : [1024 * 1024, assertion.length]
+        assert.isAtMost(fileSystem.bytesRead(), bound + 1 + alsoRead)
+        assert.notInclude(fileSystem.calls, `readFile ${named}`)
+      }),
+    { fastCheck: { numRuns: 300 } }
   )
 
   it.prop(

@@ -482,6 +482,56 @@ describe("managed-identity CLI", () => {
       }))
   })
 
+  describe("a token file that is no regular file (issue 17, item 3)", () => {
+    /** Preloaded into the CLI's process: prints its peak resident memory (KiB) on stderr when it exits. */
+    const peakReporter = Path.join(bundleDirectory, "peak.cjs")
+    Fs.writeFileSync(
+      peakReporter,
+      "process.on('exit', () => process.stderr.write('\\npeak ' + process.resourceUsage().maxRSS + '\\n'))"
+    )
+    const files: ReadonlyArray<readonly [string, (directory: string) => string]> = [
+      ["a FIFO", (directory) => {
+        ChildProcess.execFileSync("mkfifo", [Path.join(directory, "token")])
+        return Path.join(directory, "token")
+      }],
+      ["/dev/zero", () => "/dev/zero"],
+      ["a 1 GiB file", (directory) => {
+        Fs.writeFileSync(Path.join(directory, "token"), "")
+        Fs.truncateSync(Path.join(directory, "token"), 2 ** 30)
+        return Path.join(directory, "token")
+      }]
+    ]
+    for (const [name, make] of files) {
+      it.scopedLive(`token exits 1 with a SourceUnavailable naming AZURE_FEDERATED_TOKEN_FILE: ${name}`, () =>
+        Effect.gen(function*() {
+          const emulator = yield* ManagedIdentityEmulator.start()
+          const directory = yield* Effect.acquireRelease(
+            Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "managed-identity-token-file-"))),
+            (path) => Effect.sync(() => Fs.rmSync(path, { recursive: true, force: true }))
+          )
+          const tokenFile = make(directory)
+          const outcome = yield* runNode(
+            ["--require", peakReporter, bundle, "token", "--resource", vault],
+            { ...emulator.env("WorkloadIdentity"), AZURE_FEDERATED_TOKEN_FILE: tokenFile },
+            { timeout: 10_000 }
+          )
+          assert.strictEqual(outcome.code, 1, outcome.stderr)
+          assert.strictEqual(outcome.stdout, "")
+          assert.match(
+            outcome.stderr,
+            new RegExp(
+              `^SourceUnavailable: WorkloadIdentity is not available at .*: AZURE_FEDERATED_TOKEN_FILE ${
+                tokenFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
+              } is (not a regular file|larger than 65536 bytes)`
+            )
+          )
+          const peakKiB = Number(/\npeak (\d+)\n/.exec(outcome.stderr)?.[1])
+          assert.isBelow(peakKiB, 200 * 1024, "the CLI's peak memory stayed under 200 MiB")
+          assert.strictEqual(yield* emulator.requestCount("WorkloadIdentity"), 0)
+        }))
+    }
+  })
+
   describe("off Azure", () => {
     it.scopedLive("a silent IMDS: token exits 1 with SourceUnavailable within 1.5 s, process start included", () =>
       Effect.gen(function*() {

@@ -1,6 +1,7 @@
 import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted, Schedule } from "effect"
+import type * as Net from "node:net"
 import * as AppServiceTokenSource from "../../src/AppServiceTokenSource.js"
 import * as Transport from "../../src/internal/transport.js"
 import * as TransportError from "../../src/internal/transportError.js"
@@ -194,11 +195,12 @@ describe("transport", () => {
   describe("a socket that fails after the answer began is a retryable ConnectionFailed (issue 17, item 1)", () => {
     const body = JSON.stringify({ access_token: tokenValue, expires_in: 3600 })
     /** Answers the first request with its headers and part of the body, then ends it as `end` says; later ones whole. */
-    const failingOnce = (end: (socket: import("node:net").Socket) => void, framing: "length" | "chunked") =>
+    const failingOnce = (end: (socket: Net.Socket) => void, framing: "length" | "chunked") =>
       LoopbackServer.start((_, response) => {
         if (served++ > 0) {
           response.writeHead(200, { "content-type": "application/json" })
-          return response.end(body)
+          response.end(body)
+          return
         }
         response.writeHead(200, {
           "content-type": "application/json",
@@ -209,12 +211,12 @@ describe("transport", () => {
       })
     let served = 0
     const fastRetries = Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
-    const cases = [
+    const cases: ReadonlyArray<readonly [string, (socket: Net.Socket) => void, "length" | "chunked"]> = [
       ["a reset after the headers (content-length)", (socket) => socket.resetAndDestroy(), "length"],
       ["a reset after the headers (chunked)", (socket) => socket.resetAndDestroy(), "chunked"],
       ["a body cut short (the server closes before content-length bytes)", (socket) => socket.end(), "length"],
       ["a chunked body cut short", (socket) => socket.destroy(), "chunked"]
-    ] as const
+    ]
     for (const [name, end, framing] of cases) {
       it.scopedLive(`${name}: retried, and the second answer's token is returned`, () =>
         Effect.gen(function*() {
@@ -241,15 +243,17 @@ describe("transport", () => {
           response.write(body.slice(0, 10))
           setTimeout(() => response.socket!.resetAndDestroy(), 20)
         })
-        const error = yield* Effect.flip(SourceHarness.getToken(resource).pipe(
-          Effect.provide(
-            AppServiceTokenSource.layer({
-              endpoint: `${server.url}/msi/token`,
-              identityHeader: Redacted.make(secret),
-              retrySchedule: fastRetries
-            }).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
+        const error = yield* Effect.flip(
+          SourceHarness.getToken(resource).pipe(
+            Effect.provide(
+              AppServiceTokenSource.layer({
+                endpoint: `${server.url}/msi/token`,
+                identityHeader: Redacted.make(secret),
+                retrySchedule: fastRetries
+              }).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
+            )
           )
-        ))
+        )
         assert(error._tag === "ConnectionFailed", error.message)
         assert.strictEqual(error.attempts, 4)
         assert.strictEqual(server.received.length, 4)
@@ -264,7 +268,9 @@ describe("transport", () => {
           request,
           response: HttpClientResponse.fromWeb(request, new Response("")),
           reason: "Decode",
-          cause: new TypeError("terminated", { cause: Object.assign(new Error("read ECONNREFUSED"), { code: "ECONNREFUSED" }) })
+          cause: new TypeError("terminated", {
+            cause: Object.assign(new Error("read ECONNREFUSED"), { code: "ECONNREFUSED" })
+          })
         })
       )
       assert.strictEqual(error._tag, "ConnectionFailed")
