@@ -90,7 +90,8 @@ export interface Options extends TokenSource.TimingOptions {
 
 const confirmIdentity = (
   identity: ManagedIdentity.Identity,
-  body: Wire.TokenBody
+  body: Wire.TokenBody,
+  received: Transport.Received
 ): Either.Either<void, IdentityNotConfirmed> => {
   if (identity._tag === "SystemAssigned") return Either.void
   const echoed = identity._tag === "ClientId"
@@ -104,7 +105,7 @@ const confirmIdentity = (
     new IdentityNotConfirmed({
       source: "AzureArc",
       expected: `${Selector.names.AzureArc[identity._tag]}=${identity.id}`,
-      ...(present.length === 0 ? {} : { received: `${present[0][0]}=${present[0][1]}` })
+      ...(present.length === 0 ? {} : { received: `${present[0][0]}=${Wire.answerText(received, present[0][1])}` })
     })
   )
 }
@@ -170,8 +171,12 @@ export const make = (
                 HttpClientRequest.setHeader(challengeRequest, "Authorization", `Basic ${Redacted.value(key)}`)
               )
             ),
-            Effect.flatMap((received) => Wire.decodeAnswer("AzureArc", received, request.resource)),
-            Effect.flatMap(({ body, token }) => Either.map(confirmIdentity(identity, body), () => token))
+            Effect.flatMap((received) =>
+              Effect.flatMap(
+                Wire.decodeAnswer("AzureArc", received, request.resource),
+                ({ body, token }) => Either.map(confirmIdentity(identity, body, received), () => token)
+              )
+            )
           )
       }))
 

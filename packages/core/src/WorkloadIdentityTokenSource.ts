@@ -208,7 +208,11 @@ export const make = (
               Effect.zipWith(
                 WorkloadIdentity.readAssertion(reader.read, options.tokenFile, definition.url),
                 clientOfAttempt,
-                (assertion, attemptClient) => ({ client: attemptClient, request: form(clientId, assertion, request) })
+                (assertion, attemptClient) => ({
+                  client: attemptClient,
+                  request: form(clientId, assertion, request),
+                  secretsInBody: [assertion]
+                })
               )))
         )
     })

@@ -412,7 +412,9 @@ describe("ImdsTokenSource", () => {
 
     const reset = FakeHttp.transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
     const refused = FakeHttp.transportError(
-      new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) })
+      new TypeError("fetch failed", {
+        cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+      })
     )
     for (const [name, failure] of [["a reset", reset], ["a refused connection", refused]] as const) {
       it.effect(`${name} on first contact, then an answer: retried within the probe after 100 ms, a token`, () =>
@@ -431,7 +433,10 @@ describe("ImdsTokenSource", () => {
           getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["100 millis", "200 millis", "400 millis"]))
         )
         assert(error._tag === "SourceUnavailable")
-        assert.match(error.reason, /^no answer \(Transport error ECONNRESET\) \(IMDS probe; the next request probes again\)/)
+        assert.match(
+          error.reason,
+          /^no answer \(Transport error ECONNRESET\) \(IMDS probe; the next request probes again\)/
+        )
         assert.strictEqual(yield* http.count, 4)
       }))
 

@@ -179,8 +179,37 @@ const challenge = fc.oneof(
   printable
 )
 
-const answer = (token: string): fc.Arbitrary<FakeHttp.Reply> =>
+/** An error answer echoing what the request carried, as an endpoint might: whole, encoded or in part. */
+interface Echo {
+  readonly _tag: "Echo"
+  readonly answer: (request: FakeHttp.RecordedRequest) => FakeHttp.Reply
+}
+
+const echo: fc.Arbitrary<Echo> = fc.tuple(
+  fc.constantFrom(400, 401, 403, 404, 500),
+  fc.constantFrom<Array<(text: string) => string>>(
+    (text) => text,
+    encodeURIComponent,
+    (text) => text.slice(0, 32),
+    (text) => text.slice(-32)
+  ),
+  fc.constantFrom<Array<(text: string) => string>>(
+    (text) => JSON.stringify({ error: "invalid_request", error_description: `got ${text}` }),
+    (text) => JSON.stringify({ error: text, correlation_id: text, trace_id: text }),
+    (text) => JSON.stringify({ statusCode: 400, message: text }),
+    (text) => JSON.stringify({ error: { code: text, message: text } }),
+    (text) => `the request said ${text}`
+  )
+).map(([status, part, shape]): Echo => ({
+  _tag: "Echo",
+  answer: (request) =>
+    FakeHttp.text(shape([...Object.values(request.headers), request.body ?? ""].map(part).join(" ")), { status })
+}))
+
+/** Any answer, an echo of the request included. */
+const answer = (token: string): fc.Arbitrary<FakeHttp.Reply | Echo> =>
   fc.oneof(
+    { weight: 2, arbitrary: echo as fc.Arbitrary<FakeHttp.Reply | Echo> },
     {
       weight: 12,
       arbitrary: fc.record({
@@ -238,7 +267,12 @@ const sources = (secret: string): Record<string, SourceLayer> => ({
     identityHeader: Redacted.make(secret),
     thumbprint: "ab".repeat(20)
   }),
-  AzureArc: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" })
+  AzureArc: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" }),
+  WorkloadIdentity: WorkloadIdentityTokenSource.layer({
+    tenantId: "contoso.onmicrosoft.com",
+    tokenFile: "/tokens/azure-identity-token",
+    clientId: "11111111-2222-3333-4444-555555555555"
+  })
 })
 
 const realTurn = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 0)))
@@ -280,6 +314,14 @@ const pipelineCase = fc.tuple(word("tok"), word("sec")).chain(([token, secret]) 
     replies: fc.array(answer(token), { minLength: 1, maxLength: 6 })
   })
 )
+
+/** The script of `replies`: the last one repeats; an echo answers with what its request carried. */
+const scripted =
+  (replies: ReadonlyArray<FakeHttp.Reply | Echo>) =>
+  (request: FakeHttp.RecordedRequest, index: number): FakeHttp.Reply => {
+    const reply = replies[Math.min(index, replies.length - 1)]
+    return reply._tag === "Echo" ? reply.answer(request) : reply
+  }
 
 /** A persisted entry: any bytes, random JSON, or a valid entry holding `token` with up to two hostile changes. */
 interface Entry {
@@ -355,8 +397,11 @@ describe("properties", () => {
       Effect.gen(function*() {
         yield* TestClock.setTime(now)
         const capture = yield* Telemetry.make
-        const http = yield* FakeHttp.make(replies)
-        const fileSystem = FakeFileSystem.make({ "/keys/abc.key": { content: secret } })
+        const http = yield* FakeHttp.make(scripted(replies))
+        const fileSystem = FakeFileSystem.make({
+          "/keys/abc.key": { content: secret },
+          "/tokens/azure-identity-token": { content: secret }
+        })
         const client = ManagedIdentityClient.layer.pipe(
           Layer.provide(SourceHarness.layer(sources(secret)[kind], { http, fileSystem })),
           Layer.provide(TokenCache.layerMemory)

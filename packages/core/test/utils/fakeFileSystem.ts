@@ -49,7 +49,12 @@ export interface FakeFileSystem {
 }
 
 /** An open file: `stat` answers for the entry, `readAlloc` reads its content from the current position. */
-const openFile = (path: string, file: FakeFile, calls: Array<string>, read: (bytes: number) => void): FileSystem.File => {
+const openFile = (
+  path: string,
+  file: FakeFile,
+  calls: Array<string>,
+  read: (bytes: number) => void
+): FileSystem.File => {
   const content = new TextEncoder().encode(file.content ?? "")
   let position = 0
   const unsupported = Effect.die(new Error(`the fake file ${path} supports stat and readAlloc only`))
