@@ -156,6 +156,11 @@ describe("ImdsTokenSource", () => {
       ["access_token that is not a string", FakeHttp.json(tokenBody({ access_token: 12345 })), /access_token/],
       ["token_type that is not a string", FakeHttp.json(tokenBody({ token_type: 5 })), /token_type/],
       ["an empty access_token", FakeHttp.json(tokenBody({ access_token: "" })), /access_token/],
+      [
+        "an access_token holding a control character (no header can carry it, no terminal should run it)",
+        FakeHttp.json(tokenBody({ access_token: `${tokenValue}\u001b[2J` })),
+        /access_token/
+      ],
       ["no lifetime", FakeHttp.json({ access_token: tokenValue, resource }), /expires_in nor expires_on/],
       ["a JSON array", FakeHttp.json([tokenValue]), /./],
       ["a body over 64 KiB", FakeHttp.json(large), /larger than 65536 bytes/],

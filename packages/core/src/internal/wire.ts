@@ -5,7 +5,12 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
+import {
+  InvalidTokenResponse,
+  type ManagedIdentityError,
+  printable,
+  TokenRequestFailed
+} from "../ManagedIdentityError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TokenSource from "../TokenSource.js"
 import * as Issues from "./issues.js"
@@ -18,7 +23,10 @@ const optionalText = Schema.optional(Schema.String)
 
 /** The success body every endpoint shares (fields beyond the token are optional and source specific). */
 const TokenBody = Schema.Struct({
-  access_token: Schema.String.pipe(Schema.nonEmptyString()).annotations({ description: "a non-empty string" }),
+  access_token: Schema.String.pipe(
+    Schema.nonEmptyString(),
+    Schema.filter((token) => printable(token) === token)
+  ).annotations({ description: "a non-empty string without control characters" }),
   expires_in: Schema.optional(Lifetime.Seconds),
   expires_on: Schema.optional(Lifetime.EpochSeconds),
   token_type: optionalText,

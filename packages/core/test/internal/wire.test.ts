@@ -157,7 +157,7 @@ describe("wire", () => {
       Effect.gen(function*() {
         const error = yield* expectInvalid(
           JSON.stringify({ access_token: { value: tokenValue }, expires_in: 3600 }),
-          /^\["access_token"\]: expected a non-empty string$/
+          /^\["access_token"\]: expected a non-empty string without control characters$/
         )
         assert.notInclude(error.message, "value")
       }))

@@ -6,7 +6,7 @@
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
-import { isManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
+import { isManagedIdentityError, printable } from "@managed-identity/core/ManagedIdentityError"
 import * as ConfigError from "effect/ConfigError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -35,7 +35,7 @@ const describe = (error: unknown): string =>
 
 /**
  * Runs the CLI on `argv` and sets the process exit code: 0 success, 1 token error (its tag and message on
- * stderr), 2 usage error.
+ * stderr, made `printable`), 2 usage error.
  *
  * @since 0.1.0
  * @category running
@@ -44,11 +44,11 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, never, Cli
   Command.run(command, { name: "managed-identity", version: "0.1.0" })(argv).pipe(
     Effect.catchAll((error) =>
       Effect.zipRight(
-        ValidationError.isValidationError(error) ? Effect.void : Console.error(describe(error)),
+        ValidationError.isValidationError(error) ? Effect.void : Console.error(printable(describe(error))),
         exitWith(ValidationError.isValidationError(error) || error instanceof UsageError ? 2 : 1)
       )
     ),
     Effect.catchAllDefect((defect) =>
-      Effect.zipRight(Console.error(`unexpected error: ${describe(defect)}`), exitWith(1))
+      Effect.zipRight(Console.error(printable(`unexpected error: ${describe(defect)}`)), exitWith(1))
     )
   )
