@@ -572,6 +572,57 @@ describe("managed-identity CLI", () => {
     }
   })
 
+  describe("NODE_TLS_REJECT_UNAUTHORIZED=0 turns off no pin (issue 17, item 6)", () => {
+    const insecure = { NODE_TLS_REJECT_UNAUTHORIZED: "0" }
+
+    const impostors: ReadonlyArray<
+      readonly [string, (emulator: ManagedIdentityEmulator.Emulator) => Record<string, string>, RegExp]
+    > = [
+      [
+        "the token proxy under another CA than AZURE_KUBERNETES_CA_FILE's",
+        (emulator) => ({ AZURE_KUBERNETES_CA_FILE: emulator.workloadIdentity.caFile }),
+        /UNABLE_TO_VERIFY_LEAF_SIGNATURE/
+      ],
+      [
+        "the token proxy under another name than AZURE_KUBERNETES_SNI_NAME",
+        () => ({ AZURE_KUBERNETES_SNI_NAME: "impostor.invalid" }),
+        /ERR_TLS_CERT_ALTNAME_INVALID/
+      ]
+    ]
+    for (const [name, change, code] of impostors) {
+      it.scopedLive(`${name}: InvalidIdentity, and the assertion is never sent`, () =>
+        Effect.gen(function*() {
+          const emulator = yield* ManagedIdentityEmulator.start()
+          const { NODE_EXTRA_CA_CERTS: _, ...env } = emulator.env("WorkloadIdentity", { identityBindings: true })
+          const outcome = yield* cli(
+            ["token", "--resource", vault, "--identity-bindings"],
+            { ...env, ...change(emulator), ...insecure }
+          )
+          assert.strictEqual(outcome.code, 1, outcome.stdout)
+          assert.match(
+            outcome.stderr,
+            /^InvalidIdentity: WorkloadIdentity: the server certificate of https:\/\/127\.0\.0\.1:/m
+          )
+          assert.match(outcome.stderr, code)
+          assert.strictEqual(yield* emulator.requestCount("WorkloadIdentity"), 0, "the impostor received nothing")
+        }))
+    }
+
+    it.scopedLive("Service Fabric under another certificate than the pinned one: a mismatch, and the secret never sent", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const outcome = yield* cli(["token", "--resource", vault], {
+          ...emulator.env("ServiceFabric"),
+          IDENTITY_SERVER_THUMBPRINT: "ab".repeat(20),
+          ...insecure
+        })
+        assert.strictEqual(outcome.code, 1, outcome.stdout)
+        assert.match(outcome.stderr, /^ServiceFabricCertificateMismatch: /m)
+        assert.strictEqual(yield* emulator.requestCount("ServiceFabric"), 0, "the impostor received nothing")
+        assert.notInclude(outcome.stderr, emulator.secrets.serviceFabricSecret)
+      }))
+  })
+
   describe("off Azure", () => {
     it.scopedLive("a silent IMDS: token exits 1 with SourceUnavailable within 1.5 s, process start included", () =>
       Effect.gen(function*() {
