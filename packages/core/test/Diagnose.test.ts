@@ -263,7 +263,7 @@ describe("ManagedIdentitySource.diagnose", () => {
         message: "Imds answered 400 invalid_request: Identity not found"
       })
       const refusing = yield* FakeHttp.make([FakeHttp.refused])
-      const refused = yield* diagnoseWith(refusing).pipe(SourceHarness.advancing("700 millis"))
+      const refused = yield* diagnoseWith(refusing).pipe(SourceHarness.advancing("350 millis"))
       assert.strictEqual(findingOf(refused, "source.unavailable").level, "error")
       assert.strictEqual(yield* refusing.count, 4, "the probe tried the refused connection four times")
     }))

@@ -422,20 +422,20 @@ describe("ImdsTokenSource", () => {
       })
     )
     for (const [name, failure] of [["a reset", reset], ["a refused connection", refused]] as const) {
-      it.effect(`${name} on first contact, then an answer: retried within the probe after 100 ms, a token`, () =>
+      it.effect(`${name} on first contact, then an answer: retried within the probe after 50 ms, a token`, () =>
         Effect.gen(function*() {
           const http = yield* FakeHttp.make([failure, FakeHttp.json(tokenBody())])
-          const token = yield* getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["100 millis"]))
+          const token = yield* getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["50 millis"]))
           assert.strictEqual(Redacted.value(token.token), tokenValue)
           assert.strictEqual(yield* http.count, 2)
         }))
     }
 
-    it.effect("resets on every try: retried after 100, 200 and 400 ms, then SourceUnavailable naming the failure", () =>
+    it.effect("resets on every try: retried after 50, 100 and 200 ms, then SourceUnavailable naming the failure", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([reset])
         const error = yield* Effect.flip(
-          getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["100 millis", "200 millis", "400 millis"]))
+          getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["50 millis", "100 millis", "200 millis"]))
         )
         assert(error._tag === "SourceUnavailable")
         assert.match(
@@ -448,11 +448,11 @@ describe("ImdsTokenSource", () => {
     it.effect("the retries stay within probeTimeout: a shorter one ends them with its own SourceUnavailable", () =>
       Effect.gen(function*() {
         const http = yield* FakeHttp.make([refused])
-        const error = yield* getToken(http, { ...probing, probeTimeout: "250 millis" }).pipe(
-          SourceHarness.failsAfter(250)
+        const error = yield* getToken(http, { ...probing, probeTimeout: "120 millis" }).pipe(
+          SourceHarness.failsAfter(120)
         )
         assert(error._tag === "SourceUnavailable")
-        assert.match(error.reason, /^no answer within 250ms/)
+        assert.match(error.reason, /^no answer within 120ms/)
         assert.strictEqual(yield* http.count, 2)
       }))
 
