@@ -685,4 +685,56 @@ describe("managed-identity CLI", () => {
       assert.include(outcomes[4].stdout, "$ demo")
       assert.include(outcomes[5].stdout, "$ doctor [--resource uri] [--budget seconds]")
     }))
+
+  describe("terminals (issue 17, item 8)", () => {
+    const escape = String.fromCharCode(0x1b)
+
+    it.live("no ANSI escape when stdout and stderr are not terminals: help pages and usage errors included", () =>
+      Effect.gen(function*() {
+        const outcomes = yield* Effect.all([
+          cli(["--help"], {}),
+          cli(["doctor", "--help"], {}),
+          cli(["token"], {}),
+          cli(["token", "--nope"], {})
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [0, 0, 2, 2])
+        assert.include(outcomes[0].stdout, "USAGE")
+        assert.include(outcomes[2].stderr, "--resource")
+        for (const outcome of outcomes) assert.notInclude(outcome.stdout + outcome.stderr, escape)
+      }))
+
+    /** `node <bundle> <args>` on a pseudo-terminal (util-linux `script`), its output as the terminal showed it. */
+    const onTerminal = (args: string, env: Record<string, string>) =>
+      Effect.async<string>((resume) => {
+        const child = ChildProcess.execFile(
+          "script",
+          ["-qec", `${process.execPath} ${bundle} ${args}`, "/dev/null"],
+          { env: childEnv(env), timeout: 15_000 },
+          (_, stdout) => resume(Effect.succeed(stdout))
+        )
+        return Effect.sync(() => child.kill())
+      })
+
+    it.live("on a terminal, help is in colour unless NO_COLOR is set", () =>
+      Effect.gen(function*() {
+        const [coloured, plain] = yield* Effect.all([
+          onTerminal("--help", {}),
+          onTerminal("--help", { NO_COLOR: "1" })
+        ], { concurrency: "unbounded" })
+        assert.include(coloured, `${escape}[`)
+        assert.include(plain, "USAGE")
+        assert.notInclude(plain, escape)
+      }))
+
+    it.live("--wizard with stdin not a terminal: a usage error at once instead of a prompt that waits forever", () =>
+      Effect.gen(function*() {
+        const outcome = yield* runNode([bundle, "--wizard"], {}, { timeout: 10_000 })
+        assert.strictEqual(outcome.code, 2, outcome.stdout)
+        assert.strictEqual(outcome.stdout, "")
+        assert.strictEqual(
+          outcome.stderr,
+          "usage: --wizard asks its questions on a terminal, and stdin is not one: give the flags instead\n"
+        )
+      }))
+  })
 })
