@@ -7,6 +7,7 @@ import * as Transport from "../../src/internal/transport.js"
 import * as TransportError from "../../src/internal/transportError.js"
 import * as ManagedIdentity from "../../src/ManagedIdentity.js"
 import type { ManagedIdentityError } from "../../src/ManagedIdentityError.js"
+import type * as TokenSource from "../../src/TokenSource.js"
 import * as FakeHttp from "../utils/fakeHttp.js"
 import * as LoopbackServer from "../utils/loopbackServer.js"
 import * as SourceHarness from "../utils/sourceHarness.js"
@@ -16,10 +17,14 @@ const secret = "transport-identity-header-secret"
 const tokenValue = "AT-from-the-redirect-target"
 
 /** One `getToken` from App Service at `endpoint` over `client` (a real one: these tests open sockets). */
-const appServiceToken = (endpoint: string, client: Layer.Layer<HttpClient.HttpClient>) =>
+const appServiceToken = (
+  endpoint: string,
+  client: Layer.Layer<HttpClient.HttpClient>,
+  timing: TokenSource.TimingOptions = {}
+) =>
   SourceHarness.getToken(resource).pipe(
     Effect.provide(
-      AppServiceTokenSource.layer({ endpoint, identityHeader: Redacted.make(secret) }).pipe(
+      AppServiceTokenSource.layer({ endpoint, identityHeader: Redacted.make(secret), ...timing }).pipe(
         Layer.provide(client),
         Layer.provide(ManagedIdentity.layerSystemAssigned)
       )
@@ -195,8 +200,9 @@ describe("transport", () => {
   describe("a socket that fails after the answer began is a retryable ConnectionFailed (issue 17, item 1)", () => {
     const body = JSON.stringify({ access_token: tokenValue, expires_in: 3600 })
     /** Answers the first request with its headers and part of the body, then ends it as `end` says; later ones whole. */
-    const failingOnce = (end: (socket: Net.Socket) => void, framing: "length" | "chunked") =>
-      LoopbackServer.start((_, response) => {
+    const failingOnce = (end: (socket: Net.Socket) => void, framing: "length" | "chunked") => {
+      let served = 0
+      return LoopbackServer.start((_, response) => {
         if (served++ > 0) {
           response.writeHead(200, { "content-type": "application/json" })
           response.end(body)
@@ -209,7 +215,7 @@ describe("transport", () => {
         response.write(body.slice(0, 10))
         setTimeout(() => end(response.socket!), 20)
       })
-    let served = 0
+    }
     const fastRetries = Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
     const cases: ReadonlyArray<readonly [string, (socket: Net.Socket) => void, "length" | "chunked"]> = [
       ["a reset after the headers (content-length)", (socket) => socket.resetAndDestroy(), "length"],
@@ -220,17 +226,10 @@ describe("transport", () => {
     for (const [name, end, framing] of cases) {
       it.scopedLive(`${name}: retried, and the second answer's token is returned`, () =>
         Effect.gen(function*() {
-          served = 0
           const server = yield* failingOnce(end, framing)
-          const token = yield* SourceHarness.getToken(resource).pipe(
-            Effect.provide(
-              AppServiceTokenSource.layer({
-                endpoint: `${server.url}/msi/token`,
-                identityHeader: Redacted.make(secret),
-                retrySchedule: fastRetries
-              }).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
-            )
-          )
+          const token = yield* appServiceToken(`${server.url}/msi/token`, FetchHttpClient.layer, {
+            retrySchedule: fastRetries
+          })
           assert.strictEqual(Redacted.value(token.token), tokenValue)
           assert.strictEqual(server.received.length, 2)
         }))
@@ -244,15 +243,7 @@ describe("transport", () => {
           setTimeout(() => response.socket!.resetAndDestroy(), 20)
         })
         const error = yield* Effect.flip(
-          SourceHarness.getToken(resource).pipe(
-            Effect.provide(
-              AppServiceTokenSource.layer({
-                endpoint: `${server.url}/msi/token`,
-                identityHeader: Redacted.make(secret),
-                retrySchedule: fastRetries
-              }).pipe(Layer.provide(FetchHttpClient.layer), Layer.provide(ManagedIdentity.layerSystemAssigned))
-            )
-          )
+          appServiceToken(`${server.url}/msi/token`, FetchHttpClient.layer, { retrySchedule: fastRetries })
         )
         assert(error._tag === "ConnectionFailed", error.message)
         assert.strictEqual(error.attempts, 4)
