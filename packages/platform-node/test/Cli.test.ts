@@ -726,15 +726,17 @@ describe("managed-identity CLI", () => {
         assert.notInclude(plain, escape)
       }))
 
-    it.live("--wizard with stdin not a terminal: a usage error at once instead of a prompt that waits forever", () =>
+    it.live("--wizard off a terminal: a usage error at once instead of a prompt that waits forever", () =>
       Effect.gen(function*() {
         const outcome = yield* runNode([bundle, "--wizard"], {}, { timeout: 10_000 })
         assert.strictEqual(outcome.code, 2, outcome.stdout)
         assert.strictEqual(outcome.stdout, "")
         assert.strictEqual(
           outcome.stderr,
-          "usage: --wizard asks its questions on a terminal, and stdin is not one: give the flags instead\n"
+          "usage: --wizard asks its questions on a terminal, and stdin or stdout is not one: give the flags instead\n"
         )
+        const piped = yield* onTerminal("--wizard | cat", {})
+        assert.include(piped, "usage: --wizard asks its questions on a terminal, and stdin or stdout is not one")
       }))
   })
 })

@@ -78,13 +78,13 @@ export const colourWhereWanted =
   }
 
 /**
- * Why `argv` cannot run here, if it asks for `--wizard` (which asks its questions on stdin) and stdin is not a
- * terminal: no one could answer, and the prompt would wait forever.
+ * Why `argv` cannot run here, if it asks for `--wizard` (which draws its questions on stdout and reads the answers
+ * from stdin) and stdin or stdout is not a terminal: no one could answer, and the prompt would wait forever.
  *
  * @since 0.1.0
  * @category running
  */
 export const cannotAsk = (argv: ReadonlyArray<string>, streams: Streams): string | undefined =>
-  argv.slice(2).includes("--wizard") && streams.stdin.isTTY !== true
-    ? "--wizard asks its questions on a terminal, and stdin is not one: give the flags instead"
+  argv.slice(2).includes("--wizard") && (streams.stdin.isTTY !== true || streams.stdout.isTTY !== true)
+    ? "--wizard asks its questions on a terminal, and stdin or stdout is not one: give the flags instead"
     : undefined
