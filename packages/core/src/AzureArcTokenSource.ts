@@ -111,15 +111,15 @@ const confirmIdentity = (
 }
 
 /**
- * Builds the source. Each attempt is the whole exchange: the challenge request (`Metadata: true`, no credential),
- * which must be answered `401` with `WWW-Authenticate: Basic realm=<path>`; the key file named by the realm's base
- * name with its extension replaced by `.key`, inside the key directory (the realm's directory is ignored), read by the
- * `TokenSource.FileReader` in context (else `TokenSource.makeFileReader`; no symbolic link, at most 4096 bytes); the same request again with
- * `Authorization: Basic <key>`. A key file that is missing, a symbolic link, not a regular file, over 4096 bytes,
- * empty, not UTF-8, or holding a character a header cannot carry is an `AzureArcChallengeFailed`, not retried. A first answer that is not `401` is a `TokenRequestFailed`: an
- * error status carries the body's error; a success carries no body (it is not a challenge, and it may hold a
- * token) and is not accepted. For a user-assigned identity the token body must echo the identity, else
- * `IdentityNotConfirmed`.
+ * Builds the source. Each attempt is the whole exchange: the challenge request (`Metadata: true`, no credential), which
+ * must be answered `401` with `WWW-Authenticate: Basic realm=<path>`; the key file named by the realm's base name with
+ * its extension replaced by `.key`, inside the key directory (the realm's directory is ignored), read by the
+ * `TokenSource.FileReader` in context (else `TokenSource.makeFileReader`; no symbolic link, at most 4096 bytes); the
+ * same request again with `Authorization: Basic <key>`. A key file that is missing, a symbolic link, not a regular
+ * file, over 4096 bytes, empty, not UTF-8, or holding a character a header cannot carry is an
+ * `AzureArcChallengeFailed`, not retried. A first answer that is not `401` is a `TokenRequestFailed`: an error status
+ * carries the body's error; a success carries no body (it is not a challenge, and it may hold a token) and is not
+ * accepted. For a user-assigned identity the token body must echo the identity, else `IdentityNotConfirmed`.
  *
  * @since 0.1.0
  * @category constructors

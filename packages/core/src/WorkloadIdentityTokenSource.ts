@@ -144,14 +144,15 @@ export const tokenUrl: (authorityHost: string, tenantId: string) => Either.Eithe
   WorkloadIdentity.tokenUrl
 
 /**
- * Builds the source. Each attempt reads the token file (kubelet rotates it) and `POST`s the form `client_id`,
- * `scope` (the resource + `/.default`), `grant_type=client_credentials`, `client_assertion`,
- * `client_assertion_type` and, for a claims challenge, `claims`. The token file (and identity bindings' CA file) is
- * read through the `TokenSource.FileReader` in context (else `TokenSource.makeFileReader`), links followed: only a
- * regular file of at most 64 KiB (the CA file: 1 MiB) is read. A missing, empty, larger or non-regular file (a FIFO,
- * a device such as `/dev/zero`, a directory) is a `SourceUnavailable` naming the variable, and nothing is sent. A resource id or object id, an authority that is
- * not https, a tenant that is neither a GUID nor a domain name, or a bad identity-bindings configuration is an
- * `InvalidIdentity` found when the source is built; every `getToken` then fails with it and nothing is sent.
+ * Builds the source. Each attempt reads the token file (kubelet rotates it) and `POST`s the form `client_id`, `scope`
+ * (the resource + `/.default`), `grant_type=client_credentials`, `client_assertion`, `client_assertion_type` and, for a
+ * claims challenge, `claims`. The token file (and identity bindings' CA file) is read through the
+ * `TokenSource.FileReader` in context (else `TokenSource.makeFileReader`), links followed: only a regular file of at
+ * most 64 KiB (the CA file: 1 MiB) is read. A missing, empty, larger or non-regular file (a FIFO, a device such as
+ * `/dev/zero`, a directory) is a `SourceUnavailable` naming the variable, and nothing is sent. A resource id or object
+ * id, an authority that is not https, a tenant that is neither a GUID nor a domain name, or a bad identity-bindings
+ * configuration is an `InvalidIdentity` found when the source is built; every `getToken` then fails with it and nothing
+ * is sent.
  *
  * @since 0.1.0
  * @category constructors

@@ -145,7 +145,7 @@ const excerpt = (text: string): string | undefined => {
   return trimmed
 }
 
-/** The fields of an error body as it holds them: a known shape's (Service Fabric codes mapped to OAuth's), else text. */
+/** The fields of an error body as it holds them: a known shape's (Service Fabric's codes mapped), else its text. */
 const errorFields = (body: string): ErrorDetail => {
   let json: unknown
   try {
