@@ -268,6 +268,17 @@ describe("ManagedIdentitySource.diagnose", () => {
       assert.strictEqual(yield* refusing.count, 4, "the probe tried the refused connection four times")
     }))
 
+  it.effect("an IMDS answer cut short once, then whole: the probe tries again, source.reachable, never misconfigured", () =>
+    Effect.gen(function*() {
+      const body = JSON.stringify(tokenBody(jwt(claimsFor())))
+      const http = yield* FakeHttp.make([FakeHttp.cutShort(body), FakeHttp.json(JSON.parse(body))])
+      const report = yield* diagnoseWith(http).pipe(SourceHarness.advancing("50 millis"))
+      assert.strictEqual(report.reachability?.outcome._tag, "Token")
+      assert.strictEqual(findingOf(report, "source.reachable").level, "ok")
+      assert.isFalse(report.findings.some((finding) => finding.code === "source.misconfigured"))
+      assert.strictEqual(yield* http.count, 2)
+    }))
+
   it.effect("what the variables point at: a URL's parts, secrets only as set, and other sources whose variables are all set", () =>
     Effect.gen(function*() {
       const http = yield* FakeHttp.make([FakeHttp.json(tokenBody(jwt(claimsFor())))])
