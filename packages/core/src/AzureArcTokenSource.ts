@@ -8,7 +8,6 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ConfigError from "effect/ConfigError"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -57,58 +56,6 @@ export const linuxKeyDirectory = ArcChallenge.linuxKeyDirectory
 export const maxKeyFileBytes = ArcChallenge.maxKeyFileBytes
 
 /**
- * Reads the key file a challenge names. The key grants a token, and the agent's tokens directory is the trust
- * boundary: a reader must not follow a symbolic link at the path, must check the type and size of the file it opened
- * (not of whatever the path names a moment later), and must read no more than `maxBytes + 1` bytes, so that a file
- * swapped or grown meanwhile is refused rather than read.
- *
- * Provide it where the platform can do that: `@managed-identity/platform-node` opens the file with `O_NOFOLLOW` and
- * checks it with `fstat`. Without one in context, the source uses {@link makeKeyFileReader} over its `FileSystem`.
- *
- * @since 0.1.0
- * @category tags
- */
-export class KeyFileReader extends Context.Tag("@managed-identity/core/AzureArcTokenSource/KeyFileReader")<
-  KeyFileReader,
-  KeyFileReader.Service
->() {}
-
-/**
- * @since 0.1.0
- */
-export declare namespace KeyFileReader {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  export interface Service {
-    /** The content of the regular file at `path`, at most `maxBytes` bytes, or why it was not read. */
-    readonly read: (path: string, maxBytes: number) => Effect.Effect<Uint8Array, Failure>
-  }
-
-  /**
-   * Why a key file was not read. `detail` is what the platform said about a file that cannot be read, never its
-   * content.
-   *
-   * @since 0.1.0
-   * @category models
-   */
-  export type Failure = ArcChallenge.KeyFileFailure
-}
-
-/**
- * A {@link KeyFileReader} over `FileSystem`, as far as its interface allows: a path that is a symbolic link is
- * refused, then the file is opened once, its type and size are checked on the opened file, and at most
- * `maxBytes + 1` bytes are read from it. `FileSystem.open` cannot refuse to follow a link, so a link swapped in
- * between the check and the open is still followed: prefer the platform's reader.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const makeKeyFileReader = (fs: FileSystem.FileSystem): KeyFileReader.Service =>
-  KeyFileReader.of({ read: ArcChallenge.fileSystemKeyReader(fs) })
-
-/**
  * The retry policy Azure Arc uses unless a `retrySchedule` replaces it. One attempt is the whole two-step exchange.
  *
  * @since 0.1.0
@@ -143,7 +90,8 @@ export interface Options extends TokenSource.TimingOptions {
 
 const confirmIdentity = (
   identity: ManagedIdentity.Identity,
-  body: Wire.TokenBody
+  body: Wire.TokenBody,
+  received: Transport.Received
 ): Either.Either<void, IdentityNotConfirmed> => {
   if (identity._tag === "SystemAssigned") return Either.void
   const echoed = identity._tag === "ClientId"
@@ -157,21 +105,21 @@ const confirmIdentity = (
     new IdentityNotConfirmed({
       source: "AzureArc",
       expected: `${Selector.names.AzureArc[identity._tag]}=${identity.id}`,
-      ...(present.length === 0 ? {} : { received: `${present[0][0]}=${present[0][1]}` })
+      ...(present.length === 0 ? {} : { received: `${present[0][0]}=${Wire.answerText(received, present[0][1])}` })
     })
   )
 }
 
 /**
- * Builds the source. Each attempt is the whole exchange: the challenge request (`Metadata: true`, no credential),
- * which must be answered `401` with `WWW-Authenticate: Basic realm=<path>`; the key file named by the realm's base
- * name with its extension replaced by `.key`, inside the key directory (the realm's directory is ignored), read by the
- * {@link KeyFileReader} in context (else {@link makeKeyFileReader}); the same request again with
- * `Authorization: Basic <key>`. A key file that is missing, a symbolic link, not a regular file, over 4096 bytes,
- * empty, not UTF-8, or holding a character a header cannot carry is an `AzureArcChallengeFailed`, not retried. A first answer that is not `401` is a `TokenRequestFailed`: an
- * error status carries the body's error; a success carries no body (it is not a challenge, and it may hold a
- * token) and is not accepted. For a user-assigned identity the token body must echo the identity, else
- * `IdentityNotConfirmed`.
+ * Builds the source. Each attempt is the whole exchange: the challenge request (`Metadata: true`, no credential), which
+ * must be answered `401` with `WWW-Authenticate: Basic realm=<path>`; the key file named by the realm's base name with
+ * its extension replaced by `.key`, inside the key directory (the realm's directory is ignored), read by the
+ * `TokenSource.FileReader` in context (else `TokenSource.makeFileReader`; no symbolic link, at most 4096 bytes); the
+ * same request again with `Authorization: Basic <key>`. A key file that is missing, a symbolic link, not a regular
+ * file, over 4096 bytes, empty, not UTF-8, or holding a character a header cannot carry is an
+ * `AzureArcChallengeFailed`, not retried. A first answer that is not `401` is a `TokenRequestFailed`: an error status
+ * carries the body's error; a success carries no body (it is not a challenge, and it may hold a token) and is not
+ * accepted. For a user-assigned identity the token body must echo the identity, else `IdentityNotConfirmed`.
  *
  * @since 0.1.0
  * @category constructors
@@ -187,11 +135,10 @@ export const make = (
     Effect.all([
       HttpClient.HttpClient,
       ManagedIdentity.ManagedIdentity,
-      FileSystem.FileSystem,
-      Effect.serviceOption(KeyFileReader),
+      Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader),
       ArcChallenge.keyDirectory(options)
     ]),
-    ([client, identity, fs, platformReader, directory]) => {
+    ([client, identity, reader, directory]) => {
       const url = options.endpoint ?? defaultEndpoint
       const definition: HttpSource.Definition = {
         ...Transport.endpoint("AzureArc", url),
@@ -199,8 +146,6 @@ export const make = (
         isRetryable,
         timing: options
       }
-      const reader = Option.getOrElse(platformReader, () => makeKeyFileReader(fs))
-
       const checked = Either.all([
         EndpointRules.secretEndpoint("AzureArc", "IDENTITY_ENDPOINT", url, { pinned: false }),
         directory
@@ -226,8 +171,12 @@ export const make = (
                 HttpClientRequest.setHeader(challengeRequest, "Authorization", `Basic ${Redacted.value(key)}`)
               )
             ),
-            Effect.flatMap((received) => Wire.decodeAnswer("AzureArc", received, request.resource)),
-            Effect.flatMap(({ body, token }) => Either.map(confirmIdentity(identity, body), () => token))
+            Effect.flatMap((received) =>
+              Effect.flatMap(
+                Wire.decodeAnswer("AzureArc", received, request.resource),
+                ({ body, token }) => Either.map(confirmIdentity(identity, body, received), () => token)
+              )
+            )
           )
       }))
 

@@ -71,9 +71,11 @@ export interface Options extends ProbeOptions {
 export interface ProbeOptions extends TokenSource.TimingOptions {
   /**
    * Bound the first contact (default `false`; `ManagedIdentitySource` turns it on when IMDS is the detected
-   * fallback): until IMDS has answered this source once, an attempt gets `probeTimeout` to connect and answer. No
-   * answer, a failed connection, or Docker Desktop's `403 … unreachable` is a `SourceUnavailable` at once, without
-   * retries; a failed probe is not remembered. Any HTTP answer means IMDS is there, and the normal policy applies.
+   * fallback): until IMDS has answered this source once, an attempt gets `probeTimeout` to connect and answer; a
+   * connection that fails (refused, reset, cut short) is tried again after 50, 100 and 200 ms within that time. No
+   * answer, a connection that failed every time, or Docker Desktop's `403 … unreachable` is then a
+   * `SourceUnavailable`, without the source's retries; a failed probe is not remembered. Any HTTP answer means IMDS is
+   * there, and the normal policy applies.
    */
   readonly probe?: boolean | undefined
   /** How long a probe waits (default 1 s). */

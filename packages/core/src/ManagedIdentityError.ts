@@ -23,6 +23,44 @@ export const ErrorSource = Schema.Literal(...SourceKind.literals, "Detection")
 export type ErrorSource = typeof ErrorSource.Type
 
 /**
+ * Whether the character is a control character (C0, DEL, C1) or one that reorders or hides text (bidirectional
+ * controls, line and paragraph separators).
+ */
+const isUnprintable = (code: number): boolean =>
+  code <= 0x1f || (code >= 0x7f && code <= 0x9f) || code === 0x61c || code === 0x200e || code === 0x200f ||
+  code === 0x2028 || code === 0x2029 || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
+
+const shortEscapes: Readonly<Record<number, string>> = { 0x09: "\\t", 0x0a: "\\n", 0x0d: "\\r" }
+
+const escapeCode = (code: number): string =>
+  shortEscapes[code] ??
+    (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`)
+
+/**
+ * Text as a terminal or a log line may show it: every control character (C0, DEL, C1) and every character that
+ * reorders or hides text (bidirectional controls, line and paragraph separators) is written as an escape (`\n`,
+ * `\x1b`, `\u202e`), so text an endpoint sent can neither drive the terminal (clear the screen, write the clipboard
+ * with OSC 52) nor fake a line of output. Anything else is left as it is, backslashes included, so it can be applied
+ * twice. Every error `message` goes through it, and so does every human-readable output of this library and its CLI
+ * (`managed-identity doctor`'s page, the CLI's stderr, log annotations); JSON output needs no such escaping.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const printable = (text: string): string => {
+  let shown = ""
+  let from = 0
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (isUnprintable(code)) {
+      shown += text.slice(from, index) + escapeCode(code)
+      from = index + 1
+    }
+  }
+  return from === 0 ? text : shown + text.slice(from)
+}
+
+/**
  * @since 0.1.0
  * @category type ids
  */
@@ -51,7 +89,7 @@ export class InvalidIdentity extends Schema.TaggedError<InvalidIdentity>("@manag
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${this.source}: ${this.reason}`
+    return printable(`${this.source}: ${this.reason}`)
   }
 }
 
@@ -69,7 +107,7 @@ export class SourceUnavailable extends Schema.TaggedError<SourceUnavailable>(
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${this.source} is not available at ${this.endpoint}: ${this.reason}`
+    return printable(`${this.source} is not available at ${this.endpoint}: ${this.reason}`)
   }
 }
 
@@ -98,7 +136,7 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
   /** @since 0.1.0 */
   get message(): string {
     const detail = [this.error, this.description].filter(Predicate.isNotUndefined).join(": ")
-    return `${this.source} answered ${this.status}${detail === "" ? "" : ` ${detail}`}`
+    return printable(`${this.source} answered ${this.status}${detail === "" ? "" : ` ${detail}`}`)
   }
 }
 
@@ -120,7 +158,7 @@ export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>(
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${this.source} at ${this.endpoint} failed after ${this.attempts} attempt(s): ${this.reason}`
+    return printable(`${this.source} at ${this.endpoint} failed after ${this.attempts} attempt(s): ${this.reason}`)
   }
 }
 
@@ -139,7 +177,7 @@ export class InvalidTokenResponse extends Schema.TaggedError<InvalidTokenRespons
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${this.source} answered ${this.status} with an invalid token response: ${this.reason}`
+    return printable(`${this.source} answered ${this.status} with an invalid token response: ${this.reason}`)
   }
 }
 
@@ -158,7 +196,7 @@ export class AzureArcChallengeFailed extends Schema.TaggedError<AzureArcChalleng
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${titles.AzureArc} challenge failed: ${this.reason}`
+    return printable(`${titles.AzureArc} challenge failed: ${this.reason}`)
   }
 }
 
@@ -176,7 +214,7 @@ export class ServiceFabricCertificateMismatch extends Schema.TaggedError<Service
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${titles.ServiceFabric} endpoint ${this.endpoint} is not trusted: ${this.reason}`
+    return printable(`${titles.ServiceFabric} endpoint ${this.endpoint} is not trusted: ${this.reason}`)
   }
 }
 
@@ -194,9 +232,11 @@ export class IdentityNotConfirmed extends Schema.TaggedError<IdentityNotConfirme
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${this.source} did not confirm the identity ${this.expected}${
-      this.received === undefined ? " (no identity in the response)" : ` (it answered for ${this.received})`
-    }`
+    return printable(
+      `${this.source} did not confirm the identity ${this.expected}${
+        this.received === undefined ? " (no identity in the response)" : ` (it answered for ${this.received})`
+      }`
+    )
   }
 }
 
@@ -215,7 +255,7 @@ export class Timeout extends Schema.TaggedError<Timeout>("@managed-identity/core
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return `${this.source} timed out after ${this.attempts} attempt(s): ${this.reason}`
+    return printable(`${this.source} timed out after ${this.attempts} attempt(s): ${this.reason}`)
   }
 }
 

@@ -28,6 +28,7 @@ import * as DetectionRules from "./internal/detection.js"
 import * as Diagnose from "./internal/diagnose.js"
 import * as Model from "./internal/diagnosisModel.js"
 import * as SourceLayer from "./internal/sourceLayer.js"
+import { printable } from "./ManagedIdentityError.js"
 import type * as TokenCache from "./TokenCache.js"
 import type * as TokenSource from "./TokenSource.js"
 
@@ -124,7 +125,7 @@ export const layerWithOptions = (
     Effect.gen(function*() {
       const detection = yield* detect
       yield* Effect.logDebug("managed identity source detected").pipe(
-        Effect.annotateLogs({ source: detection.kind, reasons: detection.reasons.join("; ") })
+        Effect.annotateLogs({ source: detection.kind, reasons: printable(detection.reasons.join("; ")) })
       )
       return SourceLayer.sourceLayer(detection.kind, options, yield* HostPlatform)
     })

@@ -19,6 +19,7 @@ import { AccessToken } from "./AccessToken.js"
 import * as Issues from "./internal/issues.js"
 import * as Lazy from "./internal/lazy.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
+import { printable } from "./ManagedIdentityError.js"
 
 /**
  * @since 0.1.0
@@ -167,7 +168,7 @@ export const makeKeyValueStore: Effect.Effect<TokenCache.Service, never, KeyValu
     const store = yield* KeyValueStore.KeyValueStore
     const memory = yield* makeMemory
     const warn = (message: string, key: string, reason: string) =>
-      Effect.logWarning(message).pipe(Effect.annotateLogs({ key, reason }))
+      Effect.logWarning(message).pipe(Effect.annotateLogs({ key: printable(key), reason: printable(reason) }))
 
     const load = (key: string): Effect.Effect<Option.Option<AccessToken>> =>
       store.get(key).pipe(

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
@@ -11,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as FileReaderRules from "./internal/fileReader.js"
 import * as SourceKinds from "./internal/sourceKind.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
@@ -110,6 +112,79 @@ export declare namespace TokenSource {
     readonly getToken: (request: TokenRequest) => Effect.Effect<IssuedToken, ManagedIdentityError>
   }
 }
+
+/**
+ * How sources read the files a host names: Azure Arc's key file (a symbolic link refused), and AKS workload
+ * identity's token file and identity bindings' CA file (links followed: kubelet projects them through links). A reader
+ * must open the file once without blocking (so a FIFO cannot stall it), check that the opened file is a regular file
+ * of at most `maxBytes` (so a device such as `/dev/zero`, a directory or a huge file is refused unread), and read at
+ * most `maxBytes + 1` bytes from it (so a file that grew meanwhile is refused). Without `followLinks` it must not
+ * follow a symbolic link at the path, not even one swapped in between.
+ *
+ * Provide it where the platform can do that: `@managed-identity/platform-node` opens with `O_NONBLOCK` (and
+ * `O_NOFOLLOW`) and checks with `fstat`. Without one in context, the sources use {@link makeFileReader} over their
+ * `FileSystem`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class FileReader extends Context.Tag("@managed-identity/core/TokenSource/FileReader")<
+  FileReader,
+  FileReader.Service
+>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace FileReader {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** The content of the regular file at `path`, at most `options.maxBytes` bytes, or why it was not read. */
+    readonly read: (path: string, options: Options) => Effect.Effect<Uint8Array, Failure>
+  }
+
+  /**
+   * At most `maxBytes` bytes; `followLinks` (default `false`) allows a symbolic link at the path.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export type Options = FileReaderRules.Options
+
+  /**
+   * Why a file was not read: `NotFound`, `SymbolicLink`, `NotAFile`, `TooLarge` or `Unreadable`. `detail` is what
+   * the platform said about a file that cannot be read, never its content.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export type Failure = FileReaderRules.Failure
+}
+
+/**
+ * A {@link FileReader} over `FileSystem`, as far as its interface allows: a symbolic link is refused unless
+ * `followLinks`, the path must name a regular file of at most `maxBytes` before it is opened (so a FIFO is never
+ * opened), the opened file is checked again, and at most `maxBytes + 1` bytes are read from it. `FileSystem.open` can
+ * neither refuse a link nor open without blocking, so a path swapped in between the checks and the open is still
+ * opened: prefer the platform's reader.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeFileReader = (fs: FileSystem.FileSystem): FileReader.Service =>
+  FileReader.of({ read: FileReaderRules.fromFileSystem(fs) })
+
+/**
+ * The {@link FileReader} in context, else {@link makeFileReader} over the `FileSystem`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fileReader = (fs: FileSystem.FileSystem): Effect.Effect<FileReader.Service> =>
+  Effect.map(Effect.serviceOption(FileReader), Option.getOrElse(() => makeFileReader(fs)))
 
 /**
  * No capabilities beyond a plain token request.

@@ -144,12 +144,15 @@ export const tokenUrl: (authorityHost: string, tenantId: string) => Either.Eithe
   WorkloadIdentity.tokenUrl
 
 /**
- * Builds the source. Each attempt reads the token file (kubelet rotates it) and `POST`s the form `client_id`,
- * `scope` (the resource + `/.default`), `grant_type=client_credentials`, `client_assertion`,
- * `client_assertion_type` and, for a claims challenge, `claims`. A missing or empty token file is a
- * `SourceUnavailable` naming the variable, and nothing is sent. A resource id or object id, an authority that is
- * not https, a tenant that is neither a GUID nor a domain name, or a bad identity-bindings configuration is an
- * `InvalidIdentity` found when the source is built; every `getToken` then fails with it and nothing is sent.
+ * Builds the source. Each attempt reads the token file (kubelet rotates it) and `POST`s the form `client_id`, `scope`
+ * (the resource + `/.default`), `grant_type=client_credentials`, `client_assertion`, `client_assertion_type` and, for a
+ * claims challenge, `claims`. The token file (and identity bindings' CA file) is read through the
+ * `TokenSource.FileReader` in context (else `TokenSource.makeFileReader`), links followed: only a regular file of at
+ * most 64 KiB (the CA file: 1 MiB) is read. A missing, empty, larger or non-regular file (a FIFO, a device such as
+ * `/dev/zero`, a directory) is a `SourceUnavailable` naming the variable, and nothing is sent. A resource id or object
+ * id, an authority that is not https, a tenant that is neither a GUID nor a domain name, or a bad identity-bindings
+ * configuration is an `InvalidIdentity` found when the source is built; every `getToken` then fails with it and nothing
+ * is sent.
  *
  * @since 0.1.0
  * @category constructors
@@ -164,7 +167,7 @@ export const make = (
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const identity = yield* ManagedIdentity.ManagedIdentity
-    const fs = yield* FileSystem.FileSystem
+    const reader = yield* Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader)
     const proxies = yield* TokenProxyHttpClient
     const authorityHost = options.authorityHost ?? defaultAuthorityHost
     const checked = Either.gen(function*() {
@@ -199,14 +202,18 @@ export const make = (
         Effect.map(
           Option.match(proxy, {
             onNone: () => Effect.succeed(Effect.succeed(client)),
-            onSome: (checkedProxy) => TokenProxyRules.clients(checkedProxy, proxies.forTrust, fs)
+            onSome: (checkedProxy) => TokenProxyRules.clients(checkedProxy, proxies.forTrust, reader.read)
           }),
           (clientOfAttempt) =>
             Either.right(HttpSource.preparedRequest(definition, (request) =>
               Effect.zipWith(
-                WorkloadIdentity.readAssertion(fs, options.tokenFile, definition.url),
+                WorkloadIdentity.readAssertion(reader.read, options.tokenFile, definition.url),
                 clientOfAttempt,
-                (assertion, attemptClient) => ({ client: attemptClient, request: form(clientId, assertion, request) })
+                (assertion, attemptClient) => ({
+                  client: attemptClient,
+                  request: form(clientId, assertion, request),
+                  secretsInBody: [assertion]
+                })
               )))
         )
     })

@@ -4,7 +4,7 @@ import {
   ManagedIdentity,
   ManagedIdentityClient,
   TokenCache,
-  type TokenSource
+  TokenSource
 } from "@managed-identity/core"
 import { type ConfigError, Effect, Exit, Layer, Redacted } from "effect"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
@@ -56,7 +56,7 @@ const run = <A, E>(effect: Effect.Effect<A, E, TokenSource.TokenSource>, setup: 
 const getToken = (resource = "https://vault.azure.net") => SourceHarness.getToken(resource)
 
 /** The file system calls of a key read that opened `path` and checked the opened file. */
-const opened = (path: string) => [`readLink ${path}`, `open ${path}`, `fstat ${path}`]
+const opened = (path: string) => [`readLink ${path}`, `stat ${path}`, `open ${path}`, `fstat ${path}`]
 
 /** The calls of a key read that read `path` to its end (the second read finds the end). */
 const readWhole = (path: string) => [...opened(path), `read ${path}`, `read ${path}`]
@@ -149,7 +149,7 @@ describe("AzureArcTokenSource", () => {
         files: { "/var/opt/azcmagent/tokens/foo.key": { content: key } }
       })
       assert(Exit.isSuccess(exit))
-      assert.strictEqual(calls[1], "open /var/opt/azcmagent/tokens/foo.key")
+      assert.strictEqual(calls[2], "open /var/opt/azcmagent/tokens/foo.key")
     }))
 
   it.effect("uses %ProgramData%\\AzureConnectedMachineAgent\\Tokens on Windows", () =>
@@ -193,11 +193,21 @@ describe("AzureArcTokenSource", () => {
   const refusedFiles: ReadonlyArray<
     { readonly name: string; readonly file: FakeFileSystem.FakeFile | undefined; readonly calls: Array<string> }
   > = [
-    { name: "larger than 4096 bytes, before reading it", file: { content: "k".repeat(4097) }, calls: opened(path) },
+    {
+      name: "larger than 4096 bytes, before opening it",
+      file: { content: "k".repeat(4097) },
+      calls: opened(path).slice(0, 2)
+    },
     { name: "missing", file: undefined, calls: opened(path).slice(0, 2) },
     { name: "a symbolic link", file: { content: key, symlink: true }, calls: ["readLink /keys/abc.key"] },
     { name: "unreadable", file: { content: key, unreadable: true }, calls: opened(path).slice(0, 2) },
-    { name: "a directory", file: { type: "Directory", size: 64 }, calls: opened(path) },
+    { name: "a directory, before opening it", file: { type: "Directory", size: 64 }, calls: opened(path).slice(0, 2) },
+    { name: "a FIFO, before opening it", file: { type: "FIFO", size: 0 }, calls: opened(path).slice(0, 2) },
+    {
+      name: "a character device, before opening it",
+      file: { type: "CharacterDevice", size: 0 },
+      calls: opened(path).slice(0, 2)
+    },
     { name: "empty", file: { content: "" }, calls: [...opened(path), `read ${path}`] }
   ]
   for (const { calls: expectedCalls, file, name } of refusedFiles) {
@@ -245,23 +255,23 @@ describe("AzureArcTokenSource", () => {
       }))
   }
 
-  it.effect("a KeyFileReader in context reads the key instead of the FileSystem", () =>
+  it.effect("a FileReader in context reads the key instead of the FileSystem, refusing links, 4096 bytes at most", () =>
     Effect.gen(function*() {
       const asked: Array<string> = []
-      const reader = AzureArcTokenSource.KeyFileReader.of({
-        read: (file, maxBytes) =>
+      const reader = TokenSource.FileReader.of({
+        read: (file, options) =>
           Effect.sync(() => {
-            asked.push(`${file} ${maxBytes}`)
+            asked.push(`${file} ${options.maxBytes} ${options.followLinks ?? false}`)
             return new TextEncoder().encode("platform-key")
           })
       })
       const { calls, exit, sent } = yield* run(getToken(), {
         layer: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" }).pipe(
-          Layer.provide(Layer.succeed(AzureArcTokenSource.KeyFileReader, reader))
+          Layer.provide(Layer.succeed(TokenSource.FileReader, reader))
         )
       })
       assert(Exit.isSuccess(exit))
-      assert.deepStrictEqual(asked, ["/keys/abc.key 4096"])
+      assert.deepStrictEqual(asked, ["/keys/abc.key 4096 false"])
       assert.deepStrictEqual(calls, [])
       assert.strictEqual(sent[1].headers.authorization, "Basic platform-key")
     }))

@@ -10,6 +10,7 @@ import {
 import { ConfigProvider, Effect, Encoding, Fiber, Layer, Schema, TestClock } from "effect"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
+import * as SourceHarness from "./utils/sourceHarness.js"
 
 const vm = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm"
 const userAssigned = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ua"
@@ -261,8 +262,21 @@ describe("ManagedIdentitySource.diagnose", () => {
         status: 400,
         message: "Imds answered 400 invalid_request: Identity not found"
       })
-      const refused = yield* diagnoseWith(yield* FakeHttp.make([FakeHttp.refused]))
+      const refusing = yield* FakeHttp.make([FakeHttp.refused])
+      const refused = yield* diagnoseWith(refusing).pipe(SourceHarness.advancing("350 millis"))
       assert.strictEqual(findingOf(refused, "source.unavailable").level, "error")
+      assert.strictEqual(yield* refusing.count, 4, "the probe tried the refused connection four times")
+    }))
+
+  it.effect("an IMDS answer cut short once, then whole: the probe tries again, source.reachable, never misconfigured", () =>
+    Effect.gen(function*() {
+      const body = JSON.stringify(tokenBody(jwt(claimsFor())))
+      const http = yield* FakeHttp.make([FakeHttp.cutShort(body), FakeHttp.json(JSON.parse(body))])
+      const report = yield* diagnoseWith(http).pipe(SourceHarness.advancing("50 millis"))
+      assert.strictEqual(report.reachability?.outcome._tag, "Token")
+      assert.strictEqual(findingOf(report, "source.reachable").level, "ok")
+      assert.isFalse(report.findings.some((finding) => finding.code === "source.misconfigured"))
+      assert.strictEqual(yield* http.count, 2)
     }))
 
   it.effect("what the variables point at: a URL's parts, secrets only as set, and other sources whose variables are all set", () =>

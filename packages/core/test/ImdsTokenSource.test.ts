@@ -156,6 +156,11 @@ describe("ImdsTokenSource", () => {
       ["access_token that is not a string", FakeHttp.json(tokenBody({ access_token: 12345 })), /access_token/],
       ["token_type that is not a string", FakeHttp.json(tokenBody({ token_type: 5 })), /token_type/],
       ["an empty access_token", FakeHttp.json(tokenBody({ access_token: "" })), /access_token/],
+      [
+        "an access_token holding a control character (no header can carry it, no terminal should run it)",
+        FakeHttp.json(tokenBody({ access_token: `${tokenValue}\u001b[2J` })),
+        /access_token/
+      ],
       ["no lifetime", FakeHttp.json({ access_token: tokenValue, resource }), /expires_in nor expires_on/],
       ["a JSON array", FakeHttp.json([tokenValue]), /./],
       ["a body over 64 KiB", FakeHttp.json(large), /larger than 65536 bytes/],
@@ -410,14 +415,45 @@ describe("ImdsTokenSource", () => {
         assert.match(error.reason, /no answer within 300ms/)
       }))
 
-    it.effect("a reset connection is no answer either: SourceUnavailable, not retried", () =>
+    const reset = FakeHttp.transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
+    const refused = FakeHttp.transportError(
+      new TypeError("fetch failed", {
+        cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+      })
+    )
+    for (const [name, failure] of [["a reset", reset], ["a refused connection", refused]] as const) {
+      it.effect(`${name} on first contact, then an answer: retried within the probe after 50 ms, a token`, () =>
+        Effect.gen(function*() {
+          const http = yield* FakeHttp.make([failure, FakeHttp.json(tokenBody())])
+          const token = yield* getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["50 millis"]))
+          assert.strictEqual(Redacted.value(token.token), tokenValue)
+          assert.strictEqual(yield* http.count, 2)
+        }))
+    }
+
+    it.effect("resets on every try: retried after 50, 100 and 200 ms, then SourceUnavailable naming the failure", () =>
       Effect.gen(function*() {
-        const reset = FakeHttp.transportError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
-        const http = yield* FakeHttp.make([reset, FakeHttp.json(tokenBody())])
-        const error = yield* Effect.flip(getToken(http, probing))
+        const http = yield* FakeHttp.make([reset])
+        const error = yield* Effect.flip(
+          getToken(http, probing).pipe(SourceHarness.requestsAfter(http, ["50 millis", "100 millis", "200 millis"]))
+        )
         assert(error._tag === "SourceUnavailable")
-        assert.include(error.reason, "ECONNRESET")
-        assert.strictEqual(yield* http.count, 1)
+        assert.match(
+          error.reason,
+          /^no answer \(Transport error ECONNRESET\) \(IMDS probe; the next request probes again\)/
+        )
+        assert.strictEqual(yield* http.count, 4)
+      }))
+
+    it.effect("the retries stay within probeTimeout: a shorter one ends them with its own SourceUnavailable", () =>
+      Effect.gen(function*() {
+        const http = yield* FakeHttp.make([refused])
+        const error = yield* getToken(http, { ...probing, probeTimeout: "120 millis" }).pipe(
+          SourceHarness.failsAfter(120)
+        )
+        assert(error._tag === "SourceUnavailable")
+        assert.match(error.reason, /^no answer within 120ms/)
+        assert.strictEqual(yield* http.count, 2)
       }))
 
     it.effect("Docker Desktop's 403 '… unreachable': SourceUnavailable", () =>

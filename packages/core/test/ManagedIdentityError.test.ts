@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, FastCheck } from "effect"
 import * as ManagedIdentityError from "../src/ManagedIdentityError.js"
 
 const errors: ReadonlyArray<readonly [ManagedIdentityError.ManagedIdentityError, ReadonlyArray<string>]> = [
@@ -106,5 +106,68 @@ describe("ManagedIdentityError", () => {
     assert.isFalse(ManagedIdentityError.isManagedIdentityError({ _tag: "Timeout", message: "x" }))
     assert.isFalse(ManagedIdentityError.isManagedIdentityError(undefined))
     assert.isFalse(ManagedIdentityError.isManagedIdentityError("Timeout"))
+  })
+})
+
+describe("printable (issue 17, item 4)", () => {
+  const hostile: ReadonlyArray<readonly [string, string, string]> = [
+    ["clear screen", "\u001b[2J\u001b[Hhello", "\\x1b[2J\\x1b[Hhello"],
+    [
+      "OSC 52 clipboard write",
+      "\u001b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\u0007",
+      "\\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\x07"
+    ],
+    ["a fake line", "no\r\ndoctor: 0 errors", "no\\r\\ndoctor: 0 errors"],
+    ["C1 CSI and DEL", "\u009b31m\u007f", "\\x9b31m\\x7f"],
+    ["tab and NUL", "a\tb\u0000", "a\\tb\\x00"],
+    ["bidirectional overrides", "abc\u202egnp.exe\u2066x\u2069", "abc\\u202egnp.exe\\u2066x\\u2069"],
+    ["line and paragraph separators", "a\u2028b\u2029c", "a\\u2028b\\u2029c"]
+  ]
+  for (const [name, text, shown] of hostile) {
+    it(`escapes ${name}`, () => {
+      assert.strictEqual(ManagedIdentityError.printable(text), shown)
+    })
+  }
+
+  it("leaves printable text alone, backslashes, letters of any script and emoji included, so it can be applied twice", () => {
+    for (
+      const text of [
+        "C:\\ProgramData\\x1b",
+        "Schlüssel 鍵 ключ 🔑",
+        "AADSTS700024: Client assertion is not within its valid time range."
+      ]
+    ) {
+      assert.strictEqual(ManagedIdentityError.printable(text), text)
+    }
+    for (const [, text] of hostile) {
+      const once = ManagedIdentityError.printable(text)
+      assert.strictEqual(ManagedIdentityError.printable(once), once)
+    }
+  })
+
+  it.prop(
+    "any string: the result holds no control, bidirectional or separator character, and applying it again changes nothing",
+    [FastCheck.string({ unit: "binary", maxLength: 200 })],
+    ([text]) => {
+      const shown = ManagedIdentityError.printable(text)
+      assert.notMatch(shown, /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u)
+      assert.strictEqual(ManagedIdentityError.printable(shown), shown)
+    }
+  )
+
+  it("every error's message is printable, while its fields keep what was received", () => {
+    const description = "\u001b[2J\u001b]52;c;ZXZpbA==\u0007\ndoctor: 0 errors"
+    const error = new ManagedIdentityError.TokenRequestFailed({ source: "Imds", status: 400, description })
+    assert.strictEqual(error.message, "Imds answered 400 \\x1b[2J\\x1b]52;c;ZXZpbA==\\x07\\ndoctor: 0 errors")
+    assert.strictEqual(error.description, description)
+    for (const [each] of errors) {
+      assert.strictEqual(each.message, ManagedIdentityError.printable(each.message))
+    }
+    const echoed = new ManagedIdentityError.IdentityNotConfirmed({
+      source: "AzureArc",
+      expected: "client_id=x",
+      received: "client_id=\u001b[31mred"
+    })
+    assert.include(echoed.message, "client_id=\\x1b[31mred")
   })
 })

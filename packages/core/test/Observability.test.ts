@@ -220,6 +220,33 @@ describe("Observability", () => {
       assert.notInclude(everything, identityHeader)
     }))
 
+  it.effect("log lines show what an endpoint sent with its control characters escaped (issue 17, item 4)", () =>
+    Effect.gen(function*() {
+      const capture = yield* Telemetry.make
+      const hostile = "\u001b[2J\u001b]52;c;ZXZpbA==\u0007\ndoctor: 0 errors"
+      const http = yield* FakeHttp.make([
+        FakeHttp.json({ ...tokenBody(7200), resource: `${resource}${hostile}` }),
+        FakeHttp.json({ error: "invalid_request", error_description: hostile }, { status: 400 })
+      ])
+      yield* Effect.gen(function*() {
+        yield* getToken
+        yield* TestClock.adjust("3601 seconds")
+        yield* getToken
+        yield* TestClock.adjust("1 millis")
+      }).pipe(Effect.provide(imdsClient(http)), Effect.provide(capture.layer))
+      const lines = capture.logs.filter((line) =>
+        line.message.includes("attempt failed") || line.message.includes("refresh failed")
+      )
+      assert.strictEqual(lines.length, 2)
+      for (const line of lines) {
+        const annotations = JSON.parse(line.annotations) as Record<string, unknown>
+        for (const value of Object.values(annotations)) {
+          assert.notMatch(String(value), /\p{Cc}/u, JSON.stringify(value))
+        }
+        assert.include(String(annotations.message ?? annotations.resource), "\\x1b[2J")
+      }
+    }))
+
   it.effect("at the default minimum level nothing is logged for a retried request", () =>
     Effect.gen(function*() {
       const lines: Array<string> = []

@@ -36,6 +36,7 @@ import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as ServiceFabricTokenSource from "../src/ServiceFabricTokenSource.js"
 import * as TokenCache from "../src/TokenCache.js"
 import type * as TokenSource from "../src/TokenSource.js"
+import * as WorkloadIdentityTokenSource from "../src/WorkloadIdentityTokenSource.js"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
@@ -113,6 +114,8 @@ const hostileLifetime: fc.Arbitrary<unknown> = fc.oneof(
 
 type Fields = Record<string, unknown>
 
+type FileSystemType = NonNullable<FakeFileSystem.FakeFile["type"]>
+
 /** One hostile change to a success body holding `token`. */
 const mutation = (token: string): fc.Arbitrary<(fields: Fields) => Fields> =>
   fc.oneof<Array<fc.Arbitrary<(fields: Fields) => Fields>>>(
@@ -176,8 +179,37 @@ const challenge = fc.oneof(
   printable
 )
 
-const answer = (token: string): fc.Arbitrary<FakeHttp.Reply> =>
+/** An error answer echoing what the request carried, as an endpoint might: whole, encoded or in part. */
+interface Echo {
+  readonly _tag: "Echo"
+  readonly answer: (request: FakeHttp.RecordedRequest) => FakeHttp.Reply
+}
+
+const echo: fc.Arbitrary<Echo> = fc.tuple(
+  fc.constantFrom(400, 401, 403, 404, 500),
+  fc.constantFrom<Array<(text: string) => string>>(
+    (text) => text,
+    encodeURIComponent,
+    (text) => text.slice(0, 32),
+    (text) => text.slice(-32)
+  ),
+  fc.constantFrom<Array<(text: string) => string>>(
+    (text) => JSON.stringify({ error: "invalid_request", error_description: `got ${text}` }),
+    (text) => JSON.stringify({ error: text, correlation_id: text, trace_id: text }),
+    (text) => JSON.stringify({ statusCode: 400, message: text }),
+    (text) => JSON.stringify({ error: { code: text, message: text } }),
+    (text) => `the request said ${text}`
+  )
+).map(([status, part, shape]): Echo => ({
+  _tag: "Echo",
+  answer: (request) =>
+    FakeHttp.text(shape([...Object.values(request.headers), request.body ?? ""].map(part).join(" ")), { status })
+}))
+
+/** Any answer, an echo of the request included. */
+const answer = (token: string): fc.Arbitrary<FakeHttp.Reply | Echo> =>
   fc.oneof(
+    { weight: 2, arbitrary: echo as fc.Arbitrary<FakeHttp.Reply | Echo> },
     {
       weight: 12,
       arbitrary: fc.record({
@@ -235,7 +267,12 @@ const sources = (secret: string): Record<string, SourceLayer> => ({
     identityHeader: Redacted.make(secret),
     thumbprint: "ab".repeat(20)
   }),
-  AzureArc: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" })
+  AzureArc: AzureArcTokenSource.layer({ keyDirectory: "/keys", platform: "linux" }),
+  WorkloadIdentity: WorkloadIdentityTokenSource.layer({
+    tenantId: "contoso.onmicrosoft.com",
+    tokenFile: "/tokens/azure-identity-token",
+    clientId: "11111111-2222-3333-4444-555555555555"
+  })
 })
 
 const realTurn = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 0)))
@@ -277,6 +314,14 @@ const pipelineCase = fc.tuple(word("tok"), word("sec")).chain(([token, secret]) 
     replies: fc.array(answer(token), { minLength: 1, maxLength: 6 })
   })
 )
+
+/** The script of `replies`: the last one repeats; an echo answers with what its request carried. */
+const scripted =
+  (replies: ReadonlyArray<FakeHttp.Reply | Echo>) =>
+  (request: FakeHttp.RecordedRequest, index: number): FakeHttp.Reply => {
+    const reply = replies[Math.min(index, replies.length - 1)]
+    return reply._tag === "Echo" ? reply.answer(request) : reply
+  }
 
 /** A persisted entry: any bytes, random JSON, or a valid entry holding `token` with up to two hostile changes. */
 interface Entry {
@@ -352,8 +397,11 @@ describe("properties", () => {
       Effect.gen(function*() {
         yield* TestClock.setTime(now)
         const capture = yield* Telemetry.make
-        const http = yield* FakeHttp.make(replies)
-        const fileSystem = FakeFileSystem.make({ "/keys/abc.key": { content: secret } })
+        const http = yield* FakeHttp.make(scripted(replies))
+        const fileSystem = FakeFileSystem.make({
+          "/keys/abc.key": { content: secret },
+          "/tokens/azure-identity-token": { content: secret }
+        })
         const client = ManagedIdentityClient.layer.pipe(
           Layer.provide(SourceHarness.layer(sources(secret)[kind], { http, fileSystem })),
           Layer.provide(TokenCache.layerMemory)
@@ -367,6 +415,75 @@ describe("properties", () => {
         assert.notInclude(seen, secret, "the secret was echoed")
       }),
     { fastCheck: { numRuns: pipelineRuns } }
+  )
+
+  it.effect.prop(
+    "workload identity's token and CA files over FileSystem: any bytes, any kind of file, any size it claims, end in a token or a typed error, never reading more than the bound + 1",
+    {
+      generated: fc.record({
+        variable: fc.constantFrom("AZURE_FEDERATED_TOKEN_FILE", "AZURE_KUBERNETES_CA_FILE"),
+        file: fc.option(
+          fc.record({
+            content: fc.oneof(
+              fc.string({ unit: "binary", maxLength: 512 }),
+              fc.integer({ min: 60_000, max: 1_100_000 }).map((length) => "x".repeat(length))
+            ),
+            type: fc.constantFrom<FileSystemType>(
+              "File",
+              "File",
+              "File",
+              "Directory",
+              "SymbolicLink",
+              "BlockDevice",
+              "CharacterDevice",
+              "FIFO",
+              "Socket",
+              "Unknown"
+            ),
+            size: fc.option(fc.oneof(fc.nat(), fc.constant(2 ** 40)), { nil: undefined }),
+            symlink: fc.boolean(),
+            unreadable: fc.boolean()
+          }),
+          { nil: undefined }
+        )
+      })
+    },
+    ({ generated: { file, variable } }) =>
+      Effect.gen(function*() {
+        const tokenFile = "/var/run/secrets/azure/tokens/azure-identity-token"
+        const caFile = "/etc/kubernetes/ca.pem"
+        const named = variable === "AZURE_FEDERATED_TOKEN_FILE" ? tokenFile : caFile
+        const assertion = "a.federated.token"
+        const fileSystem = FakeFileSystem.make({
+          [tokenFile]: { content: assertion },
+          [caFile]: { content: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" },
+          ...(file === undefined ? {} : { [named]: file })
+        })
+        const http = yield* FakeHttp.make([FakeHttp.json({ access_token: "AT", expires_in: 3600 })])
+        const source = WorkloadIdentityTokenSource.layer({
+          tenantId: "contoso.onmicrosoft.com",
+          tokenFile,
+          clientId: "11111111-2222-3333-4444-555555555555",
+          tokenProxy: variable === "AZURE_KUBERNETES_CA_FILE"
+            ? { url: "https://proxy.example", caFile }
+            : undefined,
+          retrySchedule: RetryPolicy.none
+        })
+        const exit = yield* Effect.exit(
+          SourceHarness.getToken(resource).pipe(SourceHarness.provide(source, { http, fileSystem }))
+        )
+        assertTyped(exit)
+        if (Exit.isFailure(exit)) {
+          const error = Cause.squash(exit.cause) as { readonly _tag: string; readonly message: string }
+          if (error._tag === "SourceUnavailable") assert.include(error.message, `${variable} ${named}`)
+        }
+        const [bound, alsoRead] = variable === "AZURE_FEDERATED_TOKEN_FILE"
+          ? [64 * 1024, 0]
+          : [1024 * 1024, assertion.length]
+        assert.isAtMost(fileSystem.bytesRead(), bound + 1 + alsoRead)
+        assert.notInclude(fileSystem.calls, `readFile ${named}`)
+      }),
+    { fastCheck: { numRuns: 300 } }
   )
 
   it.prop(

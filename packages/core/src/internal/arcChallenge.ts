@@ -1,5 +1,3 @@
-import type { PlatformError } from "@effect/platform/Error"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
@@ -9,6 +7,7 @@ import * as Redacted from "effect/Redacted"
 import { AzureArcChallengeFailed, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
 import * as EndpointRules from "./endpointRules.js"
 import * as Environment from "./environment.js"
+import * as FileReader from "./fileReader.js"
 import type { Received } from "./transport.js"
 import * as Wire from "./wire.js"
 
@@ -69,95 +68,19 @@ export const keyFileName = (realm: string): Either.Either<string, AzureArcChalle
   return Either.right(`${stem}.key`)
 }
 
-/** Why a key file was not read: the reasons `AzureArcTokenSource.KeyFileReader` fails with. */
-export interface KeyFileFailure {
-  readonly reason: "NotFound" | "SymbolicLink" | "NotAFile" | "TooLarge" | "Unreadable"
-  /** What the platform said, for a file that cannot be read (never its content). */
-  readonly detail?: string | undefined
-}
-
-/** Reads at most `limit` bytes from the current position of `file`, fewer at its end. */
-const readAtMost = (file: FileSystem.File, limit: number): Effect.Effect<Uint8Array, PlatformError> => {
-  const chunks: Array<Uint8Array> = []
-  let total = 0
-  const next: Effect.Effect<Uint8Array, PlatformError> = Effect.suspend(() =>
-    total >= limit ? Effect.sync(() => concat(chunks, total)) : Effect.flatMap(
-      file.readAlloc(FileSystem.Size(limit - total)),
-      (read) => {
-        if (Option.isNone(read) || read.value.length === 0) return Effect.sync(() => concat(chunks, total))
-        chunks.push(read.value)
-        total += read.value.length
-        return next
-      }
-    )
-  )
-  return next
-}
-
-const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  const all = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    all.set(chunk, offset)
-    offset += chunk.length
-  }
-  return all
-}
-
-const unreadable = (error: PlatformError): KeyFileFailure =>
-  error._tag === "SystemError" && error.reason === "NotFound"
-    ? { reason: "NotFound" }
-    : { reason: "Unreadable", detail: error.message }
-
-/**
- * The key file reader over `FileSystem`, as far as its interface allows: a path that is a symbolic link is refused,
- * then the file is opened once and its type and size are checked on the opened file (`fstat`), and at most
- * `maxBytes + 1` bytes are read from it. `FileSystem.open` cannot refuse to follow a link, so a link swapped in between
- * the check and the open is followed; a platform layer closes that gap with `O_NOFOLLOW`.
- */
-export const fileSystemKeyReader =
-  (fs: FileSystem.FileSystem) => (path: string, maxBytes: number): Effect.Effect<Uint8Array, KeyFileFailure> =>
-    fs.readLink(path).pipe(
-      Effect.matchEffect({
-        onSuccess: () => Effect.fail<KeyFileFailure>({ reason: "SymbolicLink" }),
-        onFailure: () =>
-          Effect.scoped(Effect.gen(function*() {
-            const file = yield* Effect.mapError(fs.open(path, { flag: "r" }), unreadable)
-            const info = yield* Effect.mapError(file.stat, unreadable)
-            if (info.type !== "File") return yield* Effect.fail<KeyFileFailure>({ reason: "NotAFile" })
-            if (info.size > BigInt(maxBytes)) return yield* Effect.fail<KeyFileFailure>({ reason: "TooLarge" })
-            const bytes = yield* Effect.mapError(readAtMost(file, maxBytes + 1), unreadable)
-            return bytes.length > maxBytes ? yield* Effect.fail<KeyFileFailure>({ reason: "TooLarge" }) : bytes
-          }))
-      })
-    )
-
-const describeFailure = (failure: KeyFileFailure): string => {
-  switch (failure.reason) {
-    case "NotFound":
-      return "does not exist"
-    case "SymbolicLink":
-      return "is a symbolic link"
-    case "NotAFile":
-      return "is not a regular file"
-    case "TooLarge":
-      return `is larger than ${maxKeyFileBytes} bytes`
-    case "Unreadable":
-      return `cannot be read${failure.detail === undefined ? "" : `: ${failure.detail}`}`
-  }
-}
-
 /**
  * The key at `path`, read by `read`: UTF-8 text of 1 to 4096 bytes that a header can carry (no CR, LF, NUL or
  * character beyond Latin-1). Anything else is an `AzureArcChallengeFailed` naming the file, never its content; it is
  * not retried.
  */
 export const readKey = (
-  read: (path: string, maxBytes: number) => Effect.Effect<Uint8Array, KeyFileFailure>,
+  read: FileReader.Read,
   path: string
 ): Effect.Effect<Redacted.Redacted<string>, AzureArcChallengeFailed> =>
-  read(path, maxKeyFileBytes).pipe(
-    Effect.mapError((failure) => challengeFailed(`the key file ${path} ${describeFailure(failure)}`)),
+  read(path, { maxBytes: maxKeyFileBytes }).pipe(
+    Effect.mapError((failure) =>
+      challengeFailed(`the key file ${path} ${FileReader.describe(failure, maxKeyFileBytes)}`)
+    ),
     Effect.flatMap((bytes) => {
       let key: string
       try {

@@ -6,10 +6,7 @@ import { type ManagedIdentityError, Timeout } from "../ManagedIdentityError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { TimingOptions } from "../TokenSource.js"
 import * as Metrics from "./metrics.js"
-import type { Endpoint } from "./transport.js"
-
-/** Header names whose values are secrets; they are redacted wherever headers are logged or traced. */
-const secretHeaderNames: ReadonlyArray<string> = ["x-identity-header", "secret", "authorization"]
+import { type Endpoint, secretHeaderNames } from "./transport.js"
 
 /** A source's retry facts, as its module exports them. */
 export interface RetryRules {

@@ -3,6 +3,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { identity } from "effect/Function"
+import type * as Redacted from "effect/Redacted"
 import * as ManagedIdentity from "../ManagedIdentity.js"
 import type { ManagedIdentityError } from "../ManagedIdentityError.js"
 import type { TokenRequest } from "../TokenRequest.js"
@@ -42,10 +43,11 @@ export const fromChecked = (
     })
   })
 
-/** What an attempt sends: the request, and the client that sends it. */
+/** What an attempt sends: the request, the client that sends it, and the secrets its body carries. */
 export interface Prepared {
   readonly client: HttpClient.HttpClient
   readonly request: HttpClientRequest.HttpClientRequest
+  readonly secretsInBody?: ReadonlyArray<Redacted.Redacted<string>> | undefined
 }
 
 /** Wraps each exchange before its answer is decoded (IMDS's probe); by default the exchange as it is. */
@@ -66,7 +68,8 @@ export const preparedRequest = (
 (attempt) =>
   Effect.flatMap(
     prepare(request),
-    (prepared) => guard(Transport.exchange(prepared.client, endpoint, attempt, prepared.request))
+    (prepared) =>
+      guard(Transport.exchange(prepared.client, endpoint, attempt, prepared.request, prepared.secretsInBody))
   ).pipe(
     Effect.flatMap((received) => Wire.decodeAnswer(endpoint.kind, received, request.resource)),
     Effect.map(({ token }) => token)

@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import { type ConnectionFailed, type ManagedIdentityError, SourceUnavailable } from "../ManagedIdentityError.js"
 import type { Guard } from "./httpSource.js"
 import type { Endpoint, Received } from "./transport.js"
@@ -8,11 +9,22 @@ import type { Endpoint, Received } from "./transport.js"
 /** Docker Desktop answers for a host it cannot reach with a `403` whose body says so. */
 const isUnreachable = (received: Received): boolean => received.status === 403 && /unreachable/i.test(received.body)
 
+/** A connection that failed or broke off: refused, unreachable, reset, or an answer cut short. */
+const isConnectionFailure = (error: ManagedIdentityError): error is ConnectionFailed | SourceUnavailable =>
+  error._tag === "ConnectionFailed" || error._tag === "SourceUnavailable"
+
 /**
- * The probe of one source: until IMDS has answered it once, each exchange gets `timeout` to connect and answer.
- * No answer in time, a failed connection, or Docker Desktop's `403 … unreachable` is a `SourceUnavailable` (not
- * retried, and not remembered: the next exchange probes again); any other HTTP answer means IMDS is there, and from
- * then on exchanges run as they are.
+ * Within the probe, a failed connection is tried again after 50, 100 and 200 ms: an IMDS that restarts refuses or
+ * resets a connection for a moment, and a VM's network may come up just after the app. The pauses leave most of the
+ * probe's second to the tries themselves; the probe's timeout bounds the whole.
+ */
+const connectionRetries = Schedule.exponential(Duration.millis(50)).pipe(Schedule.intersect(Schedule.recurs(3)))
+
+/**
+ * The probe of one source: until IMDS has answered it once, each exchange gets `timeout` to connect and answer,
+ * trying a failed connection again a few times within it. No answer in time, a connection that failed every time, or
+ * Docker Desktop's `403 … unreachable` is a `SourceUnavailable` (not retried by the source, and not remembered: the
+ * next exchange probes again); any other HTTP answer means IMDS is there, and from then on exchanges run as they are.
  */
 export const make = (endpoint: Endpoint, timeout: Duration.DurationInput): Effect.Effect<Guard> =>
   Effect.map(Ref.make(false), (answered) => {
@@ -25,11 +37,8 @@ export const make = (endpoint: Endpoint, timeout: Duration.DurationInput): Effec
       })
     const probe = (exchange: Effect.Effect<Received, ManagedIdentityError>) =>
       exchange.pipe(
-        Effect.catchIf(
-          (error): error is ConnectionFailed | SourceUnavailable =>
-            error._tag === "ConnectionFailed" || error._tag === "SourceUnavailable",
-          (error) => Effect.fail(unavailable(`no answer (${error.reason})`))
-        ),
+        Effect.retry({ schedule: connectionRetries, while: isConnectionFailure }),
+        Effect.catchIf(isConnectionFailure, (error) => Effect.fail(unavailable(`no answer (${error.reason})`))),
         Effect.timeoutFail({
           duration: limit,
           onTimeout: () => unavailable(`no answer within ${Duration.format(limit)}`)

@@ -6,7 +6,7 @@ import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { AccessToken } from "../AccessToken.js"
-import type { ManagedIdentityError } from "../ManagedIdentityError.js"
+import { type ManagedIdentityError, printable } from "../ManagedIdentityError.js"
 import type * as TokenCache from "../TokenCache.js"
 import type { TokenRequest } from "../TokenRequest.js"
 import type * as TokenSource from "../TokenSource.js"
@@ -67,7 +67,7 @@ export const make = (options: {
         ),
         Effect.tapError((error) =>
           Effect.logDebug("managed identity token request failed").pipe(
-            Effect.annotateLogs({ source: source.kind, resource: request.resource, error: error._tag })
+            Effect.annotateLogs({ source: source.kind, resource: printable(request.resource), error: error._tag })
           )
         ),
         Effect.withSpan("ManagedIdentityClient.getToken", {
@@ -97,7 +97,7 @@ export const make = (options: {
           Effect.logWarning("background token refresh failed; serving the cached token").pipe(
             Effect.annotateLogs({
               source: source.kind,
-              resource: cached.resource,
+              resource: printable(cached.resource),
               expiresOn: DateTime.formatIso(cached.expiresOn),
               retryAfter: Option.match(DateTime.make(until), {
                 onNone: () =>

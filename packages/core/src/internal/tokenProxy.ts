@@ -1,10 +1,10 @@
-import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import { InvalidIdentity, type ManagedIdentityError, SourceUnavailable } from "../ManagedIdentityError.js"
+import * as FileReader from "./fileReader.js"
 
 /** Which servers a client trusts. */
 export interface Trust {
@@ -100,15 +100,20 @@ export const check = (proxy: TokenProxy, tokenPath: string): Either.Either<Check
   })
 }
 
+/** CA bundles are a few KiB: a file of more than 1 MiB is refused unread. */
+export const maxCaFileBytes = 1024 * 1024
+
 /**
- * The client of each attempt to a checked proxy. A CA file is read every time: new content means a new client that
- * trusts it; an empty file means the cluster is rotating it, so the last CA read keeps being trusted (or, when none
- * was read yet, the attempt fails with `SourceUnavailable` and nothing is sent).
+ * The client of each attempt to a checked proxy. A CA file is read every time (by `read`, links followed, at most
+ * {@link maxCaFileBytes}): new content means a new client that trusts it; an empty file means the cluster is rotating
+ * it, so the last CA read keeps being trusted (or, when none was read yet, the attempt fails with `SourceUnavailable`
+ * and nothing is sent). A file that cannot be read — missing, a FIFO, a device, a directory, too large — is a
+ * `SourceUnavailable` naming `AZURE_KUBERNETES_CA_FILE`.
  */
 export const clients = (
   checked: Checked,
   forTrust: ForTrust,
-  fs: FileSystem.FileSystem
+  read: FileReader.Read
 ): Effect.Effect<Effect.Effect<HttpClient.HttpClient, ManagedIdentityError>> =>
   Effect.map(Ref.make(Option.none<string>()), (lastCa) => {
     const { ca, serverName } = checked
@@ -119,8 +124,10 @@ export const clients = (
     const unavailable = (reason: string) =>
       new SourceUnavailable({ source: "WorkloadIdentity", endpoint: checked.url, reason })
     const trusted = (pem: string) => Effect.mapError(forTrust({ ca: pem, serverName }), unusable(variables.caFile))
-    return fs.readFile(ca.path).pipe(
-      Effect.mapError((error) => unavailable(`${variables.caFile} ${ca.path} cannot be read (${error.message})`)),
+    return read(ca.path, { maxBytes: maxCaFileBytes, followLinks: true }).pipe(
+      Effect.mapError((failure) =>
+        unavailable(`${variables.caFile} ${ca.path} ${FileReader.describe(failure, maxCaFileBytes)}`)
+      ),
       Effect.map((bytes) => new TextDecoder().decode(bytes)),
       Effect.flatMap((pem) =>
         pem.trim() !== ""

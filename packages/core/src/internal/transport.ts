@@ -10,6 +10,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
 import * as Metrics from "./metrics.js"
@@ -46,12 +47,33 @@ export const displayUrl = (url: string): string => {
 /** The endpoint of `kind` at `url`, its URL reduced to what messages may show. */
 export const endpoint = (kind: SourceKind, url: string): Endpoint => ({ kind, url: displayUrl(url) })
 
-/** What came back from one exchange. */
+/** Header names whose values are secrets: redacted wherever headers are logged or traced, scrubbed from answers. */
+export const secretHeaderNames: ReadonlyArray<string> = ["x-identity-header", "secret", "authorization"]
+
+/** What came back from one exchange, and the secrets its request carried (scrubbed from any text taken from it). */
 export interface Received {
   readonly status: number
   readonly headers: Headers.Headers
   readonly body: string
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
 }
+
+/**
+ * The secrets `request` carries: the value of each secret header (and of `Authorization`, the credentials after its
+ * scheme as well), and `inBody`, those the caller put in the body (workload identity's assertion).
+ */
+const secretsOf = (
+  request: HttpClientRequest.HttpClientRequest,
+  inBody: ReadonlyArray<Redacted.Redacted<string>>
+): ReadonlyArray<Redacted.Redacted<string>> => [
+  ...secretHeaderNames.flatMap((name) => {
+    const value = request.headers[name]
+    if (value === undefined || value === "") return []
+    const credentials = name === "authorization" ? value.replace(/^\S+\s+/, "") : value
+    return (credentials === value ? [value] : [value, credentials]).map((secret) => Redacted.make(secret))
+  }),
+  ...inBody
+]
 
 /**
  * Whether the body is framed by its `content-length`, within the limit, with no transfer or content coding that a
@@ -198,13 +220,15 @@ const withoutRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effec
  * Sends one request (with request id and user agent) and reads its whole body, within the 64 KiB limit. The request
  * is counted by source and status, and the status is set on the current (attempt) span. No redirect is followed,
  * whatever the client: `fetch` is asked not to, and a redirect answer (or one a client reached by following a
- * redirect anyway) is a `TokenRequestFailed`.
+ * redirect anyway) is a `TokenRequestFailed`. What is received carries the secrets the request did (its secret
+ * headers, and `secretsInBody`), so that no text taken from the answer can show them.
  */
 export const exchange = (
   client: HttpClient.HttpClient,
   endpoint: Endpoint,
   attempt: number,
-  request: HttpClientRequest.HttpClientRequest
+  request: HttpClientRequest.HttpClientRequest,
+  secretsInBody: ReadonlyArray<Redacted.Redacted<string>> = []
 ): Effect.Effect<Received, ManagedIdentityError> =>
   Effect.flatMap(uuidV4, (requestId) => {
     const sent = HttpClientRequest.setHeaders(request, { "x-ms-client-request-id": requestId, "user-agent": userAgent })
@@ -220,7 +244,8 @@ export const exchange = (
         Effect.map(readBody(endpoint, attempt, response), (body) => ({
           status: response.status,
           headers: response.headers,
-          body
+          body,
+          secrets: secretsOf(sent, secretsInBody)
         }))
       ),
       Effect.scoped

@@ -51,13 +51,16 @@ const certificateMismatch = (error: unknown): ServiceFabricCertificateMismatch |
 }
 
 /**
- * Why the client refused to send the request at all, if it did: `fetch` refuses the ports of its "bad port" list
- * (`TypeError: fetch failed`, cause `Error: bad port`) and, with a `TypeError` of its own, headers, URLs and bodies
- * it cannot send (Node's `http` throws `TypeError`s too, undici an `UND_ERR_INVALID_ARG`). Such a request can never
+ * Why the client refused to send the request at all, if it did. Only a request that got no answer can have been
+ * refused: `fetch` refuses the ports of its "bad port" list (`TypeError: fetch failed`, cause `Error: bad port`) and,
+ * with a `TypeError` of its own that has no cause, headers, URLs and bodies it cannot send (Node's `http` throws such
+ * `TypeError`s too, undici an `UND_ERR_INVALID_ARG`). A socket that fails is never a refusal: `fetch failed` with a
+ * network cause before the answer, `terminated` once the answer began (a `ResponseError`). A refused request can never
  * succeed; the error's text is not kept (it may quote a header value).
  */
 const refusedBeforeSending = (endpoint: Endpoint, error: HttpClientError.HttpClientError): string | undefined => {
-  if (error._tag === "RequestError" && error.reason !== "Transport") {
+  if (error._tag !== "RequestError") return undefined
+  if (error.reason !== "Transport") {
     return `the HTTP client cannot build the request to ${endpoint.url} (${error.reason})`
   }
   for (const cause of causes(error.cause)) {
@@ -66,7 +69,8 @@ const refusedBeforeSending = (endpoint: Endpoint, error: HttpClientError.HttpCli
     }
   }
   const first = error.cause
-  return (first instanceof TypeError && first.message !== "fetch failed") || errorCode(first) === "UND_ERR_INVALID_ARG"
+  const ownTypeError = first instanceof TypeError && first.message !== "fetch failed" && first.cause === undefined
+  return ownTypeError || errorCode(first) === "UND_ERR_INVALID_ARG"
     ? `the HTTP client refused to send the request to ${endpoint.url} (a header, URL or body it cannot send)`
     : undefined
 }
@@ -94,7 +98,8 @@ const untrustedCertificateCodes = new Set([
  * Translates a transport failure of attempt `attempt`: a `ServiceFabricCertificateMismatch` in the cause chain is
  * that error; a request the client refused to send at all, and a server certificate the client does not trust, are
  * an `InvalidIdentity` (neither can ever succeed as configured); an unreachable host on the first attempt
- * (connection refused, DNS failure, …) is `SourceUnavailable`; anything else is a `ConnectionFailed` (retryable).
+ * (connection refused, DNS failure, …) is `SourceUnavailable`; anything else, an answer that broke off included (a
+ * reset or a body cut short after the headers), is a `ConnectionFailed` (retryable).
  */
 export const fromHttpClientError = (
   endpoint: Endpoint,
@@ -114,7 +119,7 @@ export const fromHttpClientError = (
     })
   }
   const reason = code === undefined ? error.reason : `${error.reason} error ${code}`
-  return attempt === 1 && code !== undefined && unreachableCodes.has(code)
+  return attempt === 1 && error._tag === "RequestError" && code !== undefined && unreachableCodes.has(code)
     ? new SourceUnavailable({ source: endpoint.kind, endpoint: endpoint.url, reason })
     : new ConnectionFailed({ source: endpoint.kind, endpoint: endpoint.url, reason, attempts: attempt })
 }

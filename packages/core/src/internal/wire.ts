@@ -5,7 +5,12 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { InvalidTokenResponse, type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
+import {
+  InvalidTokenResponse,
+  type ManagedIdentityError,
+  printable,
+  TokenRequestFailed
+} from "../ManagedIdentityError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as TokenSource from "../TokenSource.js"
 import * as Issues from "./issues.js"
@@ -18,7 +23,10 @@ const optionalText = Schema.optional(Schema.String)
 
 /** The success body every endpoint shares (fields beyond the token are optional and source specific). */
 const TokenBody = Schema.Struct({
-  access_token: Schema.String.pipe(Schema.nonEmptyString()).annotations({ description: "a non-empty string" }),
+  access_token: Schema.String.pipe(
+    Schema.nonEmptyString(),
+    Schema.filter((token) => printable(token) === token)
+  ).annotations({ description: "a non-empty string without control characters" }),
   expires_in: Schema.optional(Lifetime.Seconds),
   expires_on: Schema.optional(Lifetime.EpochSeconds),
   token_type: optionalText,
@@ -72,22 +80,73 @@ const decodeErrorBody = Lazy.lazy(() =>
   Schema.decodeUnknownOption(Schema.Union(ServiceFabricErrorBody, OAuthErrorBody, AppServiceErrorBody))
 )
 
+/** Answer text kept in an error field is cut to this many characters. */
+const maxAnswerText = 2048
+
+/** Shortest run of a secret's characters that is scrubbed where an answer echoes only part of it. */
+const minFragment = 32
+
+/** The forms in which an answer may echo `secret`: as sent, percent- or form-encoded, JSON-escaped. */
+const echoForms = (secret: string): ReadonlyArray<string> => [
+  ...new Set([
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ _: secret }).toString().slice(2),
+    JSON.stringify(secret).slice(1, -1)
+  ])
+]
+
 /**
- * An error body that is not a known error shape: plain text (a server's or proxy's own words) is shown, up to 500
- * characters; JSON, or what looks like it, is not, since it may hold anything, a token included.
+ * `text` with every run of at least `min(32, length)` characters that also occurs in `form` replaced by
+ * `<redacted>`: the whole of it, or a part an answer cut out of it.
+ */
+const scrubForm = (text: string, form: string): string => {
+  const window = Math.min(minFragment, form.length)
+  if (window === 0 || text.length < window) return text
+  const pieces = new Set<string>()
+  for (let start = 0; start + window <= form.length; start++) pieces.add(form.slice(start, start + window))
+  const covered = new Uint8Array(text.length)
+  let found = false
+  for (let start = 0; start + window <= text.length; start++) {
+    if (pieces.has(text.slice(start, start + window))) {
+      covered.fill(1, start, start + window)
+      found = true
+    }
+  }
+  if (!found) return text
+  let scrubbed = ""
+  for (let index = 0; index < text.length; index++) {
+    if (covered[index] === 0) scrubbed += text[index]
+    else if (index === 0 || covered[index - 1] === 0) scrubbed += "<redacted>"
+  }
+  return scrubbed
+}
+
+/**
+ * Text taken from `received` for an error field: every secret its request carried scrubbed out (whole, encoded, or
+ * any run of 32 of its characters), then cut to 2048 characters. Every field an answer fills goes through here.
+ */
+export const answerText = (received: Received, text: string): string => {
+  const scrubbed = received.secrets.reduce(
+    (current, secret) => echoForms(Redacted.value(secret)).reduce(scrubForm, current),
+    text
+  )
+  return scrubbed.length > maxAnswerText ? `${scrubbed.slice(0, maxAnswerText)}…` : scrubbed
+}
+
+/**
+ * An error body that is not a known error shape: plain text (a server's or proxy's own words) is shown; JSON, or
+ * what looks like it, is not, since it may hold anything, a token included.
  */
 const excerpt = (text: string): string | undefined => {
   const trimmed = text.trim()
   if (trimmed === "") return undefined
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) return "the body is JSON in no known error shape (not shown)"
-  return trimmed.length > 500 ? `${trimmed.slice(0, 500)}…` : trimmed
+  return trimmed
 }
 
-/**
- * Reads an error body: OAuth, App Service and Service Fabric shapes (mapped to OAuth codes), else plain text (see
- * {@link excerpt}).
- */
-const errorDetail = (body: string): ErrorDetail => {
+/** The fields of an error body as it holds them: a known shape's (Service Fabric's codes mapped), else its text. */
+const errorFields = (body: string): ErrorDetail => {
   let json: unknown
   try {
     json = JSON.parse(body)
@@ -100,7 +159,7 @@ const errorDetail = (body: string): ErrorDetail => {
       if ("error" in decoded && typeof decoded.error === "object") {
         const { code, correlationId, message } = decoded.error as typeof ServiceFabricErrorBody.Type["error"]
         return {
-          error: serviceFabricCodes[code] ?? "invalid_request",
+          error: Object.hasOwn(serviceFabricCodes, code) ? serviceFabricCodes[code] : "invalid_request",
           description: message === undefined ? code : `${code}: ${message}`,
           correlationId
         }
@@ -123,12 +182,27 @@ const errorDetail = (body: string): ErrorDetail => {
   })
 }
 
+/**
+ * Reads an error body: OAuth, App Service and Service Fabric shapes (mapped to OAuth codes), else plain text (see
+ * {@link excerpt}). Every field taken from it goes through {@link answerText}.
+ */
+const errorDetail = (received: Received): ErrorDetail => {
+  const detail = errorFields(received.body)
+  const text = (value: string | undefined) => value === undefined ? undefined : answerText(received, value)
+  return {
+    error: text(detail.error),
+    description: text(detail.description),
+    correlationId: text(detail.correlationId),
+    traceId: text(detail.traceId)
+  }
+}
+
 /** The typed error for a non-2xx answer, with the endpoint's own error code, text and `Retry-After`. */
 export const failedAnswer = (kind: SourceKind, received: Received, now: number): TokenRequestFailed =>
   new TokenRequestFailed({
     source: kind,
     status: received.status,
-    ...errorDetail(received.body),
+    ...errorDetail(received),
     retryAfter: RetryPolicy.parseRetryAfter(received.headers["retry-after"], now)
   })
 

@@ -2,13 +2,13 @@
  * What AKS workload identity's exchange is made of, checked: the tenant and the authority (the token URL), the client
  * id the identity selects, and the assertion read from the token file.
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import type * as ManagedIdentity from "../ManagedIdentity.js"
 import { InvalidIdentity, SourceUnavailable } from "../ManagedIdentityError.js"
 import * as EndpointRules from "./endpointRules.js"
+import * as FileReader from "./fileReader.js"
 
 const invalid = (reason: string) => new InvalidIdentity({ source: "WorkloadIdentity", reason })
 
@@ -58,18 +58,19 @@ export const clientIdOf = (
         : Either.left(invalid("the system-assigned identity here is AZURE_CLIENT_ID's, and it is not set"))
   )
 
-/** The assertion: the token file's current content, `Redacted` from the moment it is read. */
-export const readAssertion = (fs: FileSystem.FileSystem, path: string, endpoint: string) => {
+/** Token files are a few KiB (a service-account JWT): a larger one is refused unread. */
+export const maxTokenFileBytes = 64 * 1024
+
+/**
+ * The assertion: the token file's current content, `Redacted` from the moment it is read. The file is read by `read`
+ * with links followed (kubelet projects it through a link) and at most {@link maxTokenFileBytes}: a FIFO, a device, a
+ * directory, a larger file, a missing or empty one is a `SourceUnavailable` naming `AZURE_FEDERATED_TOKEN_FILE`.
+ */
+export const readAssertion = (read: FileReader.Read, path: string, endpoint: string) => {
   const unavailable = (reason: string) =>
     new SourceUnavailable({ source: "WorkloadIdentity", endpoint, reason: `AZURE_FEDERATED_TOKEN_FILE ${reason}` })
-  return fs.readFile(path).pipe(
-    Effect.mapError((error) =>
-      unavailable(
-        error._tag === "SystemError" && error.reason === "NotFound"
-          ? `${path} does not exist`
-          : `${path} cannot be read (${error.message})`
-      )
-    ),
+  return read(path, { maxBytes: maxTokenFileBytes, followLinks: true }).pipe(
+    Effect.mapError((failure) => unavailable(`${path} ${FileReader.describe(failure, maxTokenFileBytes)}`)),
     Effect.flatMap((bytes) => {
       const assertion = new TextDecoder().decode(bytes).trim()
       return assertion === "" ? Effect.fail(unavailable(`${path} is empty`)) : Effect.succeed(Redacted.make(assertion))

@@ -1,11 +1,13 @@
 import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Schedule } from "effect"
+import type * as Net from "node:net"
 import * as AppServiceTokenSource from "../../src/AppServiceTokenSource.js"
 import * as Transport from "../../src/internal/transport.js"
 import * as TransportError from "../../src/internal/transportError.js"
 import * as ManagedIdentity from "../../src/ManagedIdentity.js"
 import type { ManagedIdentityError } from "../../src/ManagedIdentityError.js"
+import type * as TokenSource from "../../src/TokenSource.js"
 import * as FakeHttp from "../utils/fakeHttp.js"
 import * as LoopbackServer from "../utils/loopbackServer.js"
 import * as SourceHarness from "../utils/sourceHarness.js"
@@ -15,10 +17,14 @@ const secret = "transport-identity-header-secret"
 const tokenValue = "AT-from-the-redirect-target"
 
 /** One `getToken` from App Service at `endpoint` over `client` (a real one: these tests open sockets). */
-const appServiceToken = (endpoint: string, client: Layer.Layer<HttpClient.HttpClient>) =>
+const appServiceToken = (
+  endpoint: string,
+  client: Layer.Layer<HttpClient.HttpClient>,
+  timing: TokenSource.TimingOptions = {}
+) =>
   SourceHarness.getToken(resource).pipe(
     Effect.provide(
-      AppServiceTokenSource.layer({ endpoint, identityHeader: Redacted.make(secret) }).pipe(
+      AppServiceTokenSource.layer({ endpoint, identityHeader: Redacted.make(secret), ...timing }).pipe(
         Layer.provide(client),
         Layer.provide(ManagedIdentity.layerSystemAssigned)
       )
@@ -185,6 +191,77 @@ describe("transport", () => {
           request: HttpClientRequest.get("http://127.0.0.1/"),
           reason: "Transport",
           cause: new TypeError("fetch failed", { cause: Object.assign(new Error("other side closed"), {}) })
+        })
+      )
+      assert.strictEqual(error._tag, "ConnectionFailed")
+    })
+  })
+
+  describe("a socket that fails after the answer began is a retryable ConnectionFailed (issue 17, item 1)", () => {
+    const body = JSON.stringify({ access_token: tokenValue, expires_in: 3600 })
+    /** Answers the first request with its headers and part of the body, then ends it as `end` says; later ones whole. */
+    const failingOnce = (end: (socket: Net.Socket) => void, framing: "length" | "chunked") => {
+      let served = 0
+      return LoopbackServer.start((_, response) => {
+        if (served++ > 0) {
+          response.writeHead(200, { "content-type": "application/json" })
+          response.end(body)
+          return
+        }
+        response.writeHead(200, {
+          "content-type": "application/json",
+          ...(framing === "length" ? { "content-length": String(body.length) } : {})
+        })
+        response.write(body.slice(0, 10))
+        setTimeout(() => end(response.socket!), 20)
+      })
+    }
+    const fastRetries = Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
+    const cases: ReadonlyArray<readonly [string, (socket: Net.Socket) => void, "length" | "chunked"]> = [
+      ["a reset after the headers (content-length)", (socket) => socket.resetAndDestroy(), "length"],
+      ["a reset after the headers (chunked)", (socket) => socket.resetAndDestroy(), "chunked"],
+      ["a body cut short (the server closes before content-length bytes)", (socket) => socket.end(), "length"],
+      ["a chunked body cut short", (socket) => socket.destroy(), "chunked"]
+    ]
+    for (const [name, end, framing] of cases) {
+      it.scopedLive(`${name}: retried, and the second answer's token is returned`, () =>
+        Effect.gen(function*() {
+          const server = yield* failingOnce(end, framing)
+          const token = yield* appServiceToken(`${server.url}/msi/token`, FetchHttpClient.layer, {
+            retrySchedule: fastRetries
+          })
+          assert.strictEqual(Redacted.value(token.token), tokenValue)
+          assert.strictEqual(server.received.length, 2)
+        }))
+    }
+
+    it.scopedLive("on every attempt: ConnectionFailed naming the attempts, never InvalidIdentity", () =>
+      Effect.gen(function*() {
+        const server = yield* LoopbackServer.start((_, response) => {
+          response.writeHead(200, { "content-type": "application/json", "content-length": String(body.length) })
+          response.write(body.slice(0, 10))
+          setTimeout(() => response.socket!.resetAndDestroy(), 20)
+        })
+        const error = yield* Effect.flip(
+          appServiceToken(`${server.url}/msi/token`, FetchHttpClient.layer, { retrySchedule: fastRetries })
+        )
+        assert(error._tag === "ConnectionFailed", error.message)
+        assert.strictEqual(error.attempts, 4)
+        assert.strictEqual(server.received.length, 4)
+      }))
+
+    it("a ResponseError is never a refusal, whatever TypeError it carries", () => {
+      const request = HttpClientRequest.get("http://127.0.0.1/")
+      const error = TransportError.fromHttpClientError(
+        Transport.endpoint("AppService", "http://127.0.0.1:41234/msi/token"),
+        1,
+        new HttpClientError.ResponseError({
+          request,
+          response: HttpClientResponse.fromWeb(request, new Response("")),
+          reason: "Decode",
+          cause: new TypeError("terminated", {
+            cause: Object.assign(new Error("read ECONNREFUSED"), { code: "ECONNREFUSED" })
+          })
         })
       )
       assert.strictEqual(error._tag, "ConnectionFailed")

@@ -41,14 +41,20 @@ export interface FakeFile {
   readonly unreadable?: boolean | undefined
 }
 
-/** The fake's layer and the calls made so far. */
+/** The fake's layer, the calls made so far and how many bytes reads of opened files returned. */
 export interface FakeFileSystem {
   readonly calls: ReadonlyArray<string>
+  readonly bytesRead: () => number
   readonly layer: Layer.Layer<FileSystem.FileSystem>
 }
 
 /** An open file: `stat` answers for the entry, `readAlloc` reads its content from the current position. */
-const openFile = (path: string, file: FakeFile, calls: Array<string>): FileSystem.File => {
+const openFile = (
+  path: string,
+  file: FakeFile,
+  calls: Array<string>,
+  read: (bytes: number) => void
+): FileSystem.File => {
   const content = new TextEncoder().encode(file.content ?? "")
   let position = 0
   const unsupported = Effect.die(new Error(`the fake file ${path} supports stat and readAlloc only`))
@@ -64,6 +70,7 @@ const openFile = (path: string, file: FakeFile, calls: Array<string>): FileSyste
         calls.push(`read ${path}`)
         const chunk = content.subarray(position, position + Number(size))
         position += chunk.length
+        read(chunk.length)
         return chunk.length === 0 ? Option.none() : Option.some(chunk)
       }),
     seek: () => unsupported,
@@ -78,6 +85,7 @@ const openFile = (path: string, file: FakeFile, calls: Array<string>): FileSyste
 /** A file system holding exactly `files` (by path); change the record to change the files. */
 export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSystem => {
   const calls: Array<string> = []
+  let bytesRead = 0
   const call = <A, E>(method: string, path: string, answer: (file: FakeFile | undefined) => Effect.Effect<A, E>) =>
     Effect.suspend(() => {
       calls.push(`${method} ${path}`)
@@ -110,8 +118,10 @@ export const make = (files: Readonly<Record<string, FakeFile>> = {}): FakeFileSy
       call("open", path, (file) => {
         if (file === undefined) return Effect.fail(systemError("open", path, "NotFound"))
         if (file.unreadable === true) return Effect.fail(systemError("open", path, "PermissionDenied"))
-        return Effect.succeed(openFile(path, file, calls))
+        return Effect.succeed(openFile(path, file, calls, (bytes) => {
+          bytesRead += bytes
+        }))
       })
   })
-  return { calls, layer }
+  return { calls, bytesRead: () => bytesRead, layer }
 }

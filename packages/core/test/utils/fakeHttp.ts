@@ -20,6 +20,7 @@ export type Reply =
     readonly headers: Readonly<Record<string, string>>
   }
   | { readonly _tag: "TransportFailure"; readonly cause: unknown }
+  | { readonly _tag: "CutShort"; readonly status: number; readonly body: string }
   | { readonly _tag: "Never" }
 
 /** What the client was asked to send. Header names are lowercase, as `@effect/platform` stores them. */
@@ -71,6 +72,16 @@ export const transportError = (cause: unknown): Reply => ({ _tag: "TransportFail
 /** Connection refused (a Node-style error with `code: "ECONNREFUSED"`): nothing listens at the endpoint. */
 export const refused: Reply = transportError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))
 
+/**
+ * An answer whose status and headers arrive, and whose body breaks off after its first half, as `fetch` reports a
+ * reset or a connection closed mid-body (`TypeError: terminated`).
+ */
+export const cutShort = (body: string, options: { readonly status?: number } = {}): Reply => ({
+  _tag: "CutShort",
+  status: options.status ?? 200,
+  body
+})
+
 /** A request that is never answered (for timeouts). */
 export const never: Reply = { _tag: "Never" }
 
@@ -121,6 +132,16 @@ export const make = (script: Script): Effect.Effect<FakeHttp> =>
               return Effect.fail(
                 new HttpClientError.RequestError({ request, reason: "Transport", cause: reply.cause })
               )
+            case "CutShort": {
+              const half = new TextEncoder().encode(reply.body.slice(0, Math.ceil(reply.body.length / 2)))
+              const stream = new ReadableStream<Uint8Array>({
+                start: (controller) => {
+                  controller.enqueue(half)
+                  controller.error(new TypeError("terminated", { cause: new Error("other side closed") }))
+                }
+              })
+              return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(stream, { status: reply.status })))
+            }
             case "Response":
               return Effect.succeed(
                 HttpClientResponse.fromWeb(

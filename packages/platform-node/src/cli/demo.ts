@@ -7,7 +7,7 @@ import * as Command from "@effect/cli/Command"
 import type * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
-import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
+import { type ManagedIdentityError, printable } from "@managed-identity/core/ManagedIdentityError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenSource from "@managed-identity/core/TokenSource"
@@ -191,7 +191,8 @@ const wrap = (text: string, width: number): ReadonlyArray<string> => {
   return lines
 }
 
-const table = (rows: ReadonlyArray<Row>): string => {
+const table = (unescaped: ReadonlyArray<Row>): string => {
+  const rows = unescaped.map((row) => ({ ...row, result: printable(row.result) }))
   const width = (pick: (row: Row) => string, title: string) =>
     Math.max(title.length, ...rows.map((row) => pick(row).length))
   const timeWidth = 9

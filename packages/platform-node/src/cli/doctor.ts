@@ -8,6 +8,7 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
+import { printable } from "@managed-identity/core/ManagedIdentityError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenSource from "@managed-identity/core/TokenSource"
@@ -47,15 +48,16 @@ const millisText = (millis: number): string => millis < 1000 ? `${millis} ms` : 
 
 const isoSeconds = (dateTime: DateTime.DateTime): string => DateTime.formatIso(dateTime).replace(/\.\d{3}Z$/, "Z")
 
-/** Lines of `rows`, each cell padded to its column's width. */
+/** Lines of `rows`, each cell made printable and padded to its column's width. */
 const table = (rows: ReadonlyArray<ReadonlyArray<string>>): ReadonlyArray<string> => {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)))
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd())
+  const cells = rows.map((row) => row.map(printable))
+  const widths = cells[0].map((_, column) => Math.max(...cells.map((row) => row[column]?.length ?? 0)))
+  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd())
 }
 
-/** A labelled block: the label on the first line, the others indented under it. */
+/** A labelled block: the label on the first line, the others indented under it, each line made printable. */
 const block = (label: string, lines: ReadonlyArray<string>): ReadonlyArray<string> =>
-  lines.map((line, index) => `${(index === 0 ? label : "").padEnd(11)}${line}`)
+  lines.map((line, index) => `${(index === 0 ? label : "").padEnd(11)}${printable(line)}`)
 
 const requestText = (reachability: Diagnosis["reachability"]): string => {
   if (reachability === null) return "not sent (the source could not be built)"
@@ -116,7 +118,8 @@ const identityTable = (report: Diagnosis, claims: Claims): ReadonlyArray<string>
 
 /**
  * The report as a short page: the source and why, what its variables point at, the request and its timing, the token
- * (never the token itself), the identity table, the cache, one line per finding, and a summary line.
+ * (never the token itself), the identity table, the cache, one line per finding, and a summary line. Every value is
+ * made `printable`, so nothing an endpoint or a variable holds can drive the terminal or add a line.
  *
  * @since 0.1.0
  * @category formatting
@@ -136,9 +139,11 @@ export const formatDiagnosis = (report: Diagnosis): string => {
   )
   const claims = token?.claims ?? null
   return [
-    `managed-identity doctor: ${TokenSource.titles[report.detection.kind]}, ${
-      ManagedIdentity.describe(report.identity)
-    }, resource ${report.resource}`,
+    printable(
+      `managed-identity doctor: ${TokenSource.titles[report.detection.kind]}, ${
+        ManagedIdentity.describe(report.identity)
+      }, resource ${report.resource}`
+    ),
     "",
     ...block("source", report.detection.reasons),
     ...block("variables", variables.length === 0 ? ["none"] : variables),

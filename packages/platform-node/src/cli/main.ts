@@ -6,7 +6,7 @@
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
-import { isManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
+import { isManagedIdentityError, printable } from "@managed-identity/core/ManagedIdentityError"
 import * as ConfigError from "effect/ConfigError"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -14,6 +14,7 @@ import { demo } from "./demo.js"
 import { doctor } from "./doctor.js"
 import { emulator } from "./emulator.js"
 import { exitWith, UsageError } from "./flags.js"
+import * as Terminal from "./terminal.js"
 import { source, token } from "./token.js"
 
 /** The `managed-identity` command with its subcommands. */
@@ -35,20 +36,29 @@ const describe = (error: unknown): string =>
 
 /**
  * Runs the CLI on `argv` and sets the process exit code: 0 success, 1 token error (its tag and message on
- * stderr), 2 usage error.
+ * stderr, made `printable`), 2 usage error. Colour only goes to the `streams` that are terminals, and none with
+ * `NO_COLOR`; `--wizard` is a usage error when stdin is not a terminal.
  *
  * @since 0.1.0
  * @category running
  */
-export const run = (argv: ReadonlyArray<string>): Effect.Effect<void, never, CliApp.CliApp.Environment> =>
-  Command.run(command, { name: "managed-identity", version: "0.1.0" })(argv).pipe(
-    Effect.catchAll((error) =>
-      Effect.zipRight(
-        ValidationError.isValidationError(error) ? Effect.void : Console.error(describe(error)),
-        exitWith(ValidationError.isValidationError(error) || error instanceof UsageError ? 2 : 1)
-      )
-    ),
-    Effect.catchAllDefect((defect) =>
-      Effect.zipRight(Console.error(`unexpected error: ${describe(defect)}`), exitWith(1))
+export const run = (
+  argv: ReadonlyArray<string>,
+  streams: Terminal.Streams = Terminal.processStreams()
+): Effect.Effect<void, never, CliApp.CliApp.Environment> => {
+  const refused = Terminal.cannotAsk(argv, streams)
+  return (refused === undefined
+    ? Command.run(command, { name: "managed-identity", version: "0.1.0" })(argv)
+    : Effect.fail(new UsageError(refused))).pipe(
+      Effect.catchAll((error) =>
+        Effect.zipRight(
+          ValidationError.isValidationError(error) ? Effect.void : Console.error(printable(describe(error))),
+          exitWith(ValidationError.isValidationError(error) || error instanceof UsageError ? 2 : 1)
+        )
+      ),
+      Effect.catchAllDefect((defect) =>
+        Effect.zipRight(Console.error(printable(`unexpected error: ${describe(defect)}`)), exitWith(1))
+      ),
+      Terminal.colourWhereWanted(streams)
     )
-  )
+}

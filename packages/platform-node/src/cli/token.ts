@@ -8,6 +8,7 @@ import * as Options from "@effect/cli/Options"
 import * as ImdsTokenSource from "@managed-identity/core/ImdsTokenSource"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
+import { printable } from "@managed-identity/core/ManagedIdentityError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
@@ -189,7 +190,7 @@ export const source = Command.make("source", { json, ...identityOptions }, (flag
           ...Option.match(probe, { onNone: () => ({}), onSome: ({ json }) => ({ probe: json }) })
         })
         : [detection.kind, ...detection.reasons, ...Option.toArray(Option.map(probe, ({ text }) => text))]
-          .map((line, index) => index === 0 ? line : `  ${line}`)
+          .map((line, index) => index === 0 ? line : `  ${printable(line)}`)
           .join("\n")
     )
   }).pipe(Effect.provide(NodeManagedIdentity.layerPlatform))).pipe(

@@ -1,8 +1,8 @@
-import * as AzureArcTokenSource from "@managed-identity/core/AzureArcTokenSource"
+import * as TokenSource from "@managed-identity/core/TokenSource"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
 
-type Failure = AzureArcTokenSource.KeyFileReader.Failure
+type Failure = TokenSource.FileReader.Failure
 
 /** Both are missing on Windows. */
 const noFollow: number | undefined = Fs.constants.O_NOFOLLOW
@@ -48,16 +48,23 @@ const readAtMost = (handle: Fs.promises.FileHandle, limit: number): Effect.Effec
   })
 
 /**
- * The Node key file reader: the file is opened once with `O_NOFOLLOW` (a symbolic link fails the open with `ELOOP`)
- * and `O_NONBLOCK` (a FIFO cannot stall it); `fstat` on the descriptor checks that it is a regular file of at most
- * `maxBytes`; at most `maxBytes + 1` bytes are read from that descriptor, so a file that grew meanwhile is refused.
- * No check is made on the path and then repeated on the file, so nothing can be swapped in between.
+ * The Node file reader (Azure Arc's key file, workload identity's token and CA files): the file is opened once with
+ * `O_NONBLOCK` (a FIFO cannot stall the open, nor a libuv thread) and, unless `followLinks`, `O_NOFOLLOW` (a symbolic
+ * link fails the open with `ELOOP`); `fstat` on the descriptor checks that it is a regular file of at most
+ * `maxBytes` (a FIFO, a device such as `/dev/zero` or a directory is refused unread); at most `maxBytes + 1` bytes are
+ * read from that descriptor, so a file that grew meanwhile is refused. No check is made on the path and then repeated
+ * on the file, so nothing can be swapped in between.
  */
-export const read = (path: string, maxBytes: number): Effect.Effect<Uint8Array, Failure> =>
+export const read = (
+  path: string,
+  { followLinks = false, maxBytes }: TokenSource.FileReader.Options
+): Effect.Effect<Uint8Array, Failure> =>
   Effect.zipRight(
-    refuseLinkWithoutNoFollow(path),
+    followLinks ? Effect.void : refuseLinkWithoutNoFollow(path),
     Effect.acquireUseRelease(
-      attempt(() => Fs.promises.open(path, Fs.constants.O_RDONLY | (noFollow ?? 0) | (nonBlock ?? 0))),
+      attempt(() =>
+        Fs.promises.open(path, Fs.constants.O_RDONLY | (followLinks ? 0 : noFollow ?? 0) | (nonBlock ?? 0))
+      ),
       (handle) =>
         Effect.flatMap(attempt(() => handle.stat()), (info): Effect.Effect<Uint8Array, Failure> => {
           if (!info.isFile()) return Effect.fail({ reason: "NotAFile" })
@@ -72,5 +79,5 @@ export const read = (path: string, maxBytes: number): Effect.Effect<Uint8Array, 
     )
   )
 
-/** `AzureArcTokenSource.KeyFileReader` for Node. */
-export const reader: AzureArcTokenSource.KeyFileReader.Service = AzureArcTokenSource.KeyFileReader.of({ read })
+/** `TokenSource.FileReader` for Node. */
+export const reader: TokenSource.FileReader.Service = TokenSource.FileReader.of({ read })

@@ -24,9 +24,14 @@ export const oversizedPadding = 100 * 1024
 /** @internal */
 export const trickleChunkSize = 16
 
-/** A script as queued: a step with `times: n` becomes n steps. */
-const expand = (steps: ReadonlyArray<FaultStep>): ReadonlyArray<FaultStep> =>
-  steps.flatMap((step) => Array.from({ length: step.times ?? 1 }, () => step))
+/** A step as queued, with how many more times it answers: `times` is counted down, never expanded. */
+interface Queued {
+  readonly step: FaultStep
+  readonly remaining: number
+}
+
+const queue = (steps: ReadonlyArray<FaultStep>): ReadonlyArray<Queued> =>
+  steps.map((step) => ({ step, remaining: step.times ?? 1 }))
 
 /**
  * The queued fault steps of every source: a request takes the next step of its source, if any.
@@ -47,7 +52,7 @@ export interface Queues {
   readonly nextToken: (kind: SourceKind) => Effect.Effect<Option.Option<TokenFault>>
 }
 
-type Queued = Partial<Record<SourceKind, ReadonlyArray<FaultStep>>>
+type QueuedBySource = Partial<Record<SourceKind, ReadonlyArray<Queued>>>
 
 /**
  * Queues holding `initial`.
@@ -56,20 +61,20 @@ type Queued = Partial<Record<SourceKind, ReadonlyArray<FaultStep>>>
  */
 export const makeQueues = (initial: FaultScripts): Effect.Effect<Queues> =>
   Effect.gen(function*() {
-    const queued = yield* Ref.make<Queued>({})
+    const queued = yield* Ref.make<QueuedBySource>({})
     const set = (kind: SourceKind, steps: ReadonlyArray<FaultStep>) =>
-      Ref.update(queued, (queues) => ({ ...queues, [kind]: expand(steps) }))
+      Ref.update(queued, (queues) => ({ ...queues, [kind]: queue(steps) }))
     const setScripts = (scripts: FaultScripts) =>
       Effect.forEach(SourceKind.literals, (kind) => {
         const steps = scripts[kind]
         return steps === undefined ? Effect.void : set(kind, steps)
       }, { discard: true })
     const take = <A extends FaultStep>(kind: SourceKind, refine: (step: FaultStep) => step is A) =>
-      Ref.modify(queued, (queues): [Option.Option<A>, Queued] => {
-        const [step, ...rest] = queues[kind] ?? []
-        return step === undefined || !refine(step)
-          ? [Option.none(), queues]
-          : [Option.some(step), { ...queues, [kind]: rest }]
+      Ref.modify(queued, (queues): [Option.Option<A>, QueuedBySource] => {
+        const [first, ...rest] = queues[kind] ?? []
+        if (first === undefined || !refine(first.step)) return [Option.none(), queues]
+        const left = first.remaining > 1 ? [{ step: first.step, remaining: first.remaining - 1 }, ...rest] : rest
+        return [Option.some(first.step), { ...queues, [kind]: left }]
       })
     const next = (kind: SourceKind) => take(kind, (step): step is ReplyFault => !isTokenFault(step))
     const nextToken = (kind: SourceKind) => take(kind, isTokenFault)
@@ -157,6 +162,38 @@ export const answer = (
         contentType: "application/json"
       })
     })
+  }
+  if ("truncated" in fault) {
+    return Effect.flatMap(normal, (reply) =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          const body = new TextEncoder().encode(JSON.stringify(reply.body))
+          const head = [
+            `HTTP/1.1 ${reply.status} Truncated`,
+            "content-type: application/json",
+            `content-length: ${body.length}`,
+            ...Object.entries(reply.headers).map(([name, value]) => `${name}: ${value}`)
+          ].join("\r\n")
+          const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
+          socket.write(`${head}\r\n\r\n`)
+          socket.end(body.subarray(0, Math.ceil(body.length / 2)))
+        }),
+        Effect.never
+      ))
+  }
+  if ("echo" in fault) {
+    return Effect.flatMap(
+      Effect.all([Clock.currentTimeMillis, Effect.orElseSucceed(request.text, () => "")]),
+      ([at, body]) => {
+        const received = { url: request.url, headers: request.headers, body }
+        const message = `Emulated echo of the request: ${JSON.stringify(received)}`
+        return Effect.succeed(
+          HttpServerResponse.unsafeJson(EmulatorReplies.errorBody(kind, fault.echo, message, at), {
+            status: fault.echo
+          })
+        )
+      }
+    )
   }
   if ("oversized" in fault) {
     return Effect.map(normal, (reply) =>

@@ -15,7 +15,28 @@ export const SourceKind = TokenSource.SourceKind
 /** @internal */
 export type SourceKind = TokenSource.SourceKind
 
-const times = { times: Schema.optionalWith(Schema.Int.pipe(Schema.positive()), { exact: true }) }
+/** A step repeats at most this many times in a script decoded from JSON. */
+const maxTimes = 10_000
+
+/** A script decoded from JSON has at most this many steps as written… */
+const maxSteps = 1000
+
+/** …and at most this many once each step's `times` is counted. */
+const maxExpandedSteps = 10_000
+
+/**
+ * Fault scripts as JSON text are at most this long (and `PUT /_emulator/faults` reads at most this many bytes).
+ *
+ * @internal
+ */
+export const maxScriptText = 1024 * 1024
+
+const times = {
+  times: Schema.optionalWith(
+    Schema.Int.pipe(Schema.between(1, maxTimes)).annotations({ description: `an integer from 1 to ${maxTimes}` }),
+    { exact: true }
+  )
+}
 
 /**
  * Steps that change the next token issued rather than the answer: they wait in the queue until a token is issued.
@@ -44,7 +65,9 @@ export const ReplyFault = Schema.Union(
   Schema.Struct({ malformedJson: Schema.Literal(true), ...times }),
   Schema.Struct({ oversized: Schema.Literal(true), ...times }),
   Schema.Struct({ trickle: Schema.NonNegative, ...times }),
-  Schema.Struct({ aadsts: Schema.Int.pipe(Schema.positive()), ...times })
+  Schema.Struct({ aadsts: Schema.Int.pipe(Schema.positive()), ...times }),
+  Schema.Struct({ truncated: Schema.Literal(true), ...times }),
+  Schema.Struct({ echo: Schema.Int.pipe(Schema.between(400, 599)), ...times })
 )
 
 /** @internal */
@@ -64,9 +87,15 @@ export type FaultStep = typeof FaultStep.Type
 export const isTokenFault = (step: FaultStep): step is TokenFault => "otherIdentity" in step || "skew" in step
 
 /** @internal */
-export const FaultScripts = Schema.partialWith(Schema.Record({ key: SourceKind, value: Schema.Array(FaultStep) }), {
-  exact: true
-})
+export const FaultScripts = Schema.partialWith(
+  Schema.Record({
+    key: SourceKind,
+    value: Schema.Array(FaultStep).pipe(
+      Schema.maxItems(maxSteps, { message: () => `a script has at most ${maxSteps} steps` })
+    )
+  }),
+  { exact: true }
+)
 
 /** @internal */
 export type FaultScripts = typeof FaultScripts.Type
@@ -98,9 +127,24 @@ const nestedDeeperThan = (value: unknown, limit: number): boolean => {
   return false
 }
 
-/** @internal */
+/** The first script that expands to more than {@link maxExpandedSteps} steps, and to how many. */
+const overlong = (scripts: FaultScripts): string | undefined => {
+  for (const [kind, steps] of Object.entries(scripts)) {
+    const expanded = (steps ?? []).reduce((total, step) => total + (step.times ?? 1), 0)
+    if (expanded > maxExpandedSteps) return `${kind} expands to ${expanded} steps, more than ${maxExpandedSteps}`
+  }
+  return undefined
+}
+
+/**
+ * Decodes fault scripts from JSON, bounded so that no script can stall or bloat the emulator: at most 1 MiB of text, 8
+ * levels deep, 1000 steps a source, `times` up to 10 000, and 10 000 steps a source once `times` is counted.
+ *
+ * @internal
+ */
 export const decodeFaultScripts = (json: string): Effect.Effect<FaultScripts, EmulatorError> => {
   const invalid = (reason: string) => Effect.fail(new EmulatorError({ message: `Invalid fault script: ${reason}` }))
+  if (json.length > maxScriptText) return invalid(`the text is larger than ${maxScriptText} characters`)
   let parsed: unknown
   try {
     parsed = JSON.parse(json)
@@ -111,7 +155,8 @@ export const decodeFaultScripts = (json: string): Effect.Effect<FaultScripts, Em
     return invalid(`nested deeper than ${maxFaultScriptDepth} levels`)
   }
   return Schema.decodeUnknown(FaultScripts, { onExcessProperty: "error" })(parsed).pipe(
-    Effect.mapError((error) => new EmulatorError({ message: `Invalid fault script: ${error.message}` }))
+    Effect.mapError((error) => new EmulatorError({ message: `Invalid fault script: ${error.message}` })),
+    Effect.filterOrElse((scripts) => overlong(scripts) === undefined, (scripts) => invalid(overlong(scripts)!))
   )
 }
 

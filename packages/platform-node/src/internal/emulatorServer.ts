@@ -1,16 +1,25 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type * as EmulatorEndpoint from "./emulatorEndpoint.js"
 import * as EmulatorFaults from "./emulatorFaults.js"
 import * as EmulatorIdentity from "./emulatorIdentity.js"
-import { decodeFaultScripts, type EmulatorError, failWith, type Secrets, type SourceKind } from "./emulatorModel.js"
+import {
+  decodeFaultScripts,
+  EmulatorError,
+  failWith,
+  maxScriptText,
+  type Secrets,
+  type SourceKind
+} from "./emulatorModel.js"
 import * as EmulatorProtocol from "./emulatorProtocol.js"
 import type * as EmulatorRecorder from "./emulatorRecorder.js"
 import type * as EmulatorReplies from "./emulatorReplies.js"
@@ -151,11 +160,17 @@ const serveSts = (
         HttpServerResponse.unsafeJson(reply.body, { status: reply.status, headers: reply.headers }))
   )
 
-/** `PUT /_emulator/faults`: fault scripts as JSON; 400 with the reason when they do not decode. */
+/**
+ * `PUT /_emulator/faults`: fault scripts as JSON, at most 1 MiB of it read; 400 with the reason when they are larger or
+ * do not decode.
+ */
 const putFaults = (faults: EmulatorFaults.Queues) =>
   Effect.gen(function*() {
-    const body = yield* requestText(yield* HttpServerRequest.HttpServerRequest)
-    return yield* decodeFaultScripts(body).pipe(
+    const request = yield* HttpServerRequest.HttpServerRequest
+    return yield* request.text.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(maxScriptText)),
+      Effect.mapError(() => new EmulatorError({ message: `the body is larger than ${maxScriptText} bytes` })),
+      Effect.flatMap(decodeFaultScripts),
       Effect.flatMap(faults.setScripts),
       Effect.as(HttpServerResponse.empty({ status: 204 })),
       Effect.catchAll((error) =>

@@ -15,7 +15,9 @@ const mismatch = (options: buildConnector.Options, expected: string, actual: str
 /**
  * An undici agent whose connections are trusted only if the SHA-1 of the server certificate's DER encoding is
  * `thumbprint` (normalised, lower-case hex). The pin is checked in the connect callback, before undici writes the
- * request; sessions are not cached, so every connection shows its certificate.
+ * request; sessions are not cached, so every connection shows its certificate. The pin is the trust, so CA
+ * validation is off by an explicit `rejectUnauthorized: false`, and nothing in the environment
+ * (`NODE_TLS_REJECT_UNAUTHORIZED` included) changes what the callback checks.
  */
 const pinnedAgent = (thumbprint: string): Agent => {
   const expected = Buffer.from(thumbprint, "hex")

@@ -23,7 +23,9 @@ const certificates = (pem: string): Either.Either<ReadonlyArray<string>, Invalid
 
 /**
  * An undici agent that trusts exactly `trust`: only the CA certificates given (else Node's default trust, which
- * includes `NODE_EXTRA_CA_CERTS`), presenting `serverName` as SNI and checking the certificate against it.
+ * includes `NODE_EXTRA_CA_CERTS`), presenting `serverName` as SNI and checking the certificate against it. It sets
+ * `rejectUnauthorized: true` itself, so `NODE_TLS_REJECT_UNAUTHORIZED=0` (which only changes the default) cannot turn
+ * the CA and the server name check off and hand the assertion to an impostor.
  */
 export const makeTrustedClient = (
   trust: WorkloadIdentityTokenSource.Trust
@@ -33,6 +35,7 @@ export const makeTrustedClient = (
     (ca) => {
       const agent = new Agent({
         connect: {
+          rejectUnauthorized: true,
           ...(ca === undefined ? {} : { ca: [...ca] }),
           ...(trust.serverName === undefined ? {} : { servername: trust.serverName })
         }
