@@ -125,7 +125,8 @@ export const userAssignedConfig = (
 ): Config.Config<Identity> =>
   Config.mapOrFail(Config.string(name), (value) => {
     const id = value.trim()
-    if (id === "") return Either.left(ConfigError.InvalidData([name], `${name} must hold a non-empty ${selector}`))
+    // `Config.string(name)` puts the variable's name in the error's path already: the path here is relative to it.
+    if (id === "") return Either.left(ConfigError.InvalidData([], `${name} must hold a non-empty ${selector}`))
     return Either.right(
       selector === "ClientId" ? clientId(id) : selector === "ResourceId" ? resourceId(id) : objectId(id)
     )
@@ -266,7 +267,8 @@ export const layerConfig = (config: Config.Config<Identity>): Layer.Layer<Manage
 /**
  * The identity from MSAL's JSON form held in an environment variable (read through `Config`). An unset or empty
  * variable means the system-assigned identity, so one deployment artefact runs on hosts with and without a
- * user-assigned identity; anything else that does not decode is an `InvalidIdentity`.
+ * user-assigned identity; anything else that does not decode is an `InvalidIdentity` whose reason starts with the
+ * variable's name.
  *
  * @example
  * ```ts
@@ -293,6 +295,11 @@ export const layerFromJson = (
     Effect.flatMap(
       Config.option(Config.string(envVarName)),
       (json) =>
-        Option.isNone(json) || json.value.trim() === "" ? Effect.succeed(systemAssigned) : fromMsalJson(json.value)
+        Option.isNone(json) || json.value.trim() === ""
+          ? Effect.succeed(systemAssigned)
+          : Effect.mapError(
+            fromMsalJson(json.value),
+            (error) => new InvalidIdentity({ source: error.source, reason: `${envVarName}: ${error.reason}` })
+          )
     )
   )

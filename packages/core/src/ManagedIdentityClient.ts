@@ -16,9 +16,9 @@ import * as KeyRequests from "./internal/keyRequests.js"
 import * as KeyState from "./internal/keyState.js"
 import * as Metrics from "./internal/metrics.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
-import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import { InvalidIdentity, type ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as TokenCache from "./TokenCache.js"
-import type { TokenRequest } from "./TokenRequest.js"
+import * as TokenRequest from "./TokenRequest.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
@@ -127,6 +127,9 @@ const sha256Hex = (text: string): Effect.Effect<string> =>
  *   the first caller after `refreshBackoff`, and the old token is served until the 300 s line.
  * - Concurrent requests for one key share one request. The request runs in a fiber owned by the layer's scope, so
  *   interrupting a waiting caller never cancels it for the others, and closing the scope stops it.
+ * - The resource is an audience, not a scope: `https://vault.azure.net/.default` asks for `https://vault.azure.net`
+ *   (the suffix is dropped, as the `TokenCredential` adapter does), and a text that is neither a URI with a scheme nor
+ *   an application id (`vault.azure.net`) fails with `InvalidIdentity` before the cache or the source is asked.
  * - `claims` bypasses the cache (with the cached token's SHA-256 for sources that revoke); `forceRefresh` skips the
  *   cache read. Both store the new token.
  * - A `429`, or a `5xx` with `Retry-After`, is remembered per identity and resource for its `Retry-After` (at most
@@ -158,7 +161,7 @@ export const make = (
     const hits = Metrics.cacheHits(source.kind)
     const misses = Metrics.cacheMisses(source.kind)
     const clientCapabilities = source.capabilities.clientCapabilities ? options.clientCapabilities ?? [] : []
-    const baseRequest = (resource: string): TokenRequest =>
+    const baseRequest = (resource: string): TokenRequest.TokenRequest =>
       clientCapabilities.length === 0 ? { resource } : { resource, clientCapabilities }
     const identityKey = TokenCache.key(source.identity, "")
 
@@ -192,7 +195,11 @@ export const make = (
     return ManagedIdentityClient.of({
       source: source.kind,
       identity: source.identity,
-      getToken: (resource, options) => {
+      getToken: (requested, options) => {
+        const resource = TokenRequest.resourceFromScope(requested)
+        if (!TokenRequest.isResource(resource)) {
+          return Effect.fail(new InvalidIdentity({ source: source.kind, reason: TokenRequest.notAResource(requested) }))
+        }
         const key = identityKey + resource
         if (options?.claims !== undefined && options.claims !== "") return getWithClaims(resource, key, options.claims)
         return options?.forceRefresh === true

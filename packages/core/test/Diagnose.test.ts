@@ -259,7 +259,8 @@ describe("ManagedIdentitySource.diagnose", () => {
         _tag: "Error",
         error: "TokenRequestFailed",
         status: 400,
-        message: "Imds answered 400 invalid_request: Identity not found"
+        message:
+          "Imds answered 400 invalid_request: Identity not found (asked for client id 11111111-2222-3333-4444-555555555555)"
       })
       const refused = yield* diagnoseWith(yield* FakeHttp.make([FakeHttp.refused]))
       assert.strictEqual(findingOf(refused, "source.unavailable").level, "error")
