@@ -8,13 +8,16 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { AccessToken } from "./AccessToken.js"
 import * as KeyRequests from "./internal/keyRequests.js"
 import * as KeyState from "./internal/keyState.js"
 import * as Metrics from "./internal/metrics.js"
+import * as SyncFirst from "./internal/syncFirst.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import { InvalidIdentity, type ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as TokenCache from "./TokenCache.js"
@@ -228,3 +231,54 @@ export const layerWithOptions = (
   options: Options
 ): Layer.Layer<ManagedIdentityClient, never, TokenSource.TokenSource | TokenCache.TokenCache> =>
   Layer.scoped(ManagedIdentityClient, make(options))
+
+/**
+ * Options of a Promise caller's `getToken`: the client's options, and a signal that stops waiting.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PromiseGetTokenOptions extends GetTokenOptions {
+  /** Interrupts the wait (a request shared with other callers keeps running for them); rejects with `AbortError`. */
+  readonly signal?: {
+    readonly aborted: boolean
+    addEventListener(type: "abort", listener: () => void): void
+    removeEventListener(type: "abort", listener: () => void): void
+  } | undefined
+}
+
+/**
+ * `getToken` for Promise code, over a runtime that provides the client (a `ManagedRuntime`, or a `Runtime` from
+ * `Effect.runtime`). A cache hit is served without a trip through the scheduler: the call runs synchronously first
+ * and returns an already resolved promise; a miss goes on asynchronously on the same fiber. A failure rejects with
+ * the `ManagedIdentityError` itself, an aborted wait with an error named `AbortError`.
+ *
+ * Prefer it to `runtime.runPromise(client.getToken(resource))` where many callers await hits: `runPromise` always
+ * schedules, so each awaited hit waits for every other fiber's turn.
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentityClient } from "@managed-identity/core"
+ * import { NodeManagedIdentity } from "@managed-identity/platform-node"
+ * import { ManagedRuntime, Redacted } from "effect"
+ *
+ * const runtime = ManagedRuntime.make(NodeManagedIdentity.layer)
+ * const getToken = ManagedIdentityClient.getTokenPromise(runtime)
+ *
+ * export const authorization = async (): Promise<string> =>
+ *   `Bearer ${Redacted.value((await getToken("https://vault.azure.net")).token)}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const getTokenPromise = <ER>(
+  runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, ER>
+): (resource: string, options?: PromiseGetTokenOptions) => Promise<AccessToken> => {
+  const run = SyncFirst.make(runtime as SyncFirst.AnyRuntime<ManagedIdentityClient>)
+  return (resource, options) =>
+    run(
+      Effect.flatMap(ManagedIdentityClient, (client) => client.getToken(resource, options)),
+      options?.signal
+    )
+}
