@@ -35,6 +35,26 @@ const setup = (
   return { requests, runtime, credential: TokenCredential.make(runtime) }
 }
 
+/** A client whose source answers the token "late" once `gate` opens. */
+const gated = () => {
+  const gate = Effect.runSync(Deferred.make<void>())
+  return {
+    gate,
+    ...setup((request) =>
+      Effect.zipRight(
+        Deferred.await(gate),
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          TokenSource.issuedToken({
+            token: Redacted.make("late"),
+            resource: request.resource,
+            issuedAt: DateTime.unsafeMake(now),
+            expiresOn: DateTime.unsafeMake(now + 3_600_000)
+          }))
+      )
+    )
+  }
+}
+
 const rejection = (promise: Promise<unknown>): Promise<Error> =>
   promise.then(() => assert.fail("expected a rejection"), (error: Error) => error)
 
@@ -84,19 +104,7 @@ describe("TokenCredential", () => {
   })
 
   it("an abort signal interrupts the wait and rejects with an AbortError", async () => {
-    const gate = Effect.runSync(Deferred.make<void>())
-    const { credential, requests, runtime } = setup((request) =>
-      Effect.zipRight(
-        Deferred.await(gate),
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          TokenSource.issuedToken({
-            token: Redacted.make("late"),
-            resource: request.resource,
-            issuedAt: DateTime.unsafeMake(now),
-            expiresOn: DateTime.unsafeMake(now + 3_600_000)
-          }))
-      )
-    )
+    const { credential, gate, requests, runtime } = gated()
     const controller = new AbortController()
     const waiting = credential.getToken("https://vault.azure.net/.default", { abortSignal: controller.signal })
     const other = credential.getToken("https://vault.azure.net/.default")
@@ -202,19 +210,7 @@ describe("TokenCredential", () => {
     })
 
     it("an abort signal interrupts the wait; the shared request goes on for the others", async () => {
-      const gate = Effect.runSync(Deferred.make<void>())
-      const { requests, runtime } = setup((request) =>
-        Effect.zipRight(
-          Deferred.await(gate),
-          Effect.map(Clock.currentTimeMillis, (now) =>
-            TokenSource.issuedToken({
-              token: Redacted.make("late"),
-              resource: request.resource,
-              issuedAt: DateTime.unsafeMake(now),
-              expiresOn: DateTime.unsafeMake(now + 3_600_000)
-            }))
-        )
-      )
+      const { gate, requests, runtime } = gated()
       const getToken = ManagedIdentityClient.getTokenPromise(runtime)
       const controller = new AbortController()
       const waiting = getToken("https://vault.azure.net", { signal: controller.signal })
