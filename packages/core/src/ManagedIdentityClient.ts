@@ -7,6 +7,7 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
@@ -275,10 +276,7 @@ export interface PromiseGetTokenOptions extends GetTokenOptions {
 export const getTokenPromise = <ER>(
   runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, ER>
 ): (resource: string, options?: PromiseGetTokenOptions) => Promise<AccessToken> => {
-  const run = SyncFirst.make(runtime as SyncFirst.AnyRuntime<ManagedIdentityClient>)
+  const run = SyncFirst.make(runtime as SyncFirst.AnyRuntime<ManagedIdentityClient>, ManagedIdentityClient)
   return (resource, options) =>
-    run(
-      Effect.flatMap(ManagedIdentityClient, (client) => client.getToken(resource, options)),
-      options?.signal
-    )
+    run((client) => client.getToken(resource, options), { signal: options?.signal, map: identity })
 }

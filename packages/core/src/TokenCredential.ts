@@ -89,14 +89,16 @@ const credentialFailure = (error: ManagedIdentityError): unknown =>
     : error
 
 const toAzure = (token: AccessToken): AzureAccessToken => {
-  const azure = {
-    token: Redacted.value(token.token),
-    expiresOnTimestamp: token.expiresOn.epochMillis,
-    tokenType: token.tokenType.toLowerCase() === "pop" ? "pop" as const : "Bearer" as const
-  }
+  const value = Redacted.value(token.token)
+  const tokenType = token.tokenType === "Bearer" || token.tokenType.toLowerCase() !== "pop" ? "Bearer" : "pop"
   return token.refreshOn._tag === "Some"
-    ? { ...azure, refreshAfterTimestamp: token.refreshOn.value.epochMillis }
-    : azure
+    ? {
+      token: value,
+      expiresOnTimestamp: token.expiresOn.epochMillis,
+      refreshAfterTimestamp: token.refreshOn.value.epochMillis,
+      tokenType
+    }
+    : { token: value, expiresOnTimestamp: token.expiresOn.epochMillis, tokenType }
 }
 
 const decodeClaims = (claims: string): string => {
@@ -130,7 +132,7 @@ const decodeClaims = (claims: string): string => {
 export const make = (
   runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, unknown>
 ): TokenCredential.Service => {
-  const run = SyncFirst.make(runtime)
+  const run = SyncFirst.make(runtime, ManagedIdentityClient)
   return TokenCredential.of({
     getToken: (scopes, options) => {
       const scopeList = typeof scopes === "string" ? [scopes] : scopes
@@ -141,14 +143,11 @@ export const make = (
       }
       const resource = TokenRequest.resourceFromScope(scopeList[0])
       const claims = options?.claims === undefined || options.claims === "" ? undefined : decodeClaims(options.claims)
-      return run(
-        Effect.flatMap(
-          ManagedIdentityClient,
-          (client) => Effect.map(client.getToken(resource, claims === undefined ? undefined : { claims }), toAzure)
-        ),
-        options?.abortSignal,
-        credentialFailure
-      )
+      return run((client) => client.getToken(resource, claims === undefined ? undefined : { claims }), {
+        signal: options?.abortSignal,
+        failure: credentialFailure,
+        map: toAzure
+      })
     }
   })
 }

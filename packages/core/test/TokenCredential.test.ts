@@ -75,6 +75,25 @@ describe("TokenCredential", () => {
     await runtime.dispose()
   })
 
+  it("answers tokenType Bearer or pop whatever the endpoint's casing", async () => {
+    const typed = (tokenType: string) =>
+      setup((request) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          TokenSource.issuedToken({
+            token: Redacted.make("typed"),
+            tokenType,
+            resource: request.resource,
+            issuedAt: DateTime.unsafeMake(now),
+            expiresOn: DateTime.unsafeMake(now + 3_600_000)
+          }))
+      )
+    for (const [tokenType, expected] of [["bearer", "Bearer"], ["PoP", "pop"], ["Bearer", "Bearer"]]) {
+      const { credential, runtime } = typed(tokenType)
+      assert.strictEqual((await credential.getToken("https://vault.azure.net/.default"))!.tokenType, expected)
+      await runtime.dispose()
+    }
+  })
+
   it("leaves refreshAfterTimestamp out for a token without refreshOn", async () => {
     const { credential, runtime } = setup(undefined, 3600)
     const token = await credential.getToken("https://storage.azure.com/.default")

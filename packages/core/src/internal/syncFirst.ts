@@ -1,10 +1,11 @@
 /**
- * Runs an effect for Promise code, settling at once what completes without suspending: a root fiber starts running
- * synchronously, so a cache hit is done when `runFork` returns and its promise is created resolved; anything else is
- * observed to its end on the same fiber.
+ * Runs a service's effect for Promise code, settling at once what completes without suspending: a root fiber starts
+ * running synchronously, so a cache hit is done when `runFork` returns and its promise is created resolved; anything
+ * else is observed to its end on the same fiber.
  */
 import * as Cause from "effect/Cause"
-import type * as Effect from "effect/Effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -31,34 +32,44 @@ const rejection = <E>(cause: Cause.Cause<E>, failure: (error: E) => unknown): un
     onSome: failure
   })
 
-const settle = <A, E>(exit: Exit.Exit<A, E>, failure: (error: E) => unknown): Promise<A> =>
-  Exit.isSuccess(exit) ? Promise.resolve(exit.value) : Promise.reject(rejection(exit.cause, failure))
+/** How `run` settles: `signal` interrupts the wait, `failure` turns a typed failure into the rejection, `map` the value. */
+export interface RunOptions<A, E, B> {
+  readonly signal?: Signal | undefined
+  readonly failure?: ((error: E) => unknown) | undefined
+  readonly map: (value: A) => B
+}
 
 /**
- * A runner over `runtime`: `run(effect, signal, failure)` resolves with the effect's value, already settled when the
- * effect completes without suspending. `signal` interrupts the wait (the promise rejects with an `AbortError`);
- * `failure` turns a typed failure into the rejection (by default the failure itself).
+ * A runner over `runtime` for the service of `tag`: `run(use, options)` resolves with `use(service)`'s value, already
+ * settled when it completes without suspending. The service is read from the runtime's context once, on the first
+ * call (a runtime's context does not change), so a later call is one fiber running `use` and nothing else.
  */
-export const make = <R>(runtime: AnyRuntime<R>) => {
-  const runFork: <A, E>(effect: Effect.Effect<A, E, R>) => Fiber.RuntimeFiber<A, unknown> =
+export const make = <I, S>(runtime: AnyRuntime<I>, tag: Context.Tag<I, S>) => {
+  const runFork: <A, E>(effect: Effect.Effect<A, E, I>) => Fiber.RuntimeFiber<A, unknown> =
     ManagedRuntime.isManagedRuntime(runtime)
       ? (effect) => runtime.runFork(effect)
-      : Runtime.runFork(runtime as Runtime.Runtime<R>)
-  return <A, E>(
-    effect: Effect.Effect<A, E, R>,
-    signal?: Signal | undefined,
-    failure: (error: E) => unknown = (error) => error
-  ): Promise<A> => {
+      : Runtime.runFork(runtime as Runtime.Runtime<I>)
+  let service: S | undefined
+  const withService = <A, E>(use: (service: S) => Effect.Effect<A, E>): Effect.Effect<A, E, I> =>
+    service !== undefined ? use(service) : Effect.flatMap(tag, (found) => {
+      service = found
+      return use(found)
+    })
+  return <A, E, B>(use: (service: S) => Effect.Effect<A, E>, options: RunOptions<A, E, B>): Promise<B> => {
+    const { map, signal } = options
+    const failure = options.failure ?? ((error: E): unknown => error)
     if (signal?.aborted) return Promise.reject(abortError())
-    const fiber = runFork(effect) as Fiber.RuntimeFiber<A, E>
+    const fiber = runFork(withService(use)) as Fiber.RuntimeFiber<A, E>
     const done = fiber.unsafePoll()
-    if (done !== null) return settle(done, failure)
-    return new Promise<A>((resolve, reject) => {
+    if (done !== null) {
+      return Exit.isSuccess(done) ? Promise.resolve(map(done.value)) : Promise.reject(rejection(done.cause, failure))
+    }
+    return new Promise<B>((resolve, reject) => {
       const onAbort = () => fiber.unsafeInterruptAsFork(FiberId.none)
       signal?.addEventListener("abort", onAbort)
       fiber.addObserver((exit) => {
         signal?.removeEventListener("abort", onAbort)
-        if (Exit.isSuccess(exit)) resolve(exit.value)
+        if (Exit.isSuccess(exit)) resolve(map(exit.value))
         else reject(rejection(exit.cause, failure))
       })
     })
