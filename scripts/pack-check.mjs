@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// Packs both packages with `pnpm pack`, installs the tarballs into a scratch project outside the workspace with
-// npm, and runs the README's first example there (against the emulator, on 127.0.0.1), then the packaged CLI — the
-// published bin, the bundle, without tsx — by hand: `emulator` in the background and `token` against it.
+// A user installing from the registry, simulated: packs both packages with `pnpm pack`, then in a scratch app outside
+// the workspace runs the README's install command as written, with the two package names replaced by the tarballs
+// (everything else — the pinned Effect 3 lines — comes from the npm registry as it is today). There it checks:
+// - the tarballs: LICENSE, README.md and CHANGELOG.md in each, no CLI sources or CLI-only dependencies in the library
+//   (the bin is the self-contained bundle, so `@effect/cli` is not installed);
+// - the packaged CLI, the published bin without tsx: `emulator` in the background, `token` against it;
+// - the README's first example, verbatim as `main.mjs`, against that emulator's IMDS on 127.0.0.1;
+// - CommonJS: a `.cjs` app that `require()`s both packages and gets a token, on this Node and on every Node binary
+//   listed in PACK_CHECK_NODES (colon-separated; CI passes Node 22's), since `engines` promises require(esm).
 // Usage: node scripts/pack-check.mjs   (run `pnpm build` first; `pnpm pack-check` does both)
 import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 
@@ -12,85 +18,91 @@ const root = resolve(import.meta.dirname, "..")
 const scratch = mkdtempSync(join(tmpdir(), "managed-identity-pack-"))
 const run = (command, args, cwd, env = process.env) =>
   execFileSync(command, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+const fail = (message) => {
+  throw new Error(`pack-check: ${message}`)
+}
+
+/** The README's install command (the first `npm install` line of its Install section) and its first example. */
+const readme = readFileSync(join(root, "README.md"), "utf8")
+const install = readme.slice(readme.indexOf("\n## Install\n"))
+const installCommand = /^npm install (.+)$/m.exec(install)?.[1].split(/\s+/) ?? fail("no install command in README.md")
+const firstExample = /```ts\n([\s\S]*?)```/.exec(install)?.[1] ?? fail("no first example in README.md's Install")
 
 try {
   for (const name of ["core", "platform-node"]) {
     run("pnpm", ["pack", "--pack-destination", scratch], join(root, "packages", name))
   }
   const tarballs = readdirSync(scratch).filter((file) => file.endsWith(".tgz"))
-  const tarball = (name) => `file:${join(scratch, tarballs.find((file) => file.includes(name)))}`
+  for (const tarball of tarballs) {
+    const files = run("tar", ["-tzf", join(scratch, tarball)], scratch).split("\n")
+    for (const file of ["LICENSE", "README.md", "CHANGELOG.md", "package.json"]) {
+      if (!files.includes(`package/${file}`)) fail(`${tarball} has no ${file}`)
+    }
+    const cli = files.filter((file) => /^package\/(src|dist)\/cli\//.test(file))
+    if (cli.length > 0) fail(`${tarball} ships CLI sources outside the bundle: ${cli.join(", ")}`)
+  }
   const app = join(scratch, "app")
-  run("mkdir", ["-p", app], scratch)
-  writeFileSync(
-    join(app, "package.json"),
-    JSON.stringify({
-      name: "scratch-app",
-      private: true,
-      type: "module",
-      dependencies: {
-        "@managed-identity/core": tarball("managed-identity-core"),
-        "@managed-identity/platform-node": tarball("managed-identity-platform-node"),
-        "@effect/platform": "^0.97.2",
-        "@effect/platform-node": "^0.108.2",
-        "effect": "^3.22.4"
-      }
-    })
-  )
-  writeFileSync(
-    join(app, "main.mjs"),
-    `import { ManagedIdentityClient } from "@managed-identity/core"
-import { ManagedIdentityEmulator, NodeManagedIdentity } from "@managed-identity/platform-node"
-import { ConfigProvider, Effect, Redacted } from "effect"
+  mkdirSync(app)
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }))
+  const tarballOf = (name) => join(scratch, tarballs.find((file) => file.startsWith(`${name.slice(1).replace("/", "-")}-`)))
+  const args = installCommand.map((arg) => arg.startsWith("@managed-identity/") ? tarballOf(arg) : arg)
+  console.log(`pack-check: npm install ${args.join(" ")}`)
+  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...args], app)
+  for (const cliOnly of ["@effect/cli", "@effect/printer", "@effect/printer-ansi"]) {
+    if (existsSync(join(app, "node_modules", cliOnly))) fail(`installing the library brought the CLI's ${cliOnly}`)
+  }
 
-const program = Effect.gen(function*() {
-  const client = yield* ManagedIdentityClient.ManagedIdentityClient
-  const token = yield* client.getToken("https://vault.azure.net")
-  const again = yield* client.getToken("https://vault.azure.net")
-  return \`\${client.source} \${token.source} \${again.source} \${Redacted.value(token.token).split(".").length}\`
-})
-
-const result = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-  const emulator = yield* ManagedIdentityEmulator.start()
-  return yield* program.pipe(
-    Effect.provide(NodeManagedIdentity.layer),
-    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env("Imds")))))
-  )
-})))
-console.log(result)
-`
-  )
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app)
-  const output = run("node", ["main.mjs"], app).trim()
-  if (output !== "Imds identity_provider cache 3") throw new Error(`unexpected output from the packed library: ${output}`)
   const cli = join(app, "node_modules", ".bin", "managed-identity")
-  if (!run(cli, ["--help"], app).includes("token")) throw new Error("the packaged CLI did not print its help")
-  const emulator = spawn(cli, ["emulator", "--source", "app-service", "--json"], {
-    cwd: app,
-    stdio: ["ignore", "pipe", "inherit"]
-  })
+  if (!run(cli, ["--help"], app).includes("token")) fail("the packaged CLI did not print its help")
+  const emulator = spawn(cli, ["emulator", "--all", "--json"], { cwd: app, stdio: ["ignore", "pipe", "inherit"] })
   try {
-    const variables = await new Promise((resolve, reject) => {
+    const env = await new Promise((resolve, reject) => {
       let text = ""
       emulator.stdout.setEncoding("utf8").on("data", (chunk) => {
         text += chunk
-        if (text.includes("\n")) resolve(JSON.parse(text).env.AppService)
+        if (text.includes("\n")) resolve(JSON.parse(text).env)
       })
       emulator.on("exit", (code) => reject(new Error(`the packaged emulator exited with ${code}`)))
     })
-    const token = JSON.parse(
-      run(cli, ["token", "--resource", "https://vault.azure.net", "--json"], app, {
-        PATH: process.env.PATH,
-        ...variables
-      })
-    )
+    const withSource = (source) => ({ PATH: process.env.PATH, ...env[source] })
+    const token = JSON.parse(run(cli, ["token", "--resource", "https://vault.azure.net", "--json"], app, withSource("AppService")))
     if (token.resource !== "https://vault.azure.net" || token.source !== "identity_provider") {
-      throw new Error(`unexpected token from the packaged CLI: ${JSON.stringify({ ...token, accessToken: "…" })}`)
+      fail(`unexpected token from the packaged CLI: ${JSON.stringify({ ...token, accessToken: "…" })}`)
+    }
+
+    writeFileSync(join(app, "main.mjs"), firstExample)
+    const printed = run(process.execPath, ["main.mjs"], app, withSource("Imds")).trim()
+    if (!/^Imds: a token for https:\/\/vault\.azure\.net until \d{4}-\d\d-\d\dT/.test(printed)) {
+      fail(`the README's first example printed ${JSON.stringify(printed)}`)
+    }
+
+    writeFileSync(
+      join(app, "require.cjs"),
+      `const { ManagedIdentityClient } = require("@managed-identity/core")
+const { NodeManagedIdentity } = require("@managed-identity/platform-node")
+const { Effect } = require("effect")
+
+Effect.runPromise(
+  Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken("https://vault.azure.net"))
+    .pipe(Effect.provide(NodeManagedIdentity.layer))
+).then((token) => console.log(\`require(esm) on \${process.version}: \${token.source} \${token.resource}\`))
+`
+    )
+    const nodes = [process.execPath, ...(process.env.PACK_CHECK_NODES ?? "").split(":").filter((path) => path !== "")]
+    for (const node of nodes) {
+      const line = run(node, ["require.cjs"], app, withSource("Imds")).trim()
+      if (!/^require\(esm\) on v\d+\.\d+\.\d+: identity_provider https:\/\/vault\.azure\.net$/.test(line)) {
+        fail(`the CommonJS app printed ${JSON.stringify(line)}`)
+      }
+      console.log(`pack-check: ${line}`)
     }
   } finally {
     emulator.kill()
   }
   console.log(
-    `pack-check: the packed tarballs install and run outside the workspace, the CLI too (${tarballs.join(", ")})`
+    `pack-check: the README's install command, first example and the CLI work outside the workspace (${
+      tarballs.join(", ")
+    })`
   )
 } finally {
   rmSync(scratch, { recursive: true, force: true })

@@ -125,10 +125,8 @@ export const userAssignedConfig = (
 ): Config.Config<Identity> =>
   Config.mapOrFail(Config.string(name), (value) => {
     const id = value.trim()
-    if (id === "") return Either.left(ConfigError.InvalidData([name], `${name} must hold a non-empty ${selector}`))
-    return Either.right(
-      selector === "ClientId" ? clientId(id) : selector === "ResourceId" ? resourceId(id) : objectId(id)
-    )
+    if (id === "") return Either.left(ConfigError.InvalidData([], `${name} must hold a non-empty ${selector}`))
+    return Either.right({ ClientId: clientId, ResourceId: resourceId, ObjectId: objectId }[selector](id))
   })
 
 /**
@@ -212,13 +210,14 @@ const decodeMsalObject = Lazy.lazy(() => Schema.decodeUnknownEither(FromMsalObje
 /**
  * Decodes MSAL's JSON form of an identity, failing with `InvalidIdentity` and a message that says what is wrong:
  * which field, and what it expected, never the value it got. Any string is safe to pass, however deeply nested.
+ * `origin`, where the text came from (`"MY_VAR: "`), starts the reason.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromMsalJson = (json: string): Effect.Effect<Identity, InvalidIdentity> => {
+export const fromMsalJson = (json: string, origin = ""): Effect.Effect<Identity, InvalidIdentity> => {
   const invalid = (reason: string) =>
-    Effect.fail(new InvalidIdentity({ source: "Detection", reason: `${expectedMsalJson}: ${reason}` }))
+    Effect.fail(new InvalidIdentity({ source: "Detection", reason: `${origin}${expectedMsalJson}: ${reason}` }))
   let parsed: unknown
   try {
     parsed = JSON.parse(json)
@@ -266,7 +265,7 @@ export const layerConfig = (config: Config.Config<Identity>): Layer.Layer<Manage
 /**
  * The identity from MSAL's JSON form held in an environment variable (read through `Config`). An unset or empty
  * variable means the system-assigned identity, so one deployment artefact runs on hosts with and without a
- * user-assigned identity; anything else that does not decode is an `InvalidIdentity`.
+ * user-assigned identity; anything else that does not decode is an `InvalidIdentity` starting with the variable.
  *
  * @example
  * ```ts
@@ -293,6 +292,8 @@ export const layerFromJson = (
     Effect.flatMap(
       Config.option(Config.string(envVarName)),
       (json) =>
-        Option.isNone(json) || json.value.trim() === "" ? Effect.succeed(systemAssigned) : fromMsalJson(json.value)
+        Option.isNone(json) || json.value.trim() === ""
+          ? Effect.succeed(systemAssigned)
+          : fromMsalJson(json.value, `${envVarName}: `)
     )
   )

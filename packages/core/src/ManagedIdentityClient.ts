@@ -7,18 +7,22 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
+import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { AccessToken } from "./AccessToken.js"
 import * as KeyRequests from "./internal/keyRequests.js"
 import * as KeyState from "./internal/keyState.js"
 import * as Metrics from "./internal/metrics.js"
+import * as SyncFirst from "./internal/syncFirst.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
-import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import { InvalidIdentity, type ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as TokenCache from "./TokenCache.js"
-import type { TokenRequest } from "./TokenRequest.js"
+import * as TokenRequest from "./TokenRequest.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
@@ -127,6 +131,9 @@ const sha256Hex = (text: string): Effect.Effect<string> =>
  *   the first caller after `refreshBackoff`, and the old token is served until the 300 s line.
  * - Concurrent requests for one key share one request. The request runs in a fiber owned by the layer's scope, so
  *   interrupting a waiting caller never cancels it for the others, and closing the scope stops it.
+ * - The resource is an audience, not a scope: `https://vault.azure.net/.default` asks for `https://vault.azure.net`
+ *   (the suffix is dropped, as the `TokenCredential` adapter does), and a text that is neither a URI with a scheme nor
+ *   an application id (`vault.azure.net`) fails with `InvalidIdentity` before the cache or the source is asked.
  * - `claims` bypasses the cache (with the cached token's SHA-256 for sources that revoke); `forceRefresh` skips the
  *   cache read. Both store the new token.
  * - A `429`, or a `5xx` with `Retry-After`, is remembered per identity and resource for its `Retry-After` (at most
@@ -158,7 +165,7 @@ export const make = (
     const hits = Metrics.cacheHits(source.kind)
     const misses = Metrics.cacheMisses(source.kind)
     const clientCapabilities = source.capabilities.clientCapabilities ? options.clientCapabilities ?? [] : []
-    const baseRequest = (resource: string): TokenRequest =>
+    const baseRequest = (resource: string): TokenRequest.TokenRequest =>
       clientCapabilities.length === 0 ? { resource } : { resource, clientCapabilities }
     const identityKey = TokenCache.key(source.identity, "")
 
@@ -192,7 +199,11 @@ export const make = (
     return ManagedIdentityClient.of({
       source: source.kind,
       identity: source.identity,
-      getToken: (resource, options) => {
+      getToken: (requested, options) => {
+        const resource = TokenRequest.resourceFromScope(requested)
+        if (!TokenRequest.isResource(resource)) {
+          return Effect.fail(new InvalidIdentity({ source: source.kind, reason: TokenRequest.notAResource(requested) }))
+        }
         const key = identityKey + resource
         if (options?.claims !== undefined && options.claims !== "") return getWithClaims(resource, key, options.claims)
         return options?.forceRefresh === true
@@ -221,3 +232,51 @@ export const layerWithOptions = (
   options: Options
 ): Layer.Layer<ManagedIdentityClient, never, TokenSource.TokenSource | TokenCache.TokenCache> =>
   Layer.scoped(ManagedIdentityClient, make(options))
+
+/**
+ * Options of a Promise caller's `getToken`: the client's options, and a signal that stops waiting.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PromiseGetTokenOptions extends GetTokenOptions {
+  /** Interrupts the wait (a request shared with other callers keeps running for them); rejects with `AbortError`. */
+  readonly signal?: {
+    readonly aborted: boolean
+    addEventListener(type: "abort", listener: () => void): void
+    removeEventListener(type: "abort", listener: () => void): void
+  } | undefined
+}
+
+/**
+ * `getToken` for Promise code, over a runtime that provides the client (a `ManagedRuntime`, or a `Runtime` from
+ * `Effect.runtime`). A cache hit is served without a trip through the scheduler: the call runs synchronously first
+ * and returns an already resolved promise; a miss goes on asynchronously on the same fiber. A failure rejects with
+ * the `ManagedIdentityError` itself, an aborted wait with an error named `AbortError`.
+ *
+ * Prefer it to `runtime.runPromise(client.getToken(resource))` where many callers await hits: `runPromise` always
+ * schedules, so each awaited hit waits for every other fiber's turn.
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentityClient } from "@managed-identity/core"
+ * import { NodeManagedIdentity } from "@managed-identity/platform-node"
+ * import { ManagedRuntime, Redacted } from "effect"
+ *
+ * const runtime = ManagedRuntime.make(NodeManagedIdentity.layer)
+ * const getToken = ManagedIdentityClient.getTokenPromise(runtime)
+ *
+ * export const authorization = async (): Promise<string> =>
+ *   `Bearer ${Redacted.value((await getToken("https://vault.azure.net")).token)}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const getTokenPromise = <ER>(
+  runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, ER>
+): (resource: string, options?: PromiseGetTokenOptions) => Promise<AccessToken> => {
+  const run = SyncFirst.make(runtime as SyncFirst.AnyRuntime<ManagedIdentityClient>, ManagedIdentityClient)
+  return (resource, options) =>
+    run((client) => client.getToken(resource, options), { signal: options?.signal, map: identity })
+}

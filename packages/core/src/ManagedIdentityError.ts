@@ -76,7 +76,7 @@ export type TypeId = typeof TypeId
  * The configuration is unusable, so it is never retried: a malformed identity, an identity kind the source cannot
  * take, an endpoint this library will not send a secret to, a malformed URL or one holding a user name or password, a
  * secret a header cannot carry (CR, LF, NUL, beyond Latin-1), or a request the HTTP client refuses to send (such as
- * a port `fetch` blocks).
+ * a port `fetch` blocks), or a resource passed to `getToken` that is not one (`vault.azure.net`).
  *
  * @since 0.1.0
  * @category errors
@@ -114,8 +114,10 @@ export class SourceUnavailable extends Schema.TaggedError<SourceUnavailable>(
 /**
  * The endpoint answered with an error status. `error` and `description` carry the endpoint's own error code and
  * text (an error body of an unknown JSON shape is not shown), `correlationId` and `traceId` its request identifiers
- * (Entra sends both); `retryAfter` (seconds) what it asked for in `Retry-After`. A redirect (`3xx`) is one too: it is
- * never followed.
+ * (Entra sends both); `retryAfter` (seconds) what it asked for in `Retry-After`; `identity` the identity that was
+ * asked for, in words (`client id …`, `the system-assigned identity`), which the message names after a `400`, `403`
+ * or `404` — the answers endpoints give for an identity they do not know. A redirect (`3xx`) is one too: it is never
+ * followed.
  *
  * @since 0.1.0
  * @category errors
@@ -129,16 +131,24 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
   description: Schema.optional(Schema.String),
   correlationId: Schema.optional(Schema.String),
   traceId: Schema.optional(Schema.String),
-  retryAfter: Schema.optional(Schema.Number)
+  retryAfter: Schema.optional(Schema.Number),
+  identity: Schema.optional(Schema.String)
 }) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    const detail = [this.error, this.description].filter(Predicate.isNotUndefined).join(": ")
-    return printable(`${this.source} answered ${this.status}${detail === "" ? "" : ` ${detail}`}`)
+    const code = this.error === undefined ? "" : ` ${this.error}`
+    const description = this.description === undefined ? "" : `: ${this.description}`
+    const asked = this.identity !== undefined && identityStatuses.has(this.status)
+      ? ` (asked for ${this.identity})`
+      : ""
+    return printable(`${this.source} answered ${this.status}${code}${description}${asked}`)
   }
 }
+
+/** The statuses endpoints answer for an identity they do not know, after which a message names the one asked for. */
+const identityStatuses: ReadonlySet<number> = new Set([400, 403, 404])
 
 /**
  * The connection was made but the exchange broke (reset, closed early, unreadable response) on every attempt.

@@ -4,20 +4,18 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import * as ManagedRuntime from "effect/ManagedRuntime"
+import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Runtime from "effect/Runtime"
+import type * as Runtime from "effect/Runtime"
 import type { AccessToken } from "./AccessToken.js"
 import * as Claims from "./internal/claims.js"
+import * as SyncFirst from "./internal/syncFirst.js"
 import { ManagedIdentityClient } from "./ManagedIdentityClient.js"
-import { isManagedIdentityError } from "./ManagedIdentityError.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as TokenRequest from "./TokenRequest.js"
 
 /**
@@ -85,30 +83,22 @@ export declare namespace TokenCredential {
   }
 }
 
-const abortError = (): Error => Object.assign(new Error("The operation was aborted."), { name: "AbortError" })
-
-const toRejection = (cause: Cause.Cause<unknown>): unknown =>
-  Option.match(Cause.failureOption(cause), {
-    onNone: () => Cause.isInterruptedOnly(cause) ? abortError() : Cause.squash(cause),
-    onSome: (error) =>
-      isManagedIdentityError(error) && error._tag === "SourceUnavailable"
-        ? Object.assign(new Error(error.message, { cause: error }), { name: "CredentialUnavailableError" })
-        : error
-  })
-
-const isManagedRuntime = (
-  runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, unknown>
-): runtime is ManagedRuntime.ManagedRuntime<ManagedIdentityClient, unknown> => ManagedRuntime.isManagedRuntime(runtime)
+const credentialFailure = (error: ManagedIdentityError): unknown =>
+  error._tag === "SourceUnavailable"
+    ? Object.assign(new Error(error.message, { cause: error }), { name: "CredentialUnavailableError" })
+    : error
 
 const toAzure = (token: AccessToken): AzureAccessToken => {
-  const azure = {
-    token: Redacted.value(token.token),
-    expiresOnTimestamp: token.expiresOn.epochMillis,
-    tokenType: token.tokenType.toLowerCase() === "pop" ? "pop" as const : "Bearer" as const
-  }
+  const value = Redacted.value(token.token)
+  const tokenType = token.tokenType === "Bearer" || token.tokenType.toLowerCase() !== "pop" ? "Bearer" : "pop"
   return token.refreshOn._tag === "Some"
-    ? { ...azure, refreshAfterTimestamp: token.refreshOn.value.epochMillis }
-    : azure
+    ? {
+      token: value,
+      expiresOnTimestamp: token.expiresOn.epochMillis,
+      refreshAfterTimestamp: token.refreshOn.value.epochMillis,
+      tokenType
+    }
+    : { token: value, expiresOnTimestamp: token.expiresOn.epochMillis, tokenType }
 }
 
 const decodeClaims = (claims: string): string => {
@@ -125,10 +115,13 @@ const decodeClaims = (claims: string): string => {
  * `Effect.runtime`, or a `ManagedRuntime`).
  *
  * - Exactly one scope is accepted; `https://vault.azure.net/.default` asks for the resource
- *   `https://vault.azure.net`. Anything else rejects with an `Error`.
+ *   `https://vault.azure.net`. More or fewer scopes reject with an `Error`; a scope that is no resource
+ *   (`vault.azure.net/.default`) rejects with the client's `InvalidIdentity`.
  * - `options.claims` (JSON, or base64 JSON) is passed to the client as a claims challenge.
  * - `options.abortSignal` interrupts the wait (a request shared with other callers keeps running for them) and
  *   rejects with an error named `AbortError`.
+ * - A cache hit is served without a trip through the scheduler: the call runs synchronously first, and the promise it
+ *   returns is already resolved; a miss goes on asynchronously on the same fiber.
  * - A `SourceUnavailable` rejects with an error named `CredentialUnavailableError` (its `cause` is the original),
  *   so a chain of Azure credentials moves on to the next; every other failure rejects with the
  *   `ManagedIdentityError` itself.
@@ -139,9 +132,7 @@ const decodeClaims = (claims: string): string => {
 export const make = (
   runtime: Runtime.Runtime<ManagedIdentityClient> | ManagedRuntime.ManagedRuntime<ManagedIdentityClient, unknown>
 ): TokenCredential.Service => {
-  const runFork = isManagedRuntime(runtime)
-    ? <A, E>(effect: Effect.Effect<A, E, ManagedIdentityClient>) => runtime.runFork(effect)
-    : Runtime.runFork(runtime)
+  const run = SyncFirst.make(runtime, ManagedIdentityClient)
   return TokenCredential.of({
     getToken: (scopes, options) => {
       const scopeList = typeof scopes === "string" ? [scopes] : scopes
@@ -152,22 +143,10 @@ export const make = (
       }
       const resource = TokenRequest.resourceFromScope(scopeList[0])
       const claims = options?.claims === undefined || options.claims === "" ? undefined : decodeClaims(options.claims)
-      const signal = options?.abortSignal
-      if (signal?.aborted) return Promise.reject(abortError())
-      return new Promise<AzureAccessToken>((resolve, reject) => {
-        const fiber = runFork(
-          Effect.flatMap(
-            ManagedIdentityClient,
-            (client) => Effect.map(client.getToken(resource, claims === undefined ? undefined : { claims }), toAzure)
-          )
-        )
-        const onAbort = () => fiber.unsafeInterruptAsFork(FiberId.none)
-        signal?.addEventListener("abort", onAbort)
-        fiber.addObserver((exit) => {
-          signal?.removeEventListener("abort", onAbort)
-          if (Exit.isSuccess(exit)) resolve(exit.value)
-          else reject(toRejection(exit.cause))
-        })
+      return run((client) => client.getToken(resource, claims === undefined ? undefined : { claims }), {
+        signal: options?.abortSignal,
+        failure: credentialFailure,
+        map: toAzure
       })
     }
   })

@@ -158,9 +158,12 @@ describe("AppServiceTokenSource", () => {
         assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.source, "AppService")
         assert.strictEqual(error.status, 400)
-        assert.strictEqual(error.error, "400")
+        assert.strictEqual(error.error, undefined)
         assert.strictEqual(error.description, "No managed identity found for the given client id")
-        assert.include(error.message, "No managed identity found for the given client id")
+        assert.strictEqual(
+          error.message,
+          "AppService answered 400: No managed identity found for the given client id (asked for client id unknown)"
+        )
         assert.strictEqual(yield* http.count, 1)
       }))
 
@@ -172,8 +175,9 @@ describe("AppServiceTokenSource", () => {
         const error = yield* Effect.flip(getToken(http).pipe(SourceHarness.advancing("30 seconds")))
         assert(error._tag === "TokenRequestFailed")
         assert.strictEqual(error.status, 500)
-        assert.strictEqual(error.error, "500")
+        assert.strictEqual(error.error, undefined)
         assert.strictEqual(error.description, "An unexpected error occured")
+        assert.strictEqual(error.message, "AppService answered 500: An unexpected error occured")
         assert.strictEqual(yield* http.count, 4)
       }))
   })

@@ -260,7 +260,8 @@ describe("ManagedIdentitySource.diagnose", () => {
         _tag: "Error",
         error: "TokenRequestFailed",
         status: 400,
-        message: "Imds answered 400 invalid_request: Identity not found"
+        message:
+          "Imds answered 400 invalid_request: Identity not found (asked for client id 11111111-2222-3333-4444-555555555555)"
       })
       const refusing = yield* FakeHttp.make([FakeHttp.refused])
       const refused = yield* diagnoseWith(refusing).pipe(SourceHarness.advancing("350 millis"))

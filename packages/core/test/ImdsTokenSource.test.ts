@@ -266,7 +266,11 @@ describe("ImdsTokenSource", () => {
         assert.strictEqual(error.error, "invalid_request")
         assert.strictEqual(error.description, "Identity not found")
         assert.strictEqual(error.retryAfter, undefined)
-        assert.include(error.message, "Identity not found")
+        assert.strictEqual(error.identity, "client id unknown")
+        assert.strictEqual(
+          error.message,
+          "Imds answered 400 invalid_request: Identity not found (asked for client id unknown)"
+        )
         assert.strictEqual(yield* http.count, 1)
       }))
 

@@ -171,6 +171,16 @@ describe("ManagedIdentity", () => {
           )
         }
       }))
+
+    it.effect("a blank variable's error names the variable once, not a doubled path", () =>
+      Effect.gen(function*() {
+        const result = yield* read("ClientId", "  ")
+        assert(Either.isLeft(result))
+        assert.strictEqual(
+          String(result.left),
+          "(Invalid data at AZURE_CLIENT_ID: \"AZURE_CLIENT_ID must hold a non-empty ClientId\")"
+        )
+      }))
   })
 
   describe("layerFromJson", () => {
@@ -196,6 +206,15 @@ describe("ManagedIdentity", () => {
       Effect.gen(function*() {
         const error = yield* Effect.flip(fromEnv([["MY_VAR", `{"foo":"bar"}`]]))
         assert.strictEqual(error._tag, "InvalidIdentity")
+      }))
+
+    it.effect("an invalid value's message starts with the variable it came from", () =>
+      Effect.gen(function*() {
+        for (const value of [`{"foo":"bar"}`, "not json", `{"ManagedIdentityIdType":"ClientId"}`]) {
+          const error = yield* Effect.flip(fromEnv([["MY_VAR", value]]))
+          assert(error._tag === "InvalidIdentity")
+          assert.match(error.message, /^Detection: MY_VAR: expected MSAL's \{"ManagedIdentityIdType"/)
+        }
       }))
   })
 

@@ -172,6 +172,48 @@ describe("ManagedIdentityClient", () => {
       }))
   })
 
+  describe("the resource", () => {
+    it.effect("a /.default scope asks for its resource and shares its cache entry", () => {
+      const source = scripted([issue("first")])
+      return run({ getToken: source.getToken }, (client) =>
+        Effect.gen(function*() {
+          const scoped = yield* client.getToken(`${resource}/.default`)
+          const plain = yield* client.getToken(resource)
+          assert.deepStrictEqual(source.requests.map((request) => request.resource), [resource])
+          assert.strictEqual(scoped.resource, resource)
+          assert.strictEqual(plain.source, "cache")
+        }))
+    })
+
+    it.effect("a URI with a scheme or an application id is a resource", () => {
+      const source = scripted([])
+      const resources = ["api://my-app", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"]
+      return run({ getToken: source.getToken }, (client) =>
+        Effect.gen(function*() {
+          for (const requested of resources) yield* client.getToken(requested)
+          assert.deepStrictEqual(source.requests.map((request) => request.resource), resources)
+        }))
+    })
+
+    it.effect("text without a scheme is InvalidIdentity naming it, before the cache or the source is asked", () => {
+      const source = scripted([])
+      return run({ getToken: source.getToken }, (client) =>
+        Effect.gen(function*() {
+          for (const requested of ["vault.azure.net", "vault.azure.net/.default", "", " https://vault.azure.net"]) {
+            const error = yield* Effect.flip(client.getToken(requested))
+            assert(error._tag === "InvalidIdentity")
+            assert.strictEqual(
+              error.message,
+              `Imds: getToken takes a resource, a URI with a scheme such as https://vault.azure.net or an application id, and ${
+                JSON.stringify(requested)
+              } is neither`
+            )
+          }
+          assert.strictEqual(source.requests.length, 0)
+        }))
+    })
+  })
+
   describe("single flight", () => {
     it.effect("1000 concurrent callers make one request; two resources make two", () =>
       Effect.gen(function*() {

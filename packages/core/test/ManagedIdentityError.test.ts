@@ -158,7 +158,7 @@ describe("printable (issue 17, item 4)", () => {
   it("every error's message is printable, while its fields keep what was received", () => {
     const description = "\u001b[2J\u001b]52;c;ZXZpbA==\u0007\ndoctor: 0 errors"
     const error = new ManagedIdentityError.TokenRequestFailed({ source: "Imds", status: 400, description })
-    assert.strictEqual(error.message, "Imds answered 400 \\x1b[2J\\x1b]52;c;ZXZpbA==\\x07\\ndoctor: 0 errors")
+    assert.strictEqual(error.message, "Imds answered 400: \\x1b[2J\\x1b]52;c;ZXZpbA==\\x07\\ndoctor: 0 errors")
     assert.strictEqual(error.description, description)
     for (const [each] of errors) {
       assert.strictEqual(each.message, ManagedIdentityError.printable(each.message))

@@ -109,9 +109,9 @@ describe("ServiceFabricTokenSource", () => {
       const { sent } = yield* run(
         Effect.gen(function*() {
           const client = yield* ManagedIdentityClient.ManagedIdentityClient
-          yield* client.getToken("r")
-          yield* client.getToken("r")
-          yield* client.getToken("r", { claims: "{\"access_token\":{}}" })
+          yield* client.getToken("api://r")
+          yield* client.getToken("api://r")
+          yield* client.getToken("api://r", { claims: "{\"access_token\":{}}" })
         }).pipe(
           Effect.provide(
             ManagedIdentityClient.layerWithOptions({ clientCapabilities: ["cp1"] }).pipe(
@@ -121,8 +121,8 @@ describe("ServiceFabricTokenSource", () => {
         )
       )
       assert.deepStrictEqual(sent.map(({ url }) => url.slice(endpoint.length)), [
-        "?api-version=2019-07-01-preview&resource=r&xms_cc=cp1",
-        "?api-version=2019-07-01-preview&resource=r&token_sha256_to_refresh=eb5442705969dc8da5dfac8f9658dc68acdab5bb7635ba7cc551e389416ac34e&xms_cc=cp1"
+        "?api-version=2019-07-01-preview&resource=api%3A%2F%2Fr&xms_cc=cp1",
+        "?api-version=2019-07-01-preview&resource=api%3A%2F%2Fr&token_sha256_to_refresh=eb5442705969dc8da5dfac8f9658dc68acdab5bb7635ba7cc551e389416ac34e&xms_cc=cp1"
       ])
     }))
 

@@ -35,6 +35,26 @@ const setup = (
   return { requests, runtime, credential: TokenCredential.make(runtime) }
 }
 
+/** A client whose source answers the token "late" once `gate` opens. */
+const gated = () => {
+  const gate = Effect.runSync(Deferred.make<void>())
+  return {
+    gate,
+    ...setup((request) =>
+      Effect.zipRight(
+        Deferred.await(gate),
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          TokenSource.issuedToken({
+            token: Redacted.make("late"),
+            resource: request.resource,
+            issuedAt: DateTime.unsafeMake(now),
+            expiresOn: DateTime.unsafeMake(now + 3_600_000)
+          }))
+      )
+    )
+  }
+}
+
 const rejection = (promise: Promise<unknown>): Promise<Error> =>
   promise.then(() => assert.fail("expected a rejection"), (error: Error) => error)
 
@@ -53,6 +73,25 @@ describe("TokenCredential", () => {
     assert.strictEqual(again!.token, "token-1")
     assert.strictEqual(requests.length, 1)
     await runtime.dispose()
+  })
+
+  it("answers tokenType Bearer or pop whatever the endpoint's casing", async () => {
+    const typed = (tokenType: string) =>
+      setup((request) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          TokenSource.issuedToken({
+            token: Redacted.make("typed"),
+            tokenType,
+            resource: request.resource,
+            issuedAt: DateTime.unsafeMake(now),
+            expiresOn: DateTime.unsafeMake(now + 3_600_000)
+          }))
+      )
+    for (const [tokenType, expected] of [["bearer", "Bearer"], ["PoP", "pop"], ["Bearer", "Bearer"]]) {
+      const { credential, runtime } = typed(tokenType)
+      assert.strictEqual((await credential.getToken("https://vault.azure.net/.default"))!.tokenType, expected)
+      await runtime.dispose()
+    }
   })
 
   it("leaves refreshAfterTimestamp out for a token without refreshOn", async () => {
@@ -84,19 +123,7 @@ describe("TokenCredential", () => {
   })
 
   it("an abort signal interrupts the wait and rejects with an AbortError", async () => {
-    const gate = Effect.runSync(Deferred.make<void>())
-    const { credential, requests, runtime } = setup((request) =>
-      Effect.zipRight(
-        Deferred.await(gate),
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          TokenSource.issuedToken({
-            token: Redacted.make("late"),
-            resource: request.resource,
-            issuedAt: DateTime.unsafeMake(now),
-            expiresOn: DateTime.unsafeMake(now + 3_600_000)
-          }))
-      )
-    )
+    const { credential, gate, requests, runtime } = gated()
     const controller = new AbortController()
     const waiting = credential.getToken("https://vault.azure.net/.default", { abortSignal: controller.signal })
     const other = credential.getToken("https://vault.azure.net/.default")
@@ -145,6 +172,79 @@ describe("TokenCredential", () => {
     assert.strictEqual((error as unknown as { _tag: string })._tag, "InvalidTokenResponse")
     assert.include(error.message, "expires_on")
     await runtime.dispose()
+  })
+
+  it("a cache hit is settled when getToken returns: its callback runs before a microtask queued after the call", async () => {
+    const { credential, requests, runtime } = setup()
+    await credential.getToken("https://vault.azure.net/.default")
+    const order: Array<string> = []
+    const hit = credential.getToken("https://vault.azure.net/.default").then((token) => order.push(token!.token))
+    void Promise.resolve().then(() => order.push("queued after the call"))
+    await hit
+    assert.deepStrictEqual(order, ["token-1", "queued after the call"])
+    assert.strictEqual(requests.length, 1)
+    await runtime.dispose()
+  })
+
+  it("a scope that is no resource rejects with the client's InvalidIdentity, without a request", async () => {
+    const { credential, requests, runtime } = setup()
+    const error = await rejection(credential.getToken("vault.azure.net/.default"))
+    assert.strictEqual((error as unknown as { _tag: string })._tag, "InvalidIdentity")
+    assert.include(error.message, "\"vault.azure.net\" is neither")
+    assert.strictEqual(requests.length, 0)
+    await runtime.dispose()
+  })
+
+  describe("ManagedIdentityClient.getTokenPromise", () => {
+    it("a miss goes to the source, a hit is settled when the call returns", async () => {
+      const { requests, runtime } = setup()
+      const getToken = ManagedIdentityClient.getTokenPromise(runtime)
+      const first = await getToken("https://vault.azure.net")
+      assert.strictEqual(Redacted.value(first.token), "token-1")
+      assert.strictEqual(first.source, "identity_provider")
+      const order: Array<string> = []
+      const hit = getToken("https://vault.azure.net/.default").then((token) => order.push(token.source))
+      void Promise.resolve().then(() => order.push("queued after the call"))
+      await hit
+      assert.deepStrictEqual(order, ["cache", "queued after the call"])
+      assert.deepStrictEqual(requests, [{ resource: "https://vault.azure.net" }])
+      await runtime.dispose()
+    })
+
+    it("forceRefresh and claims reach the client; a failure rejects with the typed error", async () => {
+      const { requests, runtime } = setup()
+      const getToken = ManagedIdentityClient.getTokenPromise(runtime)
+      await getToken("https://vault.azure.net")
+      const forced = await getToken("https://vault.azure.net", { forceRefresh: true })
+      const challenged = await getToken("https://vault.azure.net", { claims })
+      assert.deepStrictEqual([forced.source, challenged.source], ["identity_provider", "identity_provider"])
+      assert.deepStrictEqual(requests.map((request) => request.claims), [undefined, undefined, claims])
+      const error = await rejection(getToken("vault.azure.net"))
+      assert.strictEqual((error as unknown as { _tag: string })._tag, "InvalidIdentity")
+      await runtime.dispose()
+      const failed = setup(() => Effect.fail(new TokenRequestFailed({ source: "Imds", status: 400 })))
+      const typed = await rejection(ManagedIdentityClient.getTokenPromise(failed.runtime)("https://vault.azure.net"))
+      assert.strictEqual((typed as unknown as { _tag: string })._tag, "TokenRequestFailed")
+      await failed.runtime.dispose()
+    })
+
+    it("an abort signal interrupts the wait; the shared request goes on for the others", async () => {
+      const { gate, requests, runtime } = gated()
+      const getToken = ManagedIdentityClient.getTokenPromise(runtime)
+      const controller = new AbortController()
+      const waiting = getToken("https://vault.azure.net", { signal: controller.signal })
+      const other = getToken("https://vault.azure.net")
+      controller.abort()
+      assert.strictEqual((await rejection(waiting)).name, "AbortError")
+      Effect.runSync(Deferred.succeed(gate, undefined))
+      assert.strictEqual(Redacted.value((await other).token), "late")
+      assert.strictEqual(
+        (await rejection(getToken("https://x.example", { signal: AbortSignal.abort() }))).name,
+        "AbortError"
+      )
+      assert.strictEqual(requests.length, 1)
+      await runtime.dispose()
+    })
   })
 
   it.effect("layer provides the adapter over the client in context, from a plain Runtime", () =>

@@ -135,11 +135,17 @@ describe("managed-identity CLI", () => {
           [bogus.code, unknownAfterResource.code, missing.code, conflicting.code],
           [2, 2, 2, 2]
         )
-        assert.include(unknownAfterResource.stderr, "Received unknown argument: '--bogus'")
-        assert.include(missing.stderr, "--resource")
+        assert.strictEqual(
+          unknownAfterResource.stderr,
+          "usage: managed-identity token: unknown flag or argument --bogus (managed-identity token --help shows the usage)\n"
+        )
+        assert.strictEqual(
+          missing.stderr,
+          "usage: managed-identity token: --resource is required (managed-identity token --help shows the usage)\n"
+        )
         assert.strictEqual(
           conflicting.stderr,
-          "usage: choose at most one of --client-id, --resource-id, --object-id and --identity-json\n"
+          "usage: managed-identity token: choose at most one of --client-id, --resource-id, --object-id and --identity-json\n"
         )
         assert.strictEqual(yield* emulator.requestCount(), 0)
       }))
@@ -152,13 +158,16 @@ describe("managed-identity CLI", () => {
         const env = emulator.env("Imds")
         const deep = "[".repeat(5000) + "]".repeat(5000)
         const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
-          [["--client-id", ""], "usage: --client-id needs an id; it is empty\n"],
-          [["--resource-id", "  "], "usage: --resource-id needs an id; it is empty\n"],
-          [["--object-id", ""], "usage: --object-id needs an id; it is empty\n"],
-          [["--identity-json", "not json"], "usage: --identity-json: expected MSAL's"],
+          [["--client-id", ""], "usage: managed-identity token: --client-id needs an id; it is empty\n"],
+          [["--resource-id", "  "], "usage: managed-identity token: --resource-id needs an id; it is empty\n"],
+          [["--object-id", ""], "usage: managed-identity token: --object-id needs an id; it is empty\n"],
+          [["--client-id"], "usage: managed-identity token: --client-id needs a value\n"],
+          [["--client-id", "--json"], "usage: managed-identity token: --client-id needs a value\n"],
+          [["--identity-json"], "usage: managed-identity token: --identity-json needs a value\n"],
+          [["--identity-json", "not json"], "usage: managed-identity token: --identity-json: expected MSAL's"],
           [["--identity-json", `{"ManagedIdentityIdType":"UserAssigned","Id":"x"}`], "[\"ManagedIdentityIdType\"]"],
           [["--identity-json", `{"ManagedIdentityIdType":"ClientId","Id":""}`], "needs a non-empty Id"],
-          [["--identity-json", deep], "usage: --identity-json: expected MSAL's"]
+          [["--identity-json", deep], "usage: managed-identity token: --identity-json: expected MSAL's"]
         ]
         const outcomes = yield* Effect.all(
           cases.map(([flags]) => cli(["token", "--resource", vault, ...flags], env)),
@@ -390,7 +399,7 @@ describe("managed-identity CLI", () => {
           cli(["emulator", "--port", "70000"], {})
         ], { concurrency: "unbounded" })
         assert.deepStrictEqual(outcomes.map((outcome) => outcome.code), [2, 2, 2, 2])
-        assert.strictEqual(outcomes[0].stderr, "usage: choose --source or --all, not both\n")
+        assert.strictEqual(outcomes[0].stderr, "usage: managed-identity emulator: choose --source or --all, not both\n")
         assert.include(outcomes[1].stderr, "Unknown source 'nowhere'")
         assert.include(outcomes[2].stderr, "Invalid fault script")
       }))
@@ -733,10 +742,34 @@ describe("managed-identity CLI", () => {
         assert.strictEqual(outcome.stdout, "")
         assert.strictEqual(
           outcome.stderr,
-          "usage: --wizard asks its questions on a terminal, and stdin or stdout is not one: give the flags instead\n"
+          "usage: managed-identity: --wizard asks its questions on a terminal, and stdin or stdout is not one: give the flags instead\n"
         )
         const piped = yield* onTerminal("--wizard | cat", {})
-        assert.include(piped, "usage: --wizard asks its questions on a terminal, and stdin or stdout is not one")
+        assert.include(
+          piped,
+          "usage: managed-identity: --wizard asks its questions on a terminal, and stdin or stdout is not one"
+        )
       }))
   })
+
+  it.live("on every command, an unknown flag or a flag without its value is one usage line naming the program", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["token", "--resource", vault, "--frob"], "managed-identity token: unknown flag or argument --frob"],
+        [["source", "--client-id"], "managed-identity source: --client-id needs a value"],
+        [["doctor", "--budget", "--json"], "managed-identity doctor: --budget needs a value"],
+        [["doctor", "--frob"], "managed-identity doctor: unknown flag or argument --frob"],
+        [["emulator", "--port"], "managed-identity emulator: --port needs a value"],
+        [["demo", "--frob"], "managed-identity demo: unknown flag or argument --frob"],
+        [["frob"], "managed-identity: Invalid subcommand for managed-identity"]
+      ]
+      const outcomes = yield* Effect.all(cases.map(([args]) => cli(args, {})), { concurrency: 2 })
+      for (const [index, [args, expected]] of cases.entries()) {
+        const outcome = outcomes[index]
+        assert.strictEqual(outcome.code, 2, `${args.join(" ")}: ${outcome.stderr}`)
+        assert.strictEqual(outcome.stdout, "")
+        assert.match(outcome.stderr, /^usage: [^\n]*\n$/, outcome.stderr)
+        assert.include(outcome.stderr, `usage: ${expected}`)
+      }
+    }))
 })

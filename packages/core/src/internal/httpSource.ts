@@ -5,7 +5,7 @@ import * as Either from "effect/Either"
 import { identity } from "effect/Function"
 import type * as Redacted from "effect/Redacted"
 import * as ManagedIdentity from "../ManagedIdentity.js"
-import type { ManagedIdentityError } from "../ManagedIdentityError.js"
+import { type ManagedIdentityError, TokenRequestFailed } from "../ManagedIdentityError.js"
 import type { TokenRequest } from "../TokenRequest.js"
 import * as TokenSource from "../TokenSource.js"
 import * as AttemptLoop from "./attemptLoop.js"
@@ -39,8 +39,24 @@ export const fromChecked = (
     capabilities: definition.capabilities ?? TokenSource.noCapabilities,
     getToken: Either.match(checked, {
       onLeft: (error) => () => Effect.fail(error),
-      onRight: (exchange) => (request) => AttemptLoop.withRetries(definition, definition.timing, exchange(request))
+      onRight: (exchange) => (request) =>
+        AttemptLoop.withRetries(definition, definition.timing, exchange(request)).pipe(
+          Effect.mapError((error) => error._tag === "TokenRequestFailed" ? naming(error, identity) : error)
+        )
     })
+  })
+
+/** The endpoint's error, naming the identity that was asked for (so an unknown one says which id it was). */
+const naming = (error: TokenRequestFailed, identity: ManagedIdentity.Identity): TokenRequestFailed =>
+  new TokenRequestFailed({
+    source: error.source,
+    status: error.status,
+    error: error.error,
+    description: error.description,
+    correlationId: error.correlationId,
+    traceId: error.traceId,
+    retryAfter: error.retryAfter,
+    identity: ManagedIdentity.describe(identity)
   })
 
 /** What an attempt sends: the request, the client that sends it, and the secrets its body carries. */

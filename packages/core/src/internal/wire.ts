@@ -173,11 +173,8 @@ const errorFields = (body: string): ErrorDetail => {
           traceId: oauth.trace_id
         }
       }
-      const appService = decoded as typeof AppServiceErrorBody.Type
-      return {
-        error: appService.statusCode === undefined ? undefined : String(appService.statusCode),
-        description: appService.message
-      }
+      // App Service's `statusCode` repeats the HTTP status: it is no OAuth error code, so only the message is kept.
+      return { description: (decoded as typeof AppServiceErrorBody.Type).message }
     }
   })
 }
