@@ -1,5 +1,5 @@
 /**
- * `managed-identity doctor`: `ManagedIdentitySource.diagnose` on this host, printed as a short page or as JSON.
+ * `managed-identity doctor`: `ManagedIdentityDiagnosis.diagnose` on this host, printed as a short page or as JSON.
  *
  * @since 0.1.0
  */
@@ -8,8 +8,8 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
+import * as ManagedIdentityDiagnosis from "@managed-identity/core/ManagedIdentityDiagnosis"
 import { printable } from "@managed-identity/core/ManagedIdentityError"
-import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenSource from "@managed-identity/core/TokenSource"
 import * as Console from "effect/Console"
@@ -23,7 +23,7 @@ import * as NodeTokenCache from "../NodeTokenCache.js"
 import { exitWith, json, optionalText } from "./flags.js"
 import { clientArcKeyDirectory, clientIdentityBindings, identityFrom, identityOptions } from "./token.js"
 
-type Diagnosis = ManagedIdentitySource.Diagnosis
+type Diagnosis = ManagedIdentityDiagnosis.Diagnosis
 type Target = Diagnosis["sources"][number]["variables"][number]["target"]
 type Claims = NonNullable<NonNullable<Diagnosis["token"]>["claims"]>
 
@@ -181,7 +181,7 @@ export const doctor = Command.make(
   {
     resource: optionalText(
       "resource",
-      `The resource to get a token for (default ${ManagedIdentitySource.defaultDiagnoseResource})`
+      `The resource to get a token for (default ${ManagedIdentityDiagnosis.defaultResource})`
     ).pipe(Options.withPseudoName("uri")),
     budget: Options.float("budget").pipe(
       Options.withPseudoName("seconds"),
@@ -193,7 +193,7 @@ export const doctor = Command.make(
       Options.optional,
       Options.withDescription(
         `How long the one request to the source may take (default ${
-          Duration.format(ManagedIdentitySource.defaultDiagnoseBudget)
+          Duration.format(ManagedIdentityDiagnosis.defaultBudget)
         })`
       )
     ),
@@ -210,7 +210,7 @@ export const doctor = Command.make(
   (flags) =>
     Effect.gen(function*() {
       const identity = yield* identityFrom(flags)
-      const report = yield* ManagedIdentitySource.diagnose({
+      const report = yield* ManagedIdentityDiagnosis.diagnose({
         resource: Option.getOrUndefined(flags.resource),
         budget: Option.getOrUndefined(flags.budget),
         azureArcKeyDirectory: Option.getOrUndefined(flags.arcKeyDirectory),
@@ -225,7 +225,7 @@ export const doctor = Command.make(
       )
       yield* Console.log(
         flags.json
-          ? JSON.stringify(Schema.encodeSync(ManagedIdentitySource.Diagnosis)(report))
+          ? JSON.stringify(Schema.encodeSync(ManagedIdentityDiagnosis.Diagnosis)(report))
           : formatDiagnosis(report)
       )
       if (report.findings.some((finding) => finding.level === "error")) yield* exitWith(1)
