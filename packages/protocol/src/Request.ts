@@ -83,3 +83,25 @@ export const make = (parts: {
   ...(parts.form === undefined ? {} : { form: parts.form }),
   secrets: [...headerSecrets(parts.headers), ...(parts.secretsInForm ?? [])]
 })
+
+/**
+ * The request most sources send: `GET <url>?api-version=…&resource=…` followed by `query`, with `headers`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const get = (
+  url: string,
+  apiVersion: string,
+  resource: string,
+  parts: {
+    readonly query?: ReadonlyArray<readonly [string, string]> | undefined
+    readonly headers: Readonly<Record<string, string>>
+  }
+): Request =>
+  make({
+    method: "GET",
+    url,
+    query: [["api-version", apiVersion], ["resource", resource], ...parts.query ?? []],
+    headers: parts.headers
+  })

@@ -130,13 +130,29 @@ export interface Facts {
 }
 
 /**
- * A source detected because `names` are all set, else passed over.
+ * A source's facts from what is particular to it: `detect` is its rule, or the reason it is detected when all its
+ * `detectionVariables` are set; `presentWhen` defaults to `detectionVariables`, `detectionSettings` to none,
+ * `capabilities` to {@link noCapabilities}.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const detectedWhenSet = (
-  names: ReadonlyArray<string>,
-  reason: string
-): (context: DetectionContext) => Verdict =>
-(context) => context.isSet(...names) ? { _tag: "Detected", reason } : { _tag: "Passed" }
+export const make = (
+  facts: Omit<Facts, "detect" | "detectionSettings" | "presentWhen" | "capabilities"> & {
+    readonly detect: string | ((context: DetectionContext) => Verdict)
+    readonly detectionSettings?: ReadonlyArray<string> | undefined
+    readonly presentWhen?: ReadonlyArray<string> | undefined
+    readonly capabilities?: Capabilities | undefined
+  }
+): Facts => {
+  const { detect, detectionVariables } = facts
+  return {
+    ...facts,
+    detect: typeof detect === "string"
+      ? (context) => context.isSet(...detectionVariables) ? { _tag: "Detected", reason: detect } : { _tag: "Passed" }
+      : detect,
+    detectionSettings: facts.detectionSettings ?? [],
+    presentWhen: facts.presentWhen ?? detectionVariables,
+    capabilities: facts.capabilities ?? noCapabilities
+  }
+}

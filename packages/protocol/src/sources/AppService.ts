@@ -28,20 +28,14 @@ export const selectors: Identity.SelectorNames = { ...Identity.msiSelectors, Res
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = {
+export const facts: Source.Facts = Source.make({
   kind: "AppService",
   variables: [{ name: "IDENTITY_ENDPOINT", role: "url" }, { name: "IDENTITY_HEADER", role: "secret" }],
   detectionVariables: ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"],
-  detectionSettings: [],
-  presentWhen: ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"],
-  detect: Source.detectedWhenSet(
-    ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"],
-    "IDENTITY_ENDPOINT and IDENTITY_HEADER are set"
-  ),
+  detect: "IDENTITY_ENDPOINT and IDENTITY_HEADER are set",
   endpoint: (lookup) => lookup("IDENTITY_ENDPOINT"),
-  retry: "Default",
-  capabilities: Source.noCapabilities
-}
+  retry: "Default"
+})
 
 /**
  * `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
@@ -90,13 +84,7 @@ export const check = (
  * @category constructors
  */
 export const request = (checked: Checked, tokenRequest: Request.TokenRequest): Request.Request =>
-  Request.make({
-    method: "GET",
-    url: checked.url,
-    query: [
-      ["api-version", apiVersion],
-      ["resource", tokenRequest.resource],
-      ...Identity.selectorQuery(selectors, checked.identity)
-    ],
+  Request.get(checked.url, apiVersion, tokenRequest.resource, {
+    query: Identity.selectorQuery(selectors, checked.identity),
     headers: { "X-IDENTITY-HEADER": checked.identityHeader, Metadata: "true" }
   })

@@ -89,17 +89,15 @@ const detect = (context: Source.DetectionContext): Source.Verdict => {
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = {
+export const facts: Source.Facts = Source.make({
   kind: "AzureArc",
   variables: [{ name: "IDENTITY_ENDPOINT", role: "url" }, { name: "IMDS_ENDPOINT", role: "url" }],
   detectionVariables: ["IDENTITY_ENDPOINT", "IMDS_ENDPOINT"],
   detectionSettings: ["ProgramFiles"],
-  presentWhen: ["IDENTITY_ENDPOINT", "IMDS_ENDPOINT"],
   detect,
   endpoint: (lookup) => lookup("IDENTITY_ENDPOINT") ?? defaultEndpoint,
-  retry: "Default",
-  capabilities: Source.noCapabilities
-}
+  retry: "Default"
+})
 
 /**
  * The agent's tokens directory, and the separator of paths in it.
@@ -174,14 +172,8 @@ export const check = (
  * @category constructors
  */
 export const request = (checked: Checked, tokenRequest: Request.TokenRequest, key?: string): Request.Request =>
-  Request.make({
-    method: "GET",
-    url: checked.url,
-    query: [
-      ["api-version", apiVersion],
-      ["resource", tokenRequest.resource],
-      ...Identity.selectorQuery(Identity.msiSelectors, checked.identity)
-    ],
+  Request.get(checked.url, apiVersion, tokenRequest.resource, {
+    query: Identity.selectorQuery(Identity.msiSelectors, checked.identity),
     headers: key === undefined ? { Metadata: "true" } : { Metadata: "true", Authorization: `Basic ${key}` }
   })
 

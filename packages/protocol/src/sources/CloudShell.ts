@@ -15,17 +15,14 @@ import * as Source from "../Source.js"
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = {
+export const facts: Source.Facts = Source.make({
   kind: "CloudShell",
   variables: [{ name: "MSI_ENDPOINT", role: "url" }],
   detectionVariables: ["MSI_ENDPOINT"],
-  detectionSettings: [],
-  presentWhen: ["MSI_ENDPOINT"],
-  detect: Source.detectedWhenSet(["MSI_ENDPOINT"], "MSI_ENDPOINT is set without MSI_SECRET"),
+  detect: "MSI_ENDPOINT is set without MSI_SECRET",
   endpoint: (lookup) => lookup("MSI_ENDPOINT"),
-  retry: "Default",
-  capabilities: Source.noCapabilities
-}
+  retry: "Default"
+})
 
 /**
  * @since 0.1.0

@@ -48,17 +48,15 @@ export const tokenUrl = (authorityHost: string): string =>
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = {
+export const facts: Source.Facts = Source.make({
   kind: "Imds",
   variables: [{ name: authorityHostVariable, role: "url" }],
   detectionVariables: [],
-  detectionSettings: [],
   presentWhen: [authorityHostVariable],
   detect: () => ({ _tag: "Detected", reason: "no variable or file selects another source" }),
   endpoint: (lookup) => tokenUrl(lookup(authorityHostVariable) ?? defaultAuthorityHost),
-  retry: "Imds",
-  capabilities: Source.noCapabilities
-}
+  retry: "Imds"
+})
 
 /**
  * A checked source: its token URL, and the identity it asks for.
@@ -96,14 +94,8 @@ export const check = (url: string, identity: Identity.Identity): Result.Result<C
  * @category constructors
  */
 export const request = (checked: Checked, tokenRequest: Request.TokenRequest): Request.Request =>
-  Request.make({
-    method: "GET",
-    url: checked.url,
-    query: [
-      ["api-version", apiVersion],
-      ["resource", tokenRequest.resource],
-      ...Identity.selectorQuery(Identity.msiSelectors, checked.identity)
-    ],
+  Request.get(checked.url, apiVersion, tokenRequest.resource, {
+    query: Identity.selectorQuery(Identity.msiSelectors, checked.identity),
     headers: { Metadata: "true" }
   })
 
@@ -117,12 +109,7 @@ const probeResource = "https://management.azure.com"
  * @category constructors
  */
 export const probeRequest = (url: string): Request.Request =>
-  Request.make({
-    method: "GET",
-    url,
-    query: [["api-version", apiVersion], ["resource", probeResource]],
-    headers: {}
-  })
+  Request.get(url, apiVersion, probeResource, { headers: {} })
 
 /**
  * Docker Desktop answers for a host it cannot reach with a `403` whose body says so.

@@ -20,7 +20,7 @@ export const apiVersion = "2017-09-01"
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = {
+export const facts: Source.Facts = Source.make({
   kind: "MachineLearning",
   variables: [
     { name: "MSI_ENDPOINT", role: "url" },
@@ -28,13 +28,10 @@ export const facts: Source.Facts = {
     { name: "DEFAULT_IDENTITY_CLIENT_ID", role: "value" }
   ],
   detectionVariables: ["MSI_ENDPOINT", "MSI_SECRET"],
-  detectionSettings: [],
-  presentWhen: ["MSI_ENDPOINT", "MSI_SECRET"],
-  detect: Source.detectedWhenSet(["MSI_ENDPOINT", "MSI_SECRET"], "MSI_ENDPOINT and MSI_SECRET are set"),
+  detect: "MSI_ENDPOINT and MSI_SECRET are set",
   endpoint: (lookup) => lookup("MSI_ENDPOINT"),
-  retry: "Default",
-  capabilities: Source.noCapabilities
-}
+  retry: "Default"
+})
 
 /**
  * `MSI_ENDPOINT`, `MSI_SECRET`, and `DEFAULT_IDENTITY_CLIENT_ID` (sent for the system-assigned identity when set).
@@ -89,13 +86,7 @@ export const check = (
  * @category constructors
  */
 export const request = (checked: Checked, tokenRequest: Request.TokenRequest): Request.Request =>
-  Request.make({
-    method: "GET",
-    url: checked.url,
-    query: [
-      ["api-version", apiVersion],
-      ["resource", tokenRequest.resource],
-      ...(checked.clientId === undefined ? [] : [["clientid", checked.clientId] as const])
-    ],
+  Request.get(checked.url, apiVersion, tokenRequest.resource, {
+    query: checked.clientId === undefined ? [] : [["clientid", checked.clientId]],
     headers: { secret: checked.secret, Metadata: "true" }
   })

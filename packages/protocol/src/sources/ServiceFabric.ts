@@ -21,7 +21,7 @@ export const apiVersion = "2019-07-01-preview"
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = {
+export const facts: Source.Facts = Source.make({
   kind: "ServiceFabric",
   variables: [
     { name: "IDENTITY_ENDPOINT", role: "url" },
@@ -29,16 +29,11 @@ export const facts: Source.Facts = {
     { name: "IDENTITY_SERVER_THUMBPRINT", role: "value" }
   ],
   detectionVariables: ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"],
-  detectionSettings: [],
-  presentWhen: ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"],
-  detect: Source.detectedWhenSet(
-    ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"],
-    "IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set"
-  ),
+  detect: "IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set",
   endpoint: (lookup) => lookup("IDENTITY_ENDPOINT"),
   retry: "Default",
   capabilities: { tokenRevocation: true, clientCapabilities: true }
-}
+})
 
 /**
  * Normalises a certificate thumbprint: spaces, tabs, newlines and `:` are dropped and the rest lower-cased; it must
@@ -111,12 +106,8 @@ export const check = (
  * @category constructors
  */
 export const request = (checked: Checked, tokenRequest: Request.TokenRequest): Request.Request =>
-  Request.make({
-    method: "GET",
-    url: checked.url,
+  Request.get(checked.url, apiVersion, tokenRequest.resource, {
     query: [
-      ["api-version", apiVersion],
-      ["resource", tokenRequest.resource],
       ...(tokenRequest.tokenSha256ToRefresh === undefined
         ? []
         : [["token_sha256_to_refresh", tokenRequest.tokenSha256ToRefresh] as const]),

@@ -10,8 +10,7 @@ import * as Identity from "../Identity.js"
 import * as Problem from "../Problem.js"
 import * as Request from "../Request.js"
 import * as Result from "../Result.js"
-import type * as Source from "../Source.js"
-import { noCapabilities } from "../Source.js"
+import * as Source from "../Source.js"
 import { titles } from "../SourceKind.js"
 import * as IdentityBindings from "./IdentityBindings.js"
 
@@ -108,7 +107,7 @@ const detect = (context: Source.DetectionContext): Source.Verdict => {
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = {
+export const facts: Source.Facts = Source.make({
   kind: "WorkloadIdentity",
   variables: [
     { name: "AZURE_FEDERATED_TOKEN_FILE", role: "path" },
@@ -121,7 +120,6 @@ export const facts: Source.Facts = {
     { name: IdentityBindings.variables.caData, role: "value" }
   ],
   detectionVariables: ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID", "AZURE_CLIENT_ID"],
-  detectionSettings: [],
   presentWhen: ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID"],
   detect,
   endpoint: (lookup, identityBindings) => {
@@ -132,9 +130,8 @@ export const facts: Source.Facts = {
     const url = tokenUrl(lookup("AZURE_AUTHORITY_HOST") ?? defaultAuthorityHost, tenant)
     return url._tag === "Ok" ? url.value.href : undefined
   },
-  retry: "Default",
-  capabilities: noCapabilities
-}
+  retry: "Default"
+})
 
 /**
  * `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` (what a system-assigned identity means here), `AZURE_AUTHORITY_HOST`, and
