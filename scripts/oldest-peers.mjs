@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Checks the library against the oldest peers its package.json files claim: copies the two packages (sources, tests,
+// Checks the library against the oldest peers its package.json files claim: copies the packages (sources, tests,
 // configs) into a scratch workspace outside this one, pins `effect`, `@effect/platform` and `@effect/platform-node`
 // to the lowest versions of the peer ranges (and the Effect packages the tests and the CLI build on to their lines
 // for that Effect), installs from the npm registry, then type-checks sources and tests and runs a focused set of
@@ -57,7 +57,10 @@ const run = (command, args) => {
 }
 
 try {
-  for (const file of ["tsconfig.base.json", "vitest.shared.ts", "packages/core", "packages/platform-node"]) {
+  const copied = ["tsconfig.base.json", "vitest.shared.ts"].concat(
+    ["protocol", "core", "platform-node"].map((name) => `packages/${name}`)
+  )
+  for (const file of copied) {
     cpSync(join(root, file), join(scratch, file), {
       recursive: true,
       filter: (source) => !/[/\\](node_modules|dist|build|docs|\.tsbuildinfo)$/.test(source)

@@ -1,7 +1,5 @@
 /**
  * `managed-identity doctor`: `ManagedIdentityDiagnosis.diagnose` on this host, printed as a short page or as JSON.
- *
- * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
@@ -121,7 +119,6 @@ const identityTable = (report: Diagnosis, claims: Claims): ReadonlyArray<string>
  * (never the token itself), the identity table, the cache, one line per finding, and a summary line. Every value is
  * made `printable`, so nothing an endpoint or a variable holds can drive the terminal or add a line.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const formatDiagnosis = (report: Diagnosis): string => {
@@ -173,7 +170,6 @@ const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(mess
  * `managed-identity doctor [--resource <uri>] [identity flags] [--budget <seconds>] [--cache-directory <dir>]
  * [--arc-key-directory <dir>] [--identity-bindings] [--json]`.
  *
- * @since 0.1.0
  * @category commands
  */
 export const doctor = Command.make(
