@@ -46,6 +46,13 @@ export * as AzureArc from "./sources/AzureArc.js"
 export * as Cache from "./Cache.js"
 
 /**
+ * The configured token cache, as a diagnosis reports it.
+ *
+ * @since 0.1.0
+ */
+export * as CacheCheck from "./CacheCheck.js"
+
+/**
  * Claims read without verifying anything: base64, a JWT's identity and time claims, a claims challenge.
  *
  * @since 0.1.0

@@ -14,7 +14,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AccessToken } from "../../AccessToken.js"
 import * as ManagedIdentity from "../../ManagedIdentity.js"
@@ -167,7 +166,7 @@ export const diagnose = (
           return { ...token, reachability, findings: [reached.finding, ...token.findings] }
         })
     })
-    const cacheChecked = yield* checkCache(Option.fromNullable(cache.description), platform)
+    const cacheChecked = yield* checkCache(cache.description, platform)
 
     return {
       resource,
