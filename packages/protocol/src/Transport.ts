@@ -8,8 +8,10 @@ import * as Problem from "./Problem.js"
 import type { SourceKind } from "./SourceKind.js"
 
 /**
- * A failed exchange as an HTTP client reports it: `Request` when no answer began (with the client's reason:
- * `Transport`, `Encode`, `InvalidUrl`), `Response` once it had (`Decode`, `EmptyBody`, …), and the thrown cause.
+ * A failed exchange as an HTTP client reports it: `Request` when no answer began, `Response` once it had; the reason
+ * in `@effect/platform` 0.x's words (`Transport`, `Encode`, `InvalidUrl`; `StatusCode`, `Decode`, `EmptyBody`), which
+ * messages quote, so a client that names them otherwise (Effect 4's `TransportError`, …) maps to these; and the thrown
+ * cause.
  *
  * @since 0.1.0
  * @category models
