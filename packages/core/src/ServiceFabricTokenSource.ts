@@ -119,15 +119,11 @@ export const make = (
       identityHeader: Redacted.value(options.identityHeader),
       thumbprint: options.thumbprint
     }, identity)
-    const attempt = yield* Results.toEffect(checked).pipe(
-      Effect.flatMap((settings) =>
-        Effect.map(
-          pinned.forThumbprint(settings.thumbprint),
-          (client) => SourceService.single(client, definition, (request) => ServiceFabric.request(settings, request))
-        )
-      ),
-      Effect.either
-    )
+    const attempt = yield* Effect.either(Effect.gen(function*() {
+      const settings = yield* Results.toEffect(checked)
+      const client = yield* pinned.forThumbprint(settings.thumbprint)
+      return SourceService.single(client, definition, (request) => ServiceFabric.request(settings, request))
+    }))
     return SourceService.fromChecked(definition, identity, attempt)
   })
 

@@ -145,25 +145,17 @@ export const make = (
         ),
         Effect.flatMap((bytes) => Results.toEffect(WorkloadIdentity.assertion(settings, options.tokenFile, bytes)))
       )
-    const attempt = yield* Results.toEffect(checked).pipe(
-      Effect.flatMap((settings) =>
-        Effect.map(
-          settings.proxy === undefined
-            ? Effect.succeed(Effect.succeed(client))
-            : IdentityBindingsClients.clients(settings.proxy, proxies.forTrust, reader.read),
-          (clientOfAttempt) =>
-            SourceService.prepared(
-              definition,
-              (request) =>
-                Effect.zipWith(assertion(settings), clientOfAttempt, (clientAssertion, attemptClient) => ({
-                  client: attemptClient,
-                  request: WorkloadIdentity.request(settings, clientAssertion, request)
-                }))
-            )
-        )
-      ),
-      Effect.either
-    )
+    const attempt = yield* Effect.either(Effect.gen(function*() {
+      const settings = yield* Results.toEffect(checked)
+      const clientOfAttempt = settings.proxy === undefined
+        ? Effect.succeed(client)
+        : yield* IdentityBindingsClients.clients(settings.proxy, proxies.forTrust, reader.read)
+      return SourceService.prepared(definition, (request) =>
+        Effect.zipWith(assertion(settings), clientOfAttempt, (clientAssertion, attemptClient) => ({
+          client: attemptClient,
+          request: WorkloadIdentity.request(settings, clientAssertion, request)
+        })))
+    }))
     return SourceService.fromChecked(definition, identity, attempt)
   })
 
