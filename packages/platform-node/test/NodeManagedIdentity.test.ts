@@ -1,13 +1,13 @@
 import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
+import { claimsOf } from "@managed-identity/test-utils/Jwt"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
 import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
-import { claimsOf } from "./utils/jwt.js"
 
 const userAssignedClientId = "7f4c1e55-0000-4000-8000-00000000abcd"
 const supportsUserAssigned = new Set(["Imds", "AppService", "AzureArc", "MachineLearning", "WorkloadIdentity"])
