@@ -61,7 +61,7 @@ const run = (command, args) => {
 
 try {
   const packages = ["packages/core", "packages/emulator", "packages/platform-node", "packages/test-utils"]
-  for (const file of ["tsconfig.base.json", "vitest.shared.ts", ...packages]) {
+  for (const file of ["tsconfig.base.json", "vitest.shared.ts", "vitest.setup.ts", ...packages]) {
     cpSync(join(root, file), join(scratch, file), {
       recursive: true,
       filter: (source) => !/[/\\](node_modules|dist|build|docs|\.tsbuildinfo)$/.test(source)
@@ -75,7 +75,7 @@ try {
       private: true,
       type: "module",
       devDependencies: Object.fromEntries(
-        ["@types/node", "typescript", "vitest", "tsx", "@managed-identity/test-utils"].map((name) => [
+        ["@types/node", "typescript", "vitest", "@effect/vitest", "tsx", "@managed-identity/test-utils"].map((name) => [
           name,
           rootPackage.devDependencies[name]
         ])
