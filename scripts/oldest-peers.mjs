@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Checks the library against the oldest peers its package.json files claim: copies the packages (sources, tests,
-// configs) into a scratch workspace outside this one, pins `effect`, `@effect/platform` and `@effect/platform-node`
-// to the lowest versions of the peer ranges (and the Effect packages the tests and the CLI build on to their lines
-// for that Effect), installs from the npm registry, then type-checks sources and tests and runs a focused set of
-// tests: the client and its cache, every source over a fake HttpClient, and the Node layers against the emulator.
+// configs; the emulator and the test helpers too, which the tests use) into a scratch workspace outside this one,
+// pins `effect`, `@effect/platform` and `@effect/platform-node` to the lowest versions of the peer ranges (and the
+// Effect packages the tests and the CLI build on to their lines for that Effect), installs from the npm registry, then
+// type-checks sources and tests and runs a focused set of tests: the client and its cache, every source over a fake
+// HttpClient, and the Node layers against the emulator.
 // Usage: node scripts/oldest-peers.mjs
 import { execFileSync } from "node:child_process"
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -22,9 +23,11 @@ const lowest = (range) => {
 
 const platformNode = JSON.parse(readFileSync(join(root, "packages/platform-node/package.json"), "utf8"))
 const peers = Object.fromEntries(Object.entries(platformNode.peerDependencies).map(([name, range]) => [name, lowest(range)]))
-const core = JSON.parse(readFileSync(join(root, "packages/core/package.json"), "utf8"))
-for (const [name, range] of Object.entries(core.peerDependencies)) {
-  if (platformNode.peerDependencies[name] !== range) throw new Error(`the packages' ${name} peer ranges differ`)
+for (const name of ["core", "emulator"]) {
+  const { peerDependencies } = JSON.parse(readFileSync(join(root, "packages", name, "package.json"), "utf8"))
+  for (const [peer, range] of Object.entries(peerDependencies)) {
+    if (platformNode.peerDependencies[peer] !== range) throw new Error(`the packages' ${peer} peer ranges differ`)
+  }
 }
 // The tests' and the CLI's own Effect packages, on their line for that oldest Effect (they are not peers).
 const companions = {
@@ -57,10 +60,8 @@ const run = (command, args) => {
 }
 
 try {
-  const copied = ["tsconfig.base.json", "vitest.shared.ts"].concat(
-    ["protocol", "core", "platform-node"].map((name) => `packages/${name}`)
-  )
-  for (const file of copied) {
+  const packages = ["protocol", "core", "emulator", "platform-node", "test-utils"].map((name) => `packages/${name}`)
+  for (const file of ["tsconfig.base.json", "vitest.shared.ts", "vitest.setup.ts", ...packages]) {
     cpSync(join(root, file), join(scratch, file), {
       recursive: true,
       filter: (source) => !/[/\\](node_modules|dist|build|docs|\.tsbuildinfo)$/.test(source)
@@ -74,7 +75,10 @@ try {
       private: true,
       type: "module",
       devDependencies: Object.fromEntries(
-        ["@types/node", "typescript", "vitest", "tsx"].map((name) => [name, rootPackage.devDependencies[name]])
+        ["@types/node", "typescript", "vitest", "@effect/vitest", "tsx", "@managed-identity/test-utils"].map((name) => [
+          name,
+          rootPackage.devDependencies[name]
+        ])
       )
     })
   )

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// A user installing from the registry, simulated: packs the three packages with `pnpm pack`, then in a scratch app
-// outside the workspace runs the README's install command as written, with the two package names replaced by the
-// tarballs and the protocol's tarball added (it comes with core, and is not on the registry yet; everything else —
-// the pinned Effect 3 lines — comes from the npm registry as it is today). There it checks:
+// A user installing from the registry, simulated: packs the four packages with `pnpm pack`, then in a scratch app
+// outside the workspace runs the README's install command as written, with the package names replaced by the tarballs
+// and the protocol's tarball added (it comes with core, and is not on the registry yet; everything else — the pinned
+// Effect 3 lines — comes from the npm registry as it is today). There it checks:
 // - the tarballs: LICENSE, README.md and CHANGELOG.md in each, no CLI sources or CLI-only dependencies in the library
-//   (the bin is the self-contained bundle, so `@effect/cli` is not installed); core depends on the protocol by a
-//   version range, and the protocol depends on nothing;
+//   (the bin is the self-contained bundle, so `@effect/cli` is not installed), and no emulator either; core depends
+//   on the protocol by a version range, and the protocol depends on nothing;
 // - the packaged CLI, the published bin without tsx: `emulator` in the background, `token` against it;
 // - the README's first example, verbatim as `main.mjs`, against that emulator's IMDS on 127.0.0.1;
 // - CommonJS: a `.cjs` app that `require()`s both packages and gets a token, on this Node and on every Node binary
-//   listed in PACK_CHECK_NODES (colon-separated; CI passes Node 22's), since `engines` promises require(esm).
+//   listed in PACK_CHECK_NODES (colon-separated; CI passes Node 22's), since `engines` promises require(esm);
+// - the emulator package: its README's install command, then its README's first example, verbatim as `emulator.mjs`.
 // Usage: node scripts/pack-check.mjs   (run `pnpm build` first; `pnpm pack-check` does both)
 import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -24,11 +25,16 @@ const fail = (message) => {
   throw new Error(`pack-check: ${message}`)
 }
 
-/** The README's install command (the first `npm install` line of its Install section) and its first example. */
-const readme = readFileSync(join(root, "README.md"), "utf8")
-const install = readme.slice(readme.indexOf("\n## Install\n"))
-const installCommand = /^npm install (.+)$/m.exec(install)?.[1].split(/\s+/) ?? fail("no install command in README.md")
-const firstExample = /```ts\n([\s\S]*?)```/.exec(install)?.[1] ?? fail("no first example in README.md's Install")
+/** A README's install command (the first `npm install` line from its Install section on) and its first example. */
+const installOf = (path) => {
+  const install = readFileSync(join(root, path), "utf8").split("\n## Install\n")[1] ?? fail(`no Install in ${path}`)
+  return {
+    command: /^npm install (.+)$/m.exec(install)?.[1].split(/\s+/) ?? fail(`no install command in ${path}`),
+    example: /```ts\n([\s\S]*?)```/.exec(install)?.[1] ?? fail(`no first example in ${path}'s Install`)
+  }
+}
+const library = installOf("README.md")
+const emulatorPackage = installOf("packages/emulator/README.md")
 
 /** The tarball `pnpm pack` wrote for the package `name`. */
 const tarballOf = (name) => {
@@ -38,7 +44,7 @@ const tarballOf = (name) => {
 }
 
 try {
-  for (const name of ["protocol", "core", "platform-node"]) {
+  for (const name of ["protocol", "core", "emulator", "platform-node"]) {
     run("pnpm", ["pack", "--pack-destination", scratch], join(root, "packages", name))
   }
   const tarballs = readdirSync(scratch).filter((file) => file.endsWith(".tgz"))
@@ -60,13 +66,16 @@ try {
   const app = join(scratch, "app")
   mkdirSync(app)
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }))
-  const args = [
-    ...installCommand.map((arg) => arg.startsWith("@managed-identity/") ? join(scratch, tarballOf(arg)) : arg),
-    join(scratch, tarballOf("@managed-identity/protocol"))
-  ]
-  console.log(`pack-check: npm install ${args.join(" ")}`)
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...args], app)
-  for (const cliOnly of ["@effect/cli", "@effect/printer", "@effect/printer-ansi"]) {
+  const npmInstall = (command) => {
+    const args = [
+      ...command.map((arg) => arg.startsWith("@managed-identity/") ? join(scratch, tarballOf(arg)) : arg),
+      join(scratch, tarballOf("@managed-identity/protocol"))
+    ]
+    console.log(`pack-check: npm install ${args.join(" ")}`)
+    run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...args], app)
+  }
+  npmInstall(library.command)
+  for (const cliOnly of ["@effect/cli", "@effect/printer", "@effect/printer-ansi", "@managed-identity/emulator"]) {
     if (existsSync(join(app, "node_modules", cliOnly))) fail(`installing the library brought the CLI's ${cliOnly}`)
   }
 
@@ -88,7 +97,7 @@ try {
       fail(`unexpected token from the packaged CLI: ${JSON.stringify({ ...token, accessToken: "…" })}`)
     }
 
-    writeFileSync(join(app, "main.mjs"), firstExample)
+    writeFileSync(join(app, "main.mjs"), library.example)
     const printed = run(process.execPath, ["main.mjs"], app, withSource("Imds")).trim()
     if (!/^Imds: a token for https:\/\/vault\.azure\.net until \d{4}-\d\d-\d\dT/.test(printed)) {
       fail(`the README's first example printed ${JSON.stringify(printed)}`)
@@ -117,6 +126,14 @@ Effect.runPromise(
   } finally {
     emulator.kill()
   }
+
+  npmInstall(emulatorPackage.command)
+  writeFileSync(join(app, "emulator.mjs"), emulatorPackage.example)
+  const printed = run(process.execPath, ["emulator.mjs"], app, { PATH: process.env.PATH }).trim()
+  if (printed !== "a token for https://vault.azure.net after 2 requests (the first answered 500)") {
+    fail(`the emulator's README example printed ${JSON.stringify(printed)}`)
+  }
+  console.log(`pack-check: ${printed}`)
   console.log(
     `pack-check: the README's install command, first example and the CLI work outside the workspace (${
       tarballs.join(", ")

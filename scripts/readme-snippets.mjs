@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Type-checks the TypeScript blocks of README.md against the code as it is, so a snippet a user copies compiles.
 // A block with `import`s is checked as written, a module of its own. A block without is a fragment: it is checked
-// after a prelude that imports every module of both packages and the Effect modules the README uses, and declares
+// after a prelude that imports every module of the three packages and the Effect modules the README uses, and declares
 // the placeholders it leaves to the reader (`myKeyValueStore`, an Azure SDK `SecretClient`); a fragment that uses
 // `yield*` outside a generator is checked inside `Effect.gen`. Errors are reported at their README line.
 // Usage: node scripts/readme-snippets.mjs   (part of `pnpm check`)
@@ -27,6 +27,7 @@ const modulesOf = (name) =>
 const prelude = `import { HttpClient, KeyValueStore } from "@effect/platform"
 import { Config, ConfigProvider, Effect, Layer, ManagedRuntime, Redacted, Schedule } from "effect"
 import { ${modulesOf("core").join(", ")} } from "@managed-identity/core"
+import { ${modulesOf("emulator").join(", ")} } from "@managed-identity/emulator"
 import { ${modulesOf("platform-node").join(", ")} } from "@managed-identity/platform-node"
 declare const myKeyValueStore: Layer.Layer<KeyValueStore.KeyValueStore>
 /** Any Azure SDK client: it takes Azure's (structural) \`TokenCredential\`. */

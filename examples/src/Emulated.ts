@@ -5,7 +5,7 @@
  * never a real Azure endpoint.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { ManagedIdentityEmulator } from "@managed-identity/platform-node"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { ConfigProvider, Effect } from "effect"
 
 export const runOnEmulator = <E>(

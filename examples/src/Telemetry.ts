@@ -5,7 +5,8 @@
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { ManagedIdentityClient } from "@managed-identity/core"
-import { ManagedIdentityEmulator, NodeManagedIdentity } from "@managed-identity/platform-node"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
+import { NodeManagedIdentity } from "@managed-identity/platform-node"
 import { SpanStatusCode } from "@opentelemetry/api"
 import {
   AggregationTemporality,

@@ -1,12 +1,12 @@
 import type { ManagedIdentityApplication } from "@azure/msal-node"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as TokenCredential from "@managed-identity/core/TokenCredential"
+import * as ManagedIdentityEmulator from "@managed-identity/emulator/ManagedIdentityEmulator"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Scope from "effect/Scope"
-import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
 
 export type Library = "ours" | "msal-node" | "@azure/identity"

@@ -3,13 +3,6 @@
  */
 
 /**
- * A local server that speaks every managed identity protocol.
- *
- * @since 0.1.0
- */
-export * as ManagedIdentityEmulator from "./ManagedIdentityEmulator.js"
-
-/**
  * Node.js persistent token cache.
  *
  * @since 0.1.0

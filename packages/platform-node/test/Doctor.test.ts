@@ -6,12 +6,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity, ManagedIdentitySource, TokenCache } from "@managed-identity/core"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { formatDiagnosis } from "../src/cli/doctor.js"
-import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
 import * as NodeTokenCache from "../src/NodeTokenCache.js"
 import { allSources, onHost } from "./utils/emulatorStack.js"

@@ -12,15 +12,14 @@
  * request; a connection that breaks (a reset, a body cut short) is tried again within the probe, up to four times.
  * The table is printed after the run; `FAULT_MATRIX_WRITE=1` also writes FAULT_MATRIX.md.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { ManagedIdentity } from "@managed-identity/core"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
-import { Cause, Effect, Exit, HashMap, Logger, LogLevel, Option, Redacted, Schedule } from "effect"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
+import * as SpanRecorder from "@managed-identity/test-utils/SpanRecorder"
+import { Cause, Context, Effect, Exit, HashMap, Layer, Logger, LogLevel, Option, Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { afterAll, beforeAll } from "vitest"
-import * as SpanRecorder from "../../core/test/utils/spanRecorder.js"
-import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
 import * as FileKinds from "./utils/fileKinds.js"
 
@@ -417,14 +416,8 @@ const filesTable = (run: Run) =>
     )
   ].join("\n")
 
-let result: Run | undefined
-
-beforeAll(async () => {
-  result = await Effect.runPromise(runMatrix)
-}, 30_000)
-
-afterAll(() => {
-  if (result === undefined) return
+/** The table, printed when the matrix is released; `FAULT_MATRIX_WRITE=1` also writes FAULT_MATRIX.md. */
+const report = (run: Run) => {
   const markdown = [
     "# Fault matrix",
     "",
@@ -437,7 +430,7 @@ afterAll(() => {
     "a connection that breaks (reset, body cut short) is tried again within that second, up to four times. An echo " +
     "of the request holds its secrets: the errors that quote it show none of them (checked below).",
     "",
-    table(result),
+    table(run),
     "",
     "## Workload identity's files",
     "",
@@ -447,84 +440,90 @@ afterAll(() => {
     "the token, 1 MiB for the CA); anything else is a `SourceUnavailable` naming the variable, found without " +
     "blocking, reading or sending anything.",
     "",
-    filesTable(result),
+    filesTable(run),
     ""
   ].join("\n")
   console.log(`\n${markdown}`)
   if (process.env.FAULT_MATRIX_WRITE === "1") {
     Fs.writeFileSync(new URL("FAULT_MATRIX.md", import.meta.url), markdown)
   }
-})
+}
 
-const current = Effect.sync(() => {
-  if (result === undefined) throw new Error("the matrix did not run")
-  return result
-})
+/** The matrix, run once for the tests below (with the real clock: retries and timeouts take real time). */
+class Matrix extends Context.Tag("FaultMatrix/Matrix")<Matrix, Run>() {}
 
-describe("fault matrix: every fault kind × every source through the Node stack and the emulator", () => {
-  for (const kind of allSources) {
-    it.live(`${kind}: error tag or token, and request count, for every fault`, () =>
-      Effect.map(current, (run) => {
-        const mismatches = rowNames.flatMap((name) => {
-          const cell = run.cells.get(name)!.get(kind)!
-          const { actual, expected } = cell
-          const within = expected.fewest !== undefined && actual.outcome === expected.outcome &&
-            actual.requests >= expected.fewest && actual.requests <= expected.requests
-          return show(actual) === show(expected) || within
-            ? []
-            : [`${name}: expected ${show(cell.expected)}, got ${show(cell.actual)}`]
-        })
+const MatrixLive = Layer.scoped(
+  Matrix,
+  Effect.tap(runMatrix, (run) => Effect.addFinalizer(() => Effect.sync(() => report(run))))
+)
+
+layer(MatrixLive, { timeout: "30 seconds", excludeTestServices: true })(
+  "fault matrix: every fault kind × every source through the Node stack and the emulator",
+  (it) => {
+    for (const kind of allSources) {
+      it.effect(`${kind}: error tag or token, and request count, for every fault`, () =>
+        Effect.map(Matrix, (run) => {
+          const mismatches = rowNames.flatMap((name) => {
+            const cell = run.cells.get(name)!.get(kind)!
+            const { actual, expected } = cell
+            const within = expected.fewest !== undefined && actual.outcome === expected.outcome &&
+              actual.requests >= expected.fewest && actual.requests <= expected.requests
+            return show(actual) === show(expected) || within
+              ? []
+              : [`${name}: expected ${show(cell.expected)}, got ${show(cell.actual)}`]
+          })
+          assert.deepStrictEqual(mismatches, [])
+        }))
+    }
+
+    it.effect("workload identity's files: a token from a regular file or a link to one, else SourceUnavailable, nothing sent", () =>
+      Effect.map(Matrix, (run) => {
+        const mismatches = FileKinds.kinds.flatMap((kind) =>
+          FileKinds.variables.flatMap((variable) => {
+            const expected = FileKinds.isReadable(kind) ? "token · 1" : "SourceUnavailable · 0"
+            const actual = show(run.files.get(kind)!.get(variable)!)
+            return actual === expected ? [] : [`${kind} as ${variable}: expected ${expected}, got ${actual}`]
+          })
+        )
         assert.deepStrictEqual(mismatches, [])
       }))
+
+    it.effect("429 with Retry-After: 1: the retry waits at least 1 s (the schedule alone would wait 50 ms)", () =>
+      Effect.map(Matrix, (run) => {
+        for (const kind of allSources) {
+          const gap = run.cells.get("429 + Retry-After: 1 once")!.get(kind)!.gapMillis
+          assert.isDefined(gap, kind)
+          assert.isAtLeast(gap!, 1000, kind)
+        }
+      }))
+
+    it.effect("every Timeout and ConnectionFailed says how many attempts were made", () =>
+      Effect.map(Matrix, (run) => {
+        const exhausted = run.errors.flatMap((error) =>
+          error._tag === "Timeout" || error._tag === "ConnectionFailed" ? [error.attempts] : []
+        )
+        const expected = cases.flatMap((testCase) =>
+          allSources.filter((kind) => ["Timeout", "ConnectionFailed"].includes(testCase.expect(kind).outcome))
+        )
+        assert.isAbove(expected.length, 0)
+        assert.strictEqual(exhausted.length, expected.length)
+        assert.deepStrictEqual(new Set(exhausted), new Set([attempts]))
+      }))
+
+    it.effect("no log line, span, String(error) or JSON.stringify(error) holds a token, secret or Arc key", () =>
+      Effect.map(Matrix, (run) => {
+        assert.isAbove(run.logLines, 0)
+        assert.isAbove(run.spanCount, 0)
+        assert.isAtLeast(run.tokens.length, allSources.length)
+        assert.isAtLeast(run.secrets.length, 4)
+        assert.notInclude(run.captured, "http.request.header.")
+        const errorText = run.errors.map((error) => `${String(error)}\n${JSON.stringify(error)}`).join("\n")
+        assert.isAtLeast(run.errors.length, allSources.length * (10 + hostileAnswers.length))
+        for (const [name, text] of [["logs and spans", run.captured], ["errors", errorText]] as const) {
+          for (const token of [...run.tokens, hostileToken]) assert.notInclude(text, token, name)
+          for (const secret of run.secrets) assert.notInclude(text, secret, name)
+          assert.notInclude(text, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0", `${name}: a JWT header`)
+        }
+      }))
   }
-
-  it.live("workload identity's files: a token from a regular file or a link to one, else SourceUnavailable, nothing sent", () =>
-    Effect.map(current, (run) => {
-      const mismatches = FileKinds.kinds.flatMap((kind) =>
-        FileKinds.variables.flatMap((variable) => {
-          const expected = FileKinds.isReadable(kind) ? "token · 1" : "SourceUnavailable · 0"
-          const actual = show(run.files.get(kind)!.get(variable)!)
-          return actual === expected ? [] : [`${kind} as ${variable}: expected ${expected}, got ${actual}`]
-        })
-      )
-      assert.deepStrictEqual(mismatches, [])
-    }))
-
-  it.live("429 with Retry-After: 1: the retry waits at least 1 s (the schedule alone would wait 50 ms)", () =>
-    Effect.map(current, (run) => {
-      for (const kind of allSources) {
-        const gap = run.cells.get("429 + Retry-After: 1 once")!.get(kind)!.gapMillis
-        assert.isDefined(gap, kind)
-        assert.isAtLeast(gap!, 1000, kind)
-      }
-    }))
-
-  it.live("every Timeout and ConnectionFailed says how many attempts were made", () =>
-    Effect.map(current, (run) => {
-      const exhausted = run.errors.flatMap((error) =>
-        error._tag === "Timeout" || error._tag === "ConnectionFailed" ? [error.attempts] : []
-      )
-      const expected = cases.flatMap((testCase) =>
-        allSources.filter((kind) => ["Timeout", "ConnectionFailed"].includes(testCase.expect(kind).outcome))
-      )
-      assert.isAbove(expected.length, 0)
-      assert.strictEqual(exhausted.length, expected.length)
-      assert.deepStrictEqual(new Set(exhausted), new Set([attempts]))
-    }))
-
-  it.live("no log line, span, String(error) or JSON.stringify(error) holds a token, secret or Arc key", () =>
-    Effect.map(current, (run) => {
-      assert.isAbove(run.logLines, 0)
-      assert.isAbove(run.spanCount, 0)
-      assert.isAtLeast(run.tokens.length, allSources.length)
-      assert.isAtLeast(run.secrets.length, 4)
-      assert.notInclude(run.captured, "http.request.header.")
-      const errorText = run.errors.map((error) => `${String(error)}\n${JSON.stringify(error)}`).join("\n")
-      assert.isAtLeast(run.errors.length, allSources.length * (10 + hostileAnswers.length))
-      for (const [name, text] of [["logs and spans", run.captured], ["errors", errorText]] as const) {
-        for (const token of [...run.tokens, hostileToken]) assert.notInclude(text, token, name)
-        for (const secret of run.secrets) assert.notInclude(text, secret, name)
-        assert.notInclude(text, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0", `${name}: a JWT header`)
-      }
-    }))
-})
+)

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
+import { claimsOf } from "@managed-identity/test-utils/Jwt"
 import { Effect } from "effect"
 import * as Path from "node:path"
-import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
-import { claimsOf } from "./utils/jwt.js"
 import { runNode } from "./utils/nodeProcess.js"
 
 const vault = "https://vault.azure.net"

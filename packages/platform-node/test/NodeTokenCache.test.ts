@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import type * as TokenSource from "@managed-identity/core/TokenSource"
+import * as RecordingSource from "@managed-identity/test-utils/RecordingSource"
 import { Effect, Layer, Logger, Redacted } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as RecordingSource from "../../core/test/utils/recordingSource.js"
 import * as NodeTokenCache from "../src/NodeTokenCache.js"
 import { getToken } from "./utils/emulatorStack.js"
 

@@ -11,11 +11,11 @@ import { X509Certificate } from "node:crypto"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type * as Net from "node:net"
-import * as EmulatorCertificate from "../src/internal/emulatorCertificate.js"
 import * as PinnedHttpClient from "../src/internal/pinnedHttpClient.js"
 import { getToken } from "./utils/emulatorStack.js"
+import * as LoopbackTls from "./utils/loopbackTls.js"
 
-const fingerprint = new X509Certificate(EmulatorCertificate.certificate).fingerprint
+const fingerprint = new X509Certificate(LoopbackTls.certificate).fingerprint
 const thumbprint = fingerprint.replace(/:/g, "").toLowerCase()
 const wrongThumbprint = `${thumbprint.slice(0, -1)}${thumbprint.endsWith("0") ? "1" : "0"}`
 
@@ -56,7 +56,7 @@ const serve = (secure: boolean) =>
       const waiting: Array<() => void> = []
       const server = secure
         ? Https.createServer(
-          { key: EmulatorCertificate.privateKey, cert: EmulatorCertificate.certificate },
+          { key: LoopbackTls.privateKey, cert: LoopbackTls.certificate },
           (request, response) => answer(request, response, seen)
         )
         : Http.createServer((request, response) => answer(request, response, seen))

@@ -8,11 +8,11 @@ import { assert, describe, it } from "@effect/vitest"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenCredential from "@managed-identity/core/TokenCredential"
+import * as RecordingSource from "@managed-identity/test-utils/RecordingSource"
 import { Layer, ManagedRuntime } from "effect"
 import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
-import * as RecordingSource from "../../core/test/utils/recordingSource.js"
-import { certificate, privateKey } from "../src/internal/emulatorCertificate.js"
+import { certificate, privateKey } from "./utils/loopbackTls.js"
 
 const scope = "https://vault.azure.net/.default"
 const claims = `{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}`

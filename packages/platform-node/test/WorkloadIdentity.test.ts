@@ -6,13 +6,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity, ManagedIdentityClient, RetryPolicy } from "@managed-identity/core"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
+import { claimsOf } from "@managed-identity/test-utils/Jwt"
 import { Effect, Redacted } from "effect"
 import * as Fs from "node:fs"
 import * as Https from "node:https"
 import * as Path from "node:path"
-import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import { clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
-import { claimsOf } from "./utils/jwt.js"
 import { runNode } from "./utils/nodeProcess.js"
 
 const vault = "https://vault.azure.net"

@@ -7,11 +7,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { Cause, type ConfigError, Effect, Exit, FastCheck as fc, Option } from "effect"
 import * as Dns from "node:dns"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import { directory, isReadable, kinds, make, refusal, tokenOn, validContent, variables } from "./utils/fileKinds.js"
 
 /** A token, the error's tag, or the defect. */

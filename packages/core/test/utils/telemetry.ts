@@ -2,9 +2,9 @@
  * Everything a user's tracer and logger would see: every span (through the default tracer) and every log line at
  * every level, and one text holding all of it, for tests that assert no token or secret is in any of it.
  */
+import * as SpanRecorder from "@managed-identity/test-utils/SpanRecorder"
 import type { Tracer } from "effect"
 import { Cause, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
-import * as SpanRecorder from "./spanRecorder.js"
 
 /** The spans and log lines recorded so far, and the layer that records them. */
 export interface Telemetry {

@@ -9,6 +9,7 @@ import { type ManagedIdentityError, printable } from "@managed-identity/core/Man
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenSource from "@managed-identity/core/TokenSource"
+import type * as ManagedIdentityEmulator from "@managed-identity/emulator/ManagedIdentityEmulator"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -17,7 +18,6 @@ import * as Redacted from "effect/Redacted"
 import * as FileSystem from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import * as NodeTokenCache from "../NodeTokenCache.js"
 import { json } from "./flags.js"
@@ -227,7 +227,7 @@ const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedId
   Effect.scoped(
     Effect.gen(function*() {
       const started = performance.now()
-      const Emulator = yield* Effect.promise(() => import("../ManagedIdentityEmulator.js"))
+      const Emulator = yield* Effect.promise(() => import("@managed-identity/emulator/ManagedIdentityEmulator"))
       const emulator = yield* Emulator.start()
       const cacheDirectory = yield* Effect.acquireRelease(
         Effect.promise(() => FileSystem.mkdtemp(Path.join(Os.tmpdir(), "managed-identity-demo-"))),

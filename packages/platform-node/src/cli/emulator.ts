@@ -7,15 +7,17 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenSource from "@managed-identity/core/TokenSource"
+import type * as ManagedIdentityEmulator from "@managed-identity/emulator/ManagedIdentityEmulator"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as EmulatorModel from "../internal/emulatorModel.js"
-import type * as ManagedIdentityEmulator from "../ManagedIdentityEmulator.js"
 import { arcKeyDirectory, identityBindings, json, UsageError } from "./flags.js"
 
 const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+/** The emulator is loaded when the command runs, so the other commands never load it. */
+const loadEmulator = Effect.promise(() => import("@managed-identity/emulator/ManagedIdentityEmulator"))
 
 const sourceNames: ReadonlyArray<readonly [string, TokenSource.SourceKind]> = [
   ["imds", "Imds"],
@@ -103,7 +105,10 @@ export const emulator = Command.make(
     fault: Options.text("fault").pipe(
       Options.withPseudoName("json"),
       Options.mapEffect((text) =>
-        Effect.mapError(EmulatorModel.decodeFaultScripts(text), (error) => invalid(error.message))
+        loadEmulator.pipe(
+          Effect.flatMap((Emulator) => Emulator.decodeFaultScripts(text)),
+          Effect.mapError((error) => invalid(error.message))
+        )
       ),
       Options.optional,
       Options.withDescription(
@@ -135,9 +140,9 @@ export const emulator = Command.make(
         return yield* Effect.fail(new UsageError("choose --source or --all, not both"))
       }
       const kinds = flags.all
-        ? EmulatorModel.SourceKind.literals
+        ? TokenSource.SourceKind.literals
         : [Option.getOrElse(flags.source, () => "Imds" as const)]
-      const { start } = yield* Effect.promise(() => import("../ManagedIdentityEmulator.js"))
+      const { start } = yield* loadEmulator
       const running = yield* start({
         port: flags.port,
         ...Option.match(flags.fault, { onNone: () => ({}), onSome: (faults) => ({ faults }) }),

@@ -3,8 +3,8 @@
  * `ConfigProvider`, and the client built by `NodeManagedIdentity.layerWithOptions`.
  */
 import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { type ConfigError, ConfigProvider, Effect, identity, Layer } from "effect"
-import * as ManagedIdentityEmulator from "../../src/ManagedIdentityEmulator.js"
 import * as NodeManagedIdentity from "../../src/NodeManagedIdentity.js"
 
 /** Every source the emulator serves, in `SourceKind` order. */

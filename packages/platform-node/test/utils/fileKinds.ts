@@ -3,12 +3,12 @@
  * made on disk: what `WorkloadIdentityFiles.test.ts` and the fault matrix try.
  */
 import { ManagedIdentity, ManagedIdentityClient } from "@managed-identity/core"
+import type { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { Effect, Redacted, Schedule } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import type * as ManagedIdentityEmulator from "../../src/ManagedIdentityEmulator.js"
 import { clientLayer, onHost } from "./emulatorStack.js"
 
 /** A fresh directory for the scope, removed when it closes. */

@@ -1,6 +1,6 @@
 import * as Option from "effect/Option"
 import { createHash, randomBytes } from "node:crypto"
-import type { Identity, SourceKind } from "./emulatorModel.js"
+import type { Identity, SourceKind } from "./model.js"
 
 /** @internal */
 export type Selector =

@@ -9,22 +9,15 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as Https from "node:https"
-import type * as EmulatorEndpoint from "./emulatorEndpoint.js"
-import * as EmulatorFaults from "./emulatorFaults.js"
-import * as EmulatorIdentity from "./emulatorIdentity.js"
-import {
-  decodeFaultScripts,
-  EmulatorError,
-  failWith,
-  maxScriptText,
-  type Secrets,
-  type SourceKind
-} from "./emulatorModel.js"
-import * as EmulatorProtocol from "./emulatorProtocol.js"
-import type * as EmulatorRecorder from "./emulatorRecorder.js"
-import type * as EmulatorReplies from "./emulatorReplies.js"
-import * as EmulatorStsDiscovery from "./emulatorStsDiscovery.js"
-import * as Certificates from "./emulatorWorkloadCertificates.js"
+import type * as EmulatorEndpoint from "./endpoint.js"
+import * as EmulatorFaults from "./faults.js"
+import * as EmulatorIdentity from "./identity.js"
+import { decodeFaultScripts, EmulatorError, failWith, maxScriptText, type Secrets, type SourceKind } from "./model.js"
+import * as EmulatorProtocol from "./protocol.js"
+import type * as EmulatorRecorder from "./recorder.js"
+import type * as EmulatorReplies from "./replies.js"
+import * as EmulatorStsDiscovery from "./stsDiscovery.js"
+import * as Certificates from "./workloadCertificates.js"
 
 /**
  * Where each source's token endpoint is: Service Fabric on the HTTPS server, every other source on the HTTP server.

@@ -8,9 +8,13 @@
  * assert.deepStrictEqual(source.requests, [{ resource }])
  * ```
  */
-import { Clock, DateTime, Effect, type Layer, Redacted } from "effect"
-import type { TokenRequest } from "../../src/TokenRequest.js"
-import * as TokenSource from "../../src/TokenSource.js"
+import type { TokenRequest } from "@managed-identity/core/TokenRequest"
+import * as TokenSource from "@managed-identity/core/TokenSource"
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 
 /** The source's layer and the requests it has seen, in order. */
 export interface RecordingSource {

@@ -26,17 +26,17 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as EmulatorArcKeys from "./internal/emulatorArcKeys.js"
-import * as EmulatorCertificate from "./internal/emulatorCertificate.js"
-import * as EmulatorEndpoint from "./internal/emulatorEndpoint.js"
-import * as EmulatorFaults from "./internal/emulatorFaults.js"
-import * as EmulatorIdentity from "./internal/emulatorIdentity.js"
-import * as Model from "./internal/emulatorModel.js"
-import * as EmulatorRecorder from "./internal/emulatorRecorder.js"
-import * as EmulatorServer from "./internal/emulatorServer.js"
-import * as EmulatorTrust from "./internal/emulatorTrust.js"
-import * as EmulatorWorkload from "./internal/emulatorWorkload.js"
-import * as EmulatorWorkloadCertificates from "./internal/emulatorWorkloadCertificates.js"
+import * as EmulatorArcKeys from "./internal/arcKeys.js"
+import * as EmulatorCertificate from "./internal/certificate.js"
+import * as EmulatorEndpoint from "./internal/endpoint.js"
+import * as EmulatorFaults from "./internal/faults.js"
+import * as EmulatorIdentity from "./internal/identity.js"
+import * as Model from "./internal/model.js"
+import * as EmulatorRecorder from "./internal/recorder.js"
+import * as EmulatorServer from "./internal/server.js"
+import * as EmulatorTrust from "./internal/trust.js"
+import * as EmulatorWorkload from "./internal/workload.js"
+import * as EmulatorWorkloadCertificates from "./internal/workloadCertificates.js"
 
 /**
  * The managed identity sources the emulator serves (the core's `TokenSource.SourceKind`).
@@ -185,7 +185,7 @@ export type Emulator = Model.Emulator
  * @since 0.1.0
  * @category tags
  */
-export class ManagedIdentityEmulator extends Context.Tag("@managed-identity/platform-node/ManagedIdentityEmulator")<
+export class ManagedIdentityEmulator extends Context.Tag("@managed-identity/emulator/ManagedIdentityEmulator")<
   ManagedIdentityEmulator,
   Emulator
 >() {}
@@ -268,7 +268,8 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
  * @example
  * ```ts
  * import { ManagedIdentityClient } from "@managed-identity/core"
- * import { ManagedIdentityEmulator, NodeManagedIdentity } from "@managed-identity/platform-node"
+ * import { ManagedIdentityEmulator } from "@managed-identity/emulator"
+ * import { NodeManagedIdentity } from "@managed-identity/platform-node"
  * import { ConfigProvider, Effect } from "effect"
  *
  * const token = Effect.gen(function*() {
@@ -277,9 +278,7 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
  *     client.getToken("https://vault.azure.net")).pipe(
  *       Effect.provide(NodeManagedIdentity.layer),
  *       Effect.provide(ManagedIdentityEmulator.layerTrustingFetch(emulator)),
- *       Effect.withConfigProvider(
- *         ConfigProvider.fromMap(new Map(Object.entries(emulator.env("WorkloadIdentity"))))
- *       )
+ *       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env("WorkloadIdentity")))))
  *     )
  * }).pipe(Effect.scoped)
  * ```

@@ -6,10 +6,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import { randomBytes, randomUUID } from "node:crypto"
-import * as EmulatorIdentity from "./emulatorIdentity.js"
-import type { Identity, Secrets, SourceKind, TokenFault } from "./emulatorModel.js"
-import type { Grant, Reply } from "./emulatorReplies.js"
-import type { AssertionStatus } from "./emulatorWorkload.js"
+import * as EmulatorIdentity from "./identity.js"
+import type { Identity, Secrets, SourceKind, TokenFault } from "./model.js"
+import type { Grant, Reply } from "./replies.js"
+import type { AssertionStatus } from "./workload.js"
 
 /** @internal */
 export interface Incoming {

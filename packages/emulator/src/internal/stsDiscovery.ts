@@ -4,9 +4,9 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type { Incoming } from "./emulatorEndpoint.js"
-import * as EmulatorIdentity from "./emulatorIdentity.js"
-import { aadsts, entraError, type Reply, reply } from "./emulatorReplies.js"
+import type { Incoming } from "./endpoint.js"
+import * as EmulatorIdentity from "./identity.js"
+import { aadsts, entraError, type Reply, reply } from "./replies.js"
 
 const discoveryPath = /\/([^/]+)(?:\/v2\.0)?\/\.well-known\/openid-configuration$/
 

@@ -6,8 +6,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
-import * as EmulatorIdentity from "./emulatorIdentity.js"
-import type { Identity, SourceKind, TokenFault } from "./emulatorModel.js"
+import * as EmulatorIdentity from "./identity.js"
+import type { Identity, SourceKind, TokenFault } from "./model.js"
 
 /** @internal */
 export interface Reply {

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { decodeJwt } from "@managed-identity/test-utils/Jwt"
 import { Duration, Effect, Exit, Option, Redacted, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Https from "node:https"
@@ -8,7 +9,6 @@ import * as Path from "node:path"
 import type * as Tls from "node:tls"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 import { eventually } from "./utils/eventually.js"
-import { decodeJwt } from "./utils/jwt.js"
 
 const vault = "https://vault.azure.net"
 

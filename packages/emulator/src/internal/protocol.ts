@@ -4,19 +4,11 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { type Checked, type Environment, grant, type Incoming, systemAssigned } from "./emulatorEndpoint.js"
-import type * as EmulatorIdentity from "./emulatorIdentity.js"
-import type { SourceKind } from "./emulatorModel.js"
-import {
-  appServiceError,
-  type Grant,
-  issue,
-  oauthError,
-  type Reply,
-  reply,
-  serviceFabricError
-} from "./emulatorReplies.js"
-import { acceptWorkloadIdentity } from "./emulatorStsToken.js"
+import { type Checked, type Environment, grant, type Incoming, systemAssigned } from "./endpoint.js"
+import type * as EmulatorIdentity from "./identity.js"
+import type { SourceKind } from "./model.js"
+import { appServiceError, type Grant, issue, oauthError, type Reply, reply, serviceFabricError } from "./replies.js"
+import { acceptWorkloadIdentity } from "./stsToken.js"
 
 const apiVersions: Readonly<Record<Exclude<SourceKind, "CloudShell" | "WorkloadIdentity">, string>> = {
   Imds: "2018-02-01",

@@ -7,7 +7,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { randomBytes } from "node:crypto"
 import * as Path from "node:path"
-import { type EmulatorError, failWith } from "./emulatorModel.js"
+import { type EmulatorError, failWith } from "./model.js"
 
 /**
  * The Azure Arc key files: each challenge writes a fresh key into the directory, and a key is good for one request.

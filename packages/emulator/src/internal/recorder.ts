@@ -2,7 +2,7 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
-import type { RecordedRequest, SourceKind } from "./emulatorModel.js"
+import type { RecordedRequest, SourceKind } from "./model.js"
 
 /**
  * Every request to a token endpoint, in order.

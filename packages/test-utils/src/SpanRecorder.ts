@@ -2,7 +2,8 @@
  * A tracer that records every span it opens (through the default tracer, so spans behave as usual), for tests that
  * assert what a user's tracer would see.
  */
-import { Effect, Tracer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Tracer from "effect/Tracer"
 
 /** The spans opened so far and the tracer that records them. */
 export interface SpanRecorder {

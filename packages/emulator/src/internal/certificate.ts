@@ -8,10 +8,9 @@
  */
 import * as Effect from "effect/Effect"
 import { createHash, X509Certificate } from "node:crypto"
-import { type EmulatorError, failWith } from "./emulatorModel.js"
+import { type EmulatorError, failWith } from "./model.js"
 
-/** @internal */
-export const certificate = `-----BEGIN CERTIFICATE-----
+const certificate = `-----BEGIN CERTIFICATE-----
 MIIDHDCCAgSgAwIBAgIUQrksAR2DC9M63ne27JNeQxt04ncwDQYJKoZIhvcNAQEL
 BQAwFDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyMTIzMjEwN1oYDzIxMjYx
 MDI4MjMyMTA3WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwggEiMA0GCSqGSIb3DQEB
@@ -32,8 +31,7 @@ Ev0aXAqmrWPEYjXQOzFbxq7mouAmkPB94+ZE7Xfdf4WV4l1ZpRskaeT3q6md7Cz9
 -----END CERTIFICATE-----
 `
 
-/** @internal */
-export const privateKey = `-----BEGIN PRIVATE KEY-----
+const privateKey = `-----BEGIN PRIVATE KEY-----
 MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQDB1UW//2WfAMnz
 kbOIjZW3HI68+6hHMLr2k7csa+DildzgDV6jRCa8+NtDyCRIBSBpryRy1uyH50yk
 GegXa96+PsW6GFWTfV87ZEQDRKYjVeHNAK/NI+cxF0TdAXvJHfAyAJex0Saj6yOZ

@@ -4,9 +4,9 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import { type Environment, grant, type Incoming, systemAssigned } from "./emulatorEndpoint.js"
-import * as EmulatorIdentity from "./emulatorIdentity.js"
-import { aadsts, entraError, type Grant, type Reply } from "./emulatorReplies.js"
+import { type Environment, grant, type Incoming, systemAssigned } from "./endpoint.js"
+import * as EmulatorIdentity from "./identity.js"
+import { aadsts, entraError, type Grant, type Reply } from "./replies.js"
 
 const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

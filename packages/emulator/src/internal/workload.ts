@@ -6,9 +6,9 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Path from "node:path"
-import * as EmulatorIdentity from "./emulatorIdentity.js"
-import { type EmulatorError, failWith } from "./emulatorModel.js"
-import * as Certificates from "./emulatorWorkloadCertificates.js"
+import * as EmulatorIdentity from "./identity.js"
+import { type EmulatorError, failWith } from "./model.js"
+import * as Certificates from "./workloadCertificates.js"
 
 /** What the STS makes of a `client_assertion`. */
 export type AssertionStatus = "current" | "expired" | "unknown"

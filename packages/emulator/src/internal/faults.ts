@@ -15,8 +15,8 @@ import {
   type ReplyFault,
   SourceKind,
   type TokenFault
-} from "./emulatorModel.js"
-import * as EmulatorReplies from "./emulatorReplies.js"
+} from "./model.js"
+import * as EmulatorReplies from "./replies.js"
 
 /** @internal */
 export const oversizedPadding = 100 * 1024

@@ -1,5 +1,5 @@
 /** Reading the unsigned JWT-shaped tokens the emulator issues. */
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 
 const decodePart = (part: string): any => JSON.parse(Buffer.from(part, "base64url").toString("utf8"))
 
