@@ -60,7 +60,7 @@ const run = (command, args) => {
 }
 
 try {
-  const packages = ["packages/core", "packages/emulator", "packages/platform-node", "packages/test-utils"]
+  const packages = ["protocol", "core", "emulator", "platform-node", "test-utils"].map((name) => `packages/${name}`)
   for (const file of ["tsconfig.base.json", "vitest.shared.ts", "vitest.setup.ts", ...packages]) {
     cpSync(join(root, file), join(scratch, file), {
       recursive: true,

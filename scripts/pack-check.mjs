@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// A user installing from the registry, simulated: packs the three packages with `pnpm pack`, then in a scratch app
+// A user installing from the registry, simulated: packs the four packages with `pnpm pack`, then in a scratch app
 // outside the workspace runs the README's install command as written, with the package names replaced by the tarballs
-// (everything else — the pinned Effect 3 lines — comes from the npm registry as it is today). There it checks:
+// and the protocol's tarball added (it comes with core, and is not on the registry yet; everything else — the pinned
+// Effect 3 lines — comes from the npm registry as it is today). There it checks:
 // - the tarballs: LICENSE, README.md and CHANGELOG.md in each, no CLI sources or CLI-only dependencies in the library
-//   (the bin is the self-contained bundle, so `@effect/cli` is not installed), and no emulator either;
+//   (the bin is the self-contained bundle, so `@effect/cli` is not installed), and no emulator either; core depends
+//   on the protocol by a version range, and the protocol depends on nothing;
 // - the packaged CLI, the published bin without tsx: `emulator` in the background, `token` against it;
 // - the README's first example, verbatim as `main.mjs`, against that emulator's IMDS on 127.0.0.1;
 // - CommonJS: a `.cjs` app that `require()`s both packages and gets a token, on this Node and on every Node binary
@@ -34,8 +36,15 @@ const installOf = (path) => {
 const library = installOf("README.md")
 const emulatorPackage = installOf("packages/emulator/README.md")
 
+/** The tarball `pnpm pack` wrote for the package `name`. */
+const tarballOf = (name) => {
+  const prefix = `${name.slice(1).replace("/", "-")}-`
+  return readdirSync(scratch).find((file) => file.startsWith(prefix) && file.endsWith(".tgz")) ??
+    fail(`no tarball for ${name}`)
+}
+
 try {
-  for (const name of ["core", "emulator", "platform-node"]) {
+  for (const name of ["protocol", "core", "emulator", "platform-node"]) {
     run("pnpm", ["pack", "--pack-destination", scratch], join(root, "packages", name))
   }
   const tarballs = readdirSync(scratch).filter((file) => file.endsWith(".tgz"))
@@ -47,12 +56,21 @@ try {
     const cli = files.filter((file) => /^package\/(src|dist)\/cli\//.test(file))
     if (cli.length > 0) fail(`${tarball} ships CLI sources outside the bundle: ${cli.join(", ")}`)
   }
+  const manifest = (name) =>
+    JSON.parse(run("tar", ["-xzOf", join(scratch, tarballOf(name)), "package/package.json"], scratch))
+  const { version } = manifest("@managed-identity/protocol")
+  const protocolRange = manifest("@managed-identity/core").dependencies?.["@managed-identity/protocol"]
+  if (protocolRange !== `^${version}`) fail(`core's tarball depends on @managed-identity/protocol ${protocolRange}`)
+  const protocolDependencies = Object.keys(manifest("@managed-identity/protocol").dependencies ?? {})
+  if (protocolDependencies.length > 0) fail(`the protocol's tarball depends on ${protocolDependencies.join(", ")}`)
   const app = join(scratch, "app")
   mkdirSync(app)
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch-app", private: true, type: "module" }))
-  const tarballOf = (name) => join(scratch, tarballs.find((file) => file.startsWith(`${name.slice(1).replace("/", "-")}-`)))
   const npmInstall = (command) => {
-    const args = command.map((arg) => arg.startsWith("@managed-identity/") ? tarballOf(arg) : arg)
+    const args = [
+      ...command.map((arg) => arg.startsWith("@managed-identity/") ? join(scratch, tarballOf(arg)) : arg),
+      join(scratch, tarballOf("@managed-identity/protocol"))
+    ]
     console.log(`pack-check: npm install ${args.join(" ")}`)
     run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...args], app)
   }

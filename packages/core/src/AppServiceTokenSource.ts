@@ -3,28 +3,25 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as AppService from "@managed-identity/protocol/sources/AppService"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as EndpointRules from "./internal/endpointRules.js"
-import * as Environment from "./internal/environment.js"
-import * as HttpSource from "./internal/httpSource.js"
-import * as Selector from "./internal/selector.js"
-import * as Transport from "./internal/transport.js"
-import type * as ManagedIdentity from "./ManagedIdentity.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import * as SourceService from "./internal/http/sourceService.js"
+import * as Environment from "./internal/source/environment.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const apiVersion = "2019-08-01"
+export const apiVersion: string = AppService.apiVersion
 
 /**
  * The retry policy App Service uses unless a `retrySchedule` replaces it.
@@ -32,7 +29,7 @@ export const apiVersion = "2019-08-01"
  * @since 0.1.0
  * @category constants
  */
-export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+export const retryPolicy: RetryPolicy.RetryPolicy = SourceService.retryRules(AppService.facts).retryPolicy
 
 /**
  * The failures App Service retries; a `retrySchedule` never retries anything else.
@@ -40,7 +37,8 @@ export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = RetryPolicy.isRetryableDefault
+export const isRetryable: (error: ManagedIdentityError) => boolean =
+  SourceService.retryRules(AppService.facts).isRetryable
 
 /**
  * @since 0.1.0
@@ -63,23 +61,21 @@ export interface Options extends TokenSource.TimingOptions {
 export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
-  HttpSource.make(
-    { ...Transport.endpoint("AppService", options.endpoint), retryPolicy, isRetryable, timing: options },
-    (identity) =>
-      Either.all([
-        EndpointRules.secretEndpoint("AppService", "IDENTITY_ENDPOINT", options.endpoint, { pinned: false }),
-        EndpointRules.secretHeader("AppService", "IDENTITY_HEADER", options.identityHeader)
-      ]).pipe(Either.map(([url, secret]) => (request) =>
-        HttpClientRequest.get(url, {
-          urlParams: {
-            "api-version": apiVersion,
-            resource: request.resource,
-            ...Selector.params("AppService", identity)
-          },
-          headers: { "X-IDENTITY-HEADER": Redacted.value(secret), Metadata: "true" }
-        })
-      ))
-  )
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const identity = yield* ManagedIdentity.ManagedIdentity
+    const definition = SourceService.definition(AppService.facts, options.endpoint, options)
+    const checked = AppService.check(
+      { endpoint: options.endpoint, identityHeader: Redacted.value(options.identityHeader) },
+      identity
+    )
+    return SourceService.make(
+      definition,
+      identity,
+      checked,
+      (settings) => SourceService.single(client, definition, (request) => AppService.request(settings, request))
+    )
+  })
 
 /**
  * @since 0.1.0

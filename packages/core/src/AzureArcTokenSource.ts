@@ -6,54 +6,26 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as AzureArc from "@managed-identity/protocol/sources/AzureArc"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as ArcChallenge from "./internal/arcChallenge.js"
-import * as EndpointRules from "./internal/endpointRules.js"
-import * as Environment from "./internal/environment.js"
-import * as HttpSource from "./internal/httpSource.js"
-import * as Selector from "./internal/selector.js"
-import * as Transport from "./internal/transport.js"
-import * as Wire from "./internal/wire.js"
+import * as Exchange from "./internal/http/exchange.js"
+import * as SourceService from "./internal/http/sourceService.js"
+import * as Results from "./internal/result.js"
+import * as Environment from "./internal/source/environment.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
-import { IdentityNotConfirmed } from "./ManagedIdentityError.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import { fromProblem, type ManagedIdentityError } from "./ManagedIdentityError.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const apiVersion = "2020-06-01"
-
-/**
- * The agent's endpoint when `IDENTITY_ENDPOINT` is not set (Arc detected by its `himds` binary).
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultEndpoint = "http://localhost:40342/metadata/identity/oauth2/token"
-
-/**
- * Where the agent writes key files on Linux.
- *
- * @since 0.1.0
- * @category constants
- */
-export const linuxKeyDirectory = ArcChallenge.linuxKeyDirectory
-
-/**
- * Larger key files are refused before they are read.
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxKeyFileBytes = ArcChallenge.maxKeyFileBytes
+export const apiVersion: string = AzureArc.apiVersion
 
 /**
  * The retry policy Azure Arc uses unless a `retrySchedule` replaces it. One attempt is the whole two-step exchange.
@@ -61,7 +33,7 @@ export const maxKeyFileBytes = ArcChallenge.maxKeyFileBytes
  * @since 0.1.0
  * @category constants
  */
-export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+export const retryPolicy: RetryPolicy.RetryPolicy = SourceService.retryRules(AzureArc.facts).retryPolicy
 
 /**
  * The failures Azure Arc retries; a `retrySchedule` never retries anything else.
@@ -69,45 +41,26 @@ export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = RetryPolicy.isRetryableDefault
+export const isRetryable: (error: ManagedIdentityError) => boolean =
+  SourceService.retryRules(AzureArc.facts).isRetryable
 
 /**
  * @since 0.1.0
  * @category models
  */
 export interface Options extends TokenSource.TimingOptions {
-  /** `IDENTITY_ENDPOINT`: an http URL on a loopback host (default {@link defaultEndpoint}). */
+  /** `IDENTITY_ENDPOINT`: an http URL on a loopback host (default `http://localhost:40342/metadata/identity/oauth2/token`). */
   readonly endpoint?: string | undefined
   /**
    * The directory holding the agent's key files. Default: `/var/opt/azcmagent/tokens` on Linux,
-   * `%ProgramData%\AzureConnectedMachineAgent\Tokens` on Windows (`ProgramData` read through `Config`); other
-   * platforms have no default. Set it for tests and the emulator.
+   * `%ProgramData%\AzureConnectedMachineAgent\Tokens` on Windows (see `programData`); other platforms have no default.
+   * Set it for tests and the emulator.
    */
   readonly keyDirectory?: string | undefined
   /** The operating system, as Node's `process.platform` names it (`"linux"`, `"win32"`, …). */
   readonly platform?: string | undefined
-}
-
-const confirmIdentity = (
-  identity: ManagedIdentity.Identity,
-  body: Wire.TokenBody,
-  received: Transport.Received
-): Either.Either<void, IdentityNotConfirmed> => {
-  if (identity._tag === "SystemAssigned") return Either.void
-  const echoed = identity._tag === "ClientId"
-    ? [["client_id", body.client_id]]
-    : identity._tag === "ObjectId"
-    ? [["object_id", body.object_id]]
-    : [["msi_res_id", body.msi_res_id], ["mi_res_id", body.mi_res_id]]
-  const present = echoed.filter((entry): entry is [string, string] => entry[1] !== undefined)
-  if (present.some(([, value]) => value.toLowerCase() === identity.id.toLowerCase())) return Either.void
-  return Either.left(
-    new IdentityNotConfirmed({
-      source: "AzureArc",
-      expected: `${Selector.names.AzureArc[identity._tag]}=${identity.id}`,
-      ...(present.length === 0 ? {} : { received: `${present[0][0]}=${Wire.answerText(received, present[0][1])}` })
-    })
-  )
+  /** `ProgramData`, where the Windows agent's directory is when `keyDirectory` is not set (`layerConfig` reads it). */
+  readonly programData?: string | undefined
 }
 
 /**
@@ -128,61 +81,32 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<
   TokenSource.TokenSource.Service,
-  ConfigError.ConfigError,
+  never,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem
 > =>
-  Effect.map(
-    Effect.all([
-      HttpClient.HttpClient,
-      ManagedIdentity.ManagedIdentity,
-      Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader),
-      ArcChallenge.keyDirectory(options)
-    ]),
-    ([client, identity, reader, directory]) => {
-      const url = options.endpoint ?? defaultEndpoint
-      const definition: HttpSource.Definition = {
-        ...Transport.endpoint("AzureArc", url),
-        retryPolicy,
-        isRetryable,
-        timing: options
-      }
-      const checked = Either.all([
-        EndpointRules.secretEndpoint("AzureArc", "IDENTITY_ENDPOINT", url, { pinned: false }),
-        directory
-      ]).pipe(Either.map(([endpointUrl, keys]): HttpSource.Exchange => (request) => {
-        const challengeRequest = HttpClientRequest.get(endpointUrl, {
-          urlParams: {
-            "api-version": apiVersion,
-            resource: request.resource,
-            ...Selector.params("AzureArc", identity)
-          },
-          headers: { Metadata: "true" }
-        })
-        return (attempt) =>
-          Transport.exchange(client, definition, attempt, challengeRequest).pipe(
-            Effect.flatMap(ArcChallenge.realm),
-            Effect.flatMap(ArcChallenge.keyFileName),
-            Effect.flatMap((fileName) => ArcChallenge.readKey(reader.read, `${keys.path}${keys.separator}${fileName}`)),
-            Effect.flatMap((key) =>
-              Transport.exchange(
-                client,
-                definition,
-                attempt,
-                HttpClientRequest.setHeader(challengeRequest, "Authorization", `Basic ${Redacted.value(key)}`)
-              )
-            ),
-            Effect.flatMap((received) =>
-              Effect.flatMap(
-                Wire.decodeAnswer("AzureArc", received, request.resource),
-                ({ body, token }) => Either.map(confirmIdentity(identity, body, received), () => token)
-              )
-            )
-          )
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const identity = yield* ManagedIdentity.ManagedIdentity
+    const reader = yield* Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader)
+    const url = options.endpoint ?? AzureArc.defaultEndpoint
+    const definition = SourceService.definition(AzureArc.facts, url, options)
+    const checked = AzureArc.check(url, AzureArc.keyDirectory(options), identity)
+    return SourceService.make(definition, identity, checked, (settings) => (request) => (attempt) =>
+      Effect.gen(function*() {
+        const challenge = yield* Exchange.exchange(client, definition, attempt, AzureArc.request(settings, request))
+        const path = yield* Results.toEffect(AzureArc.keyPath(settings, challenge, yield* Clock.currentTimeMillis))
+        const bytes = yield* Effect.mapError(
+          reader.read(path, { maxBytes: AzureArc.maxKeyFileBytes }),
+          (failure) =>
+            fromProblem(AzureArc.keyUnread(path, failure))
+        )
+        const key = yield* Results.toEffect(AzureArc.key(path, bytes))
+        const answer = yield* Exchange.exchange(client, definition, attempt, AzureArc.request(settings, request, key))
+        const token = yield* SourceService.tokenOf("AzureArc", answer, request.resource)
+        yield* Results.toEffect(AzureArc.confirm(identity, token.body, answer))
+        return SourceService.issued(token)
       }))
-
-      return HttpSource.fromChecked(definition, identity, checked)
-    }
-  )
+  })
 
 /**
  * @since 0.1.0
@@ -192,25 +116,28 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<
   TokenSource.TokenSource,
-  ConfigError.ConfigError,
+  never,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem
 > => Layer.effect(TokenSource.TokenSource, make(options))
 
 /**
- * Reads `IDENTITY_ENDPOINT` through `Config` (default {@link defaultEndpoint}); the platform and key directory come
- * from `options`.
+ * Reads `IDENTITY_ENDPOINT` (default: the agent's endpoint) and `ProgramData` (for the Windows agent's key directory)
+ * through `Config`; the platform and a key directory come from `options`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  options: Omit<Options, "endpoint"> = {}
+  options: Omit<Options, "endpoint" | "programData"> = {}
 ): Layer.Layer<
   TokenSource.TokenSource,
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem
 > =>
-  Environment.optional("IDENTITY_ENDPOINT").pipe(
-    Effect.flatMap((endpoint) => make({ ...options, endpoint: Option.getOrUndefined(endpoint) })),
+  Config.all({
+    endpoint: Environment.optionalValue("IDENTITY_ENDPOINT"),
+    programData: Environment.optionalValue("ProgramData")
+  }).pipe(
+    Effect.flatMap((config) => make({ ...options, ...config })),
     Layer.effect(TokenSource.TokenSource)
   )

@@ -9,15 +9,13 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Claims from "@managed-identity/protocol/Claims"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Claims from "./internal/claims.js"
 import { ManagedIdentityClient } from "./ManagedIdentityClient.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
-
-const claimsParameter = /(?:^|[\s,])claims\s*=\s*"([^"]*)"/i
 
 /**
  * The decoded claims of a `WWW-Authenticate` challenge's `claims="<base64>"` parameter (standard or URL-safe
@@ -26,11 +24,8 @@ const claimsParameter = /(?:^|[\s,])claims\s*=\s*"([^"]*)"/i
  * @since 0.1.0
  * @category constructors
  */
-export const claimsFromChallenge = (header: string | undefined): Option.Option<string> => {
-  const match = header === undefined ? null : claimsParameter.exec(header)
-  if (match === null) return Option.none()
-  return Option.filter(Claims.decodeBase64(match[1]), (claims) => claims.trim() !== "")
-}
+export const claimsFromChallenge = (header: string | undefined): Option.Option<string> =>
+  Option.fromNullable(Claims.fromChallenge(header))
 
 const authenticate = <E, R, E2>(
   self: HttpClient.HttpClient.With<E, R>,

@@ -7,18 +7,16 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as CloudShell from "@managed-identity/protocol/sources/CloudShell"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as EndpointRules from "./internal/endpointRules.js"
-import * as Environment from "./internal/environment.js"
-import * as HttpSource from "./internal/httpSource.js"
-import * as Transport from "./internal/transport.js"
-import type * as ManagedIdentity from "./ManagedIdentity.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import * as SourceService from "./internal/http/sourceService.js"
+import * as Environment from "./internal/source/environment.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
@@ -27,7 +25,7 @@ import * as TokenSource from "./TokenSource.js"
  * @since 0.1.0
  * @category constants
  */
-export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+export const retryPolicy: RetryPolicy.RetryPolicy = SourceService.retryRules(CloudShell.facts).retryPolicy
 
 /**
  * The failures Cloud Shell retries; a `retrySchedule` never retries anything else.
@@ -35,7 +33,8 @@ export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = RetryPolicy.isRetryableDefault
+export const isRetryable: (error: ManagedIdentityError) => boolean =
+  SourceService.retryRules(CloudShell.facts).isRetryable
 
 /**
  * @since 0.1.0
@@ -56,18 +55,17 @@ export interface Options extends TokenSource.TimingOptions {
 export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
-  HttpSource.make(
-    { ...Transport.endpoint("CloudShell", options.endpoint), retryPolicy, isRetryable, timing: options },
-    (identity) =>
-      Either.all([
-        EndpointRules.acceptIdentity("CloudShell", identity, ["SystemAssigned"]),
-        EndpointRules.publicEndpoint("CloudShell", "MSI_ENDPOINT", options.endpoint)
-      ]).pipe(Either.map(([, url]) => (request) =>
-        HttpClientRequest.post(url, { headers: { Metadata: "true" } }).pipe(
-          HttpClientRequest.bodyUrlParams({ resource: request.resource })
-        )
-      ))
-  )
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const identity = yield* ManagedIdentity.ManagedIdentity
+    const definition = SourceService.definition(CloudShell.facts, options.endpoint, options)
+    return SourceService.make(
+      definition,
+      identity,
+      CloudShell.check(options.endpoint, identity),
+      (checked) => SourceService.single(client, definition, (request) => CloudShell.request(checked, request))
+    )
+  })
 
 /**
  * @since 0.1.0

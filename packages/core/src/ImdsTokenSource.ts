@@ -4,40 +4,27 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Imds from "@managed-identity/protocol/sources/Imds"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as EndpointRules from "./internal/endpointRules.js"
-import * as Environment from "./internal/environment.js"
-import * as HttpSource from "./internal/httpSource.js"
-import * as ImdsProbe from "./internal/imdsProbe.js"
-import * as Selector from "./internal/selector.js"
-import * as Transport from "./internal/transport.js"
-import type * as ManagedIdentity from "./ManagedIdentity.js"
+import * as Exchange from "./internal/http/exchange.js"
+import * as ImdsProbe from "./internal/http/imdsProbe.js"
+import * as SourceService from "./internal/http/sourceService.js"
+import * as Results from "./internal/result.js"
+import * as Environment from "./internal/source/environment.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
- * The IMDS host when `AZURE_POD_IDENTITY_AUTHORITY_HOST` is not set.
- *
  * @since 0.1.0
  * @category constants
  */
-export const defaultAuthorityHost = "http://169.254.169.254"
-
-/**
- * @since 0.1.0
- * @category constants
- */
-export const apiVersion = "2018-02-01"
-
-/** The resource named by {@link probe}'s request, which asks for no token. */
-const probeResource = "https://management.azure.com"
+export const apiVersion: string = Imds.apiVersion
 
 /**
  * The retry policy IMDS uses unless a `retrySchedule` replaces it.
@@ -45,7 +32,7 @@ const probeResource = "https://management.azure.com"
  * @since 0.1.0
  * @category constants
  */
-export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.imds
+export const retryPolicy: RetryPolicy.RetryPolicy = SourceService.retryRules(Imds.facts).retryPolicy
 
 /**
  * The failures IMDS retries; a `retrySchedule` never retries anything else.
@@ -53,7 +40,7 @@ export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.imds
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = RetryPolicy.isRetryableImds
+export const isRetryable: (error: ManagedIdentityError) => boolean = SourceService.retryRules(Imds.facts).isRetryable
 
 /**
  * @since 0.1.0
@@ -91,15 +78,6 @@ export interface ProbeOptions extends TokenSource.TimingOptions {
 export const defaultProbeTimeout: Duration.Duration = Duration.seconds(1)
 
 /**
- * The token URL for an authority host: `<host>/metadata/identity/oauth2/token`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const tokenUrl = (authorityHost: string): string =>
-  `${authorityHost.replace(/^\/+|\/+$/g, "")}/metadata/identity/oauth2/token`
-
-/**
  * Builds the source. An authority host that does not make an http or https URL, or holds a user name or password,
  * is refused with `InvalidIdentity` before anything is sent. With `probe`, its first contact is bounded by the probe
  * (see {@link ProbeOptions}).
@@ -109,38 +87,22 @@ export const tokenUrl = (authorityHost: string): string =>
  */
 export const make = (
   options: Options = {}
-): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> => {
-  const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
-  const definition: HttpSource.Definition = {
-    ...Transport.endpoint("Imds", url),
-    retryPolicy,
-    isRetryable,
-    timing: options
-  }
-  return Effect.flatMap(
-    options.probe === true
-      ? ImdsProbe.make(definition, options.probeTimeout ?? defaultProbeTimeout)
-      : Effect.succeed(undefined),
-    (guard) =>
-      HttpSource.make(
-        definition,
-        (identity) =>
-          Either.map(
-            EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url),
-            () => (request) =>
-              HttpClientRequest.get(url, {
-                urlParams: {
-                  "api-version": apiVersion,
-                  resource: request.resource,
-                  ...Selector.params("Imds", identity)
-                },
-                headers: { Metadata: "true" }
-              })
-          ),
-        guard
-      )
-  )
-}
+): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const identity = yield* ManagedIdentity.ManagedIdentity
+    const url = Imds.tokenUrl(options.authorityHost ?? Imds.defaultAuthorityHost)
+    const definition = SourceService.definition(Imds.facts, url, options)
+    const guard = options.probe === true
+      ? yield* ImdsProbe.make(definition, options.probeTimeout ?? defaultProbeTimeout)
+      : undefined
+    return SourceService.make(
+      definition,
+      identity,
+      Imds.check(url, identity),
+      (checked) => SourceService.single(client, definition, (request) => Imds.request(checked, request), guard)
+    )
+  })
 
 /**
  * Probes IMDS once, as the first contact of a detected IMDS source is probed, with a request that asks for no token
@@ -152,26 +114,16 @@ export const make = (
  */
 export const probe = (
   options: Pick<Options, "authorityHost" | "probeTimeout"> = {}
-): Effect.Effect<number, ManagedIdentityError, HttpClient.HttpClient> => {
-  const url = tokenUrl(options.authorityHost ?? defaultAuthorityHost)
-  const endpoint = Transport.endpoint("Imds", url)
-  return Effect.flatMap(
-    Effect.all([
-      HttpClient.HttpClient,
-      ImdsProbe.make(endpoint, options.probeTimeout ?? defaultProbeTimeout),
-      EndpointRules.publicEndpoint("Imds", "AZURE_POD_IDENTITY_AUTHORITY_HOST", url)
-    ]),
-    ([client, guard]) =>
-      guard(
-        Transport.exchange(
-          client,
-          endpoint,
-          1,
-          HttpClientRequest.get(url, { urlParams: { "api-version": apiVersion, resource: probeResource } })
-        )
-      ).pipe(Effect.map((received) => received.status))
-  )
-}
+): Effect.Effect<number, ManagedIdentityError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const url = Imds.tokenUrl(options.authorityHost ?? Imds.defaultAuthorityHost)
+    const endpoint = Exchange.endpoint("Imds", url)
+    const guard = yield* ImdsProbe.make(endpoint, options.probeTimeout ?? defaultProbeTimeout)
+    yield* Results.toEffect(Imds.checkUrl(url))
+    const received = yield* guard(Exchange.exchange(client, endpoint, 1, Imds.probeRequest(url)))
+    return received.status
+  })
 
 /**
  * @since 0.1.0
@@ -192,7 +144,7 @@ export const probeConfig = (
   options: Pick<Options, "probeTimeout"> = {}
 ): Effect.Effect<number, ManagedIdentityError | ConfigError.ConfigError, HttpClient.HttpClient> =>
   Effect.flatMap(
-    Environment.optional("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
+    Environment.optional(Imds.authorityHostVariable),
     (host) => probe({ ...options, authorityHost: Option.getOrUndefined(host) })
   )
 
@@ -209,7 +161,7 @@ export const layerConfig = (
   ConfigError.ConfigError,
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity
 > =>
-  Environment.optional("AZURE_POD_IDENTITY_AUTHORITY_HOST").pipe(
+  Environment.optional(Imds.authorityHostVariable).pipe(
     Effect.flatMap((host) => make({ ...options, authorityHost: Option.getOrUndefined(host) })),
     Layer.effect(TokenSource.TokenSource)
   )

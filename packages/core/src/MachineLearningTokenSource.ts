@@ -3,28 +3,25 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as MachineLearning from "@managed-identity/protocol/sources/MachineLearning"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as EndpointRules from "./internal/endpointRules.js"
-import * as Environment from "./internal/environment.js"
-import * as HttpSource from "./internal/httpSource.js"
-import * as Transport from "./internal/transport.js"
-import type * as ManagedIdentity from "./ManagedIdentity.js"
-import * as RetryPolicy from "./RetryPolicy.js"
+import * as SourceService from "./internal/http/sourceService.js"
+import * as Environment from "./internal/source/environment.js"
+import * as ManagedIdentity from "./ManagedIdentity.js"
+import type { ManagedIdentityError } from "./ManagedIdentityError.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const apiVersion = "2017-09-01"
+export const apiVersion: string = MachineLearning.apiVersion
 
 /**
  * The retry policy Azure Machine Learning uses unless a `retrySchedule` replaces it.
@@ -32,7 +29,7 @@ export const apiVersion = "2017-09-01"
  * @since 0.1.0
  * @category constants
  */
-export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+export const retryPolicy: RetryPolicy.RetryPolicy = SourceService.retryRules(MachineLearning.facts).retryPolicy
 
 /**
  * The failures Azure Machine Learning retries; a `retrySchedule` never retries anything else.
@@ -40,7 +37,8 @@ export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = RetryPolicy.isRetryableDefault
+export const isRetryable: (error: ManagedIdentityError) => boolean =
+  SourceService.retryRules(MachineLearning.facts).isRetryable
 
 /**
  * @since 0.1.0
@@ -66,26 +64,21 @@ export interface Options extends TokenSource.TimingOptions {
 export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
-  HttpSource.make(
-    { ...Transport.endpoint("MachineLearning", options.endpoint), retryPolicy, isRetryable, timing: options },
-    (identity) =>
-      Either.all([
-        EndpointRules.acceptIdentity("MachineLearning", identity, ["SystemAssigned", "ClientId"]),
-        EndpointRules.secretEndpoint("MachineLearning", "MSI_ENDPOINT", options.endpoint, { pinned: false }),
-        EndpointRules.secretHeader("MachineLearning", "MSI_SECRET", options.secret)
-      ]).pipe(Either.map(([, url, secret]) => {
-        const clientId = identity._tag === "ClientId" ? identity.id : options.defaultClientId
-        return (request) =>
-          HttpClientRequest.get(url, {
-            urlParams: {
-              "api-version": apiVersion,
-              resource: request.resource,
-              ...(clientId === undefined ? {} : { clientid: clientId })
-            },
-            headers: { secret: Redacted.value(secret), Metadata: "true" }
-          })
-      }))
-  )
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const identity = yield* ManagedIdentity.ManagedIdentity
+    const definition = SourceService.definition(MachineLearning.facts, options.endpoint, options)
+    const checked = MachineLearning.check(
+      { endpoint: options.endpoint, secret: Redacted.value(options.secret), defaultClientId: options.defaultClientId },
+      identity
+    )
+    return SourceService.make(
+      definition,
+      identity,
+      checked,
+      (settings) => SourceService.single(client, definition, (request) => MachineLearning.request(settings, request))
+    )
+  })
 
 /**
  * @since 0.1.0
@@ -112,7 +105,7 @@ export const layerConfig = (
   Config.all({
     endpoint: Environment.required("MSI_ENDPOINT"),
     secret: Environment.requiredSecret("MSI_SECRET"),
-    defaultClientId: Config.map(Environment.optional("DEFAULT_IDENTITY_CLIENT_ID"), Option.getOrUndefined)
+    defaultClientId: Environment.optionalValue("DEFAULT_IDENTITY_CLIENT_ID")
   }).pipe(
     Effect.flatMap((config) => make({ ...timing, ...config })),
     Layer.effect(TokenSource.TokenSource)

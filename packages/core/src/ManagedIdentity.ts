@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import * as Identities from "@managed-identity/protocol/Identity"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -135,8 +136,7 @@ export const userAssignedConfig = (
  * @since 0.1.0
  * @category models
  */
-export const toKey = (identity: Identity): string =>
-  identity._tag === "SystemAssigned" ? "system" : `${identity._tag}:${identity.id.toLowerCase()}`
+export const toKey: (identity: Identity) => string = Identities.toKey
 
 /**
  * An identity in words, for messages: `the system-assigned identity`, `client id …`, `resource id …`, `object id …`.
@@ -144,18 +144,7 @@ export const toKey = (identity: Identity): string =>
  * @since 0.1.0
  * @category models
  */
-export const describe = (identity: Identity): string => {
-  switch (identity._tag) {
-    case "SystemAssigned":
-      return "the system-assigned identity"
-    case "ClientId":
-      return `client id ${identity.id}`
-    case "ResourceId":
-      return `resource id ${identity.id}`
-    case "ObjectId":
-      return `object id ${identity.id}`
-  }
-}
+export const describe: (identity: Identity) => string = Identities.describe
 
 const MsalJson = Schema.Struct({
   ManagedIdentityIdType: Schema.Literal("SystemAssigned", "ClientId", "ResourceId", "ObjectId"),

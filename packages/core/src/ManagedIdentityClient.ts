@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Resource from "@managed-identity/protocol/Resource"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -15,14 +16,14 @@ import * as Redacted from "effect/Redacted"
 import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { AccessToken } from "./AccessToken.js"
-import * as KeyRequests from "./internal/keyRequests.js"
-import * as KeyState from "./internal/keyState.js"
+import * as KeyRequests from "./internal/client/keyRequests.js"
+import * as KeyState from "./internal/client/keyState.js"
+import * as SyncFirst from "./internal/client/syncFirst.js"
 import * as Metrics from "./internal/metrics.js"
-import * as SyncFirst from "./internal/syncFirst.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import { InvalidIdentity, type ManagedIdentityError } from "./ManagedIdentityError.js"
 import * as TokenCache from "./TokenCache.js"
-import * as TokenRequest from "./TokenRequest.js"
+import type * as TokenRequest from "./TokenRequest.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
@@ -92,30 +93,6 @@ export interface Options {
   /** After a failed background refresh, how long before the next caller may start another (default 30 s). */
   readonly refreshBackoff?: Duration.DurationInput | undefined
 }
-
-/**
- * A cached token is served while at least this much of its lifetime remains.
- *
- * @since 0.1.0
- * @category constants
- */
-export const minimumRemainingMillis: number = KeyRequests.minimumRemainingMillis
-
-/**
- * How long a throttled answer is remembered at most.
- *
- * @since 0.1.0
- * @category constants
- */
-export const maxThrottleMillis: number = KeyState.maxThrottleMillis
-
-/**
- * How long a `429` without `Retry-After` is remembered.
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultThrottleMillis: number = KeyState.defaultThrottleMillis
 
 const sha256Hex = (text: string): Effect.Effect<string> =>
   Effect.map(
@@ -200,9 +177,9 @@ export const make = (
       source: source.kind,
       identity: source.identity,
       getToken: (requested, options) => {
-        const resource = TokenRequest.resourceFromScope(requested)
-        if (!TokenRequest.isResource(resource)) {
-          return Effect.fail(new InvalidIdentity({ source: source.kind, reason: TokenRequest.notAResource(requested) }))
+        const resource = Resource.fromScope(requested)
+        if (!Resource.isResource(resource)) {
+          return Effect.fail(new InvalidIdentity({ source: source.kind, reason: Resource.notAResource(requested) }))
         }
         const key = identityKey + resource
         if (options?.claims !== undefined && options.claims !== "") return getWithClaims(resource, key, options.claims)

@@ -4,9 +4,12 @@
  *
  * @since 0.1.0
  */
+import type * as Problem from "@managed-identity/protocol/Problem"
+import { messageOf } from "@managed-identity/protocol/Problem"
+import { kinds } from "@managed-identity/protocol/SourceKind"
+import * as Text from "@managed-identity/protocol/Text"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { SourceKind, titles } from "./internal/sourceKind.js"
 
 /**
  * Where an error arose: a source, or host detection.
@@ -14,27 +17,13 @@ import { SourceKind, titles } from "./internal/sourceKind.js"
  * @since 0.1.0
  * @category models
  */
-export const ErrorSource = Schema.Literal(...SourceKind.literals, "Detection")
+export const ErrorSource = Schema.Literal(...kinds, "Detection")
 
 /**
  * @since 0.1.0
  * @category models
  */
 export type ErrorSource = typeof ErrorSource.Type
-
-/**
- * Whether the character is a control character (C0, DEL, C1) or one that reorders or hides text (bidirectional
- * controls, line and paragraph separators).
- */
-const isUnprintable = (code: number): boolean =>
-  code <= 0x1f || (code >= 0x7f && code <= 0x9f) || code === 0x61c || code === 0x200e || code === 0x200f ||
-  code === 0x2028 || code === 0x2029 || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
-
-const shortEscapes: Readonly<Record<number, string>> = { 0x09: "\\t", 0x0a: "\\n", 0x0d: "\\r" }
-
-const escapeCode = (code: number): string =>
-  shortEscapes[code] ??
-    (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`)
 
 /**
  * Text as a terminal or a log line may show it: every control character (C0, DEL, C1) and every character that
@@ -47,18 +36,7 @@ const escapeCode = (code: number): string =>
  * @since 0.1.0
  * @category formatting
  */
-export const printable = (text: string): string => {
-  let shown = ""
-  let from = 0
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index)
-    if (isUnprintable(code)) {
-      shown += text.slice(from, index) + escapeCode(code)
-      from = index + 1
-    }
-  }
-  return from === 0 ? text : shown + text.slice(from)
-}
+export const printable: (text: string) => string = Text.printable
 
 /**
  * @since 0.1.0
@@ -89,7 +67,7 @@ export class InvalidIdentity extends Schema.TaggedError<InvalidIdentity>("@manag
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(`${this.source}: ${this.reason}`)
+    return messageOf(this)
   }
 }
 
@@ -107,7 +85,7 @@ export class SourceUnavailable extends Schema.TaggedError<SourceUnavailable>(
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(`${this.source} is not available at ${this.endpoint}: ${this.reason}`)
+    return messageOf(this)
   }
 }
 
@@ -138,17 +116,9 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    const code = this.error === undefined ? "" : ` ${this.error}`
-    const description = this.description === undefined ? "" : `: ${this.description}`
-    const asked = this.identity !== undefined && identityStatuses.has(this.status)
-      ? ` (asked for ${this.identity})`
-      : ""
-    return printable(`${this.source} answered ${this.status}${code}${description}${asked}`)
+    return messageOf(this)
   }
 }
-
-/** The statuses endpoints answer for an identity they do not know, after which a message names the one asked for. */
-const identityStatuses: ReadonlySet<number> = new Set([400, 403, 404])
 
 /**
  * The connection was made but the exchange broke (reset, closed early, unreadable response) on every attempt.
@@ -168,7 +138,7 @@ export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>(
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(`${this.source} at ${this.endpoint} failed after ${this.attempts} attempt(s): ${this.reason}`)
+    return messageOf(this)
   }
 }
 
@@ -187,7 +157,7 @@ export class InvalidTokenResponse extends Schema.TaggedError<InvalidTokenRespons
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(`${this.source} answered ${this.status} with an invalid token response: ${this.reason}`)
+    return messageOf(this)
   }
 }
 
@@ -206,7 +176,7 @@ export class AzureArcChallengeFailed extends Schema.TaggedError<AzureArcChalleng
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(`${titles.AzureArc} challenge failed: ${this.reason}`)
+    return messageOf(this)
   }
 }
 
@@ -224,7 +194,7 @@ export class ServiceFabricCertificateMismatch extends Schema.TaggedError<Service
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(`${titles.ServiceFabric} endpoint ${this.endpoint} is not trusted: ${this.reason}`)
+    return messageOf(this)
   }
 }
 
@@ -242,11 +212,7 @@ export class IdentityNotConfirmed extends Schema.TaggedError<IdentityNotConfirme
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(
-      `${this.source} did not confirm the identity ${this.expected}${
-        this.received === undefined ? " (no identity in the response)" : ` (it answered for ${this.received})`
-      }`
-    )
+    return messageOf(this)
   }
 }
 
@@ -265,24 +231,55 @@ export class Timeout extends Schema.TaggedError<Timeout>("@managed-identity/core
   readonly [TypeId]: TypeId = TypeId
   /** @since 0.1.0 */
   get message(): string {
-    return printable(`${this.source} timed out after ${this.attempts} attempt(s): ${this.reason}`)
+    return messageOf(this)
   }
 }
+
+/** The error class of each tag. */
+const classes = {
+  InvalidIdentity,
+  SourceUnavailable,
+  TokenRequestFailed,
+  ConnectionFailed,
+  InvalidTokenResponse,
+  AzureArcChallengeFailed,
+  ServiceFabricCertificateMismatch,
+  IdentityNotConfirmed,
+  Timeout
+} as const
+
+/**
+ * Every typed error, as one schema (its type is the union of the error classes).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ManagedIdentityError = Schema.Union(...Object.values(classes))
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export type ManagedIdentityError =
-  | InvalidIdentity
-  | SourceUnavailable
-  | TokenRequestFailed
-  | ConnectionFailed
-  | InvalidTokenResponse
-  | AzureArcChallengeFailed
-  | ServiceFabricCertificateMismatch
-  | IdentityNotConfirmed
-  | Timeout
+export type ManagedIdentityError = typeof ManagedIdentityError.Type
+
+/**
+ * The error class of a problem's tag.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorOf<P extends Problem.Problem> = Extract<ManagedIdentityError, { readonly _tag: P["_tag"] }>
+
+/**
+ * The typed error of a problem the protocol found (`@managed-identity/protocol`), with the same tag and fields.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromProblem = <P extends Problem.Problem>(problem: P): ErrorOf<P> => {
+  const { _tag, ...fields } = problem
+  return new classes[_tag as P["_tag"]](fields as never) as ErrorOf<P>
+}
 
 /**
  * @since 0.1.0

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Retry from "@managed-identity/protocol/Retry"
 import * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
@@ -24,7 +25,7 @@ export type RetryPolicy = Schedule.Schedule<unknown, ManagedIdentityError>
  * @since 0.1.0
  * @category constants
  */
-export const maxRetryAfter: Duration.Duration = Duration.seconds(60)
+export const maxRetryAfter: Duration.Duration = Duration.seconds(Retry.maxRetryAfterSeconds)
 
 /**
  * Default time allowed for one attempt.
@@ -32,7 +33,7 @@ export const maxRetryAfter: Duration.Duration = Duration.seconds(60)
  * @since 0.1.0
  * @category constants
  */
-export const defaultAttemptTimeout: Duration.Duration = Duration.seconds(10)
+export const defaultAttemptTimeout: Duration.Duration = Duration.millis(Retry.defaultAttemptTimeoutMillis)
 
 /**
  * Default time allowed for one `getToken`, all attempts and delays included.
@@ -40,13 +41,7 @@ export const defaultAttemptTimeout: Duration.Duration = Duration.seconds(10)
  * @since 0.1.0
  * @category constants
  */
-export const defaultDeadline: Duration.Duration = Duration.seconds(100)
-
-const statusOf = (error: ManagedIdentityError): number | undefined =>
-  error._tag === "TokenRequestFailed" ? error.status : undefined
-
-const isTransient = (error: ManagedIdentityError): boolean =>
-  error._tag === "ConnectionFailed" || error._tag === "Timeout"
+export const defaultDeadline: Duration.Duration = Duration.millis(Retry.defaultDeadlineMillis)
 
 /**
  * IMDS retries transport failures, attempt timeouts, 404, 408, 410, 429 and every 5xx.
@@ -54,12 +49,7 @@ const isTransient = (error: ManagedIdentityError): boolean =>
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryableImds = (error: ManagedIdentityError): boolean => {
-  const status = statusOf(error)
-  return isTransient(error) ||
-    (status !== undefined &&
-      (status === 404 || status === 408 || status === 410 || status === 429 || (status >= 500 && status <= 599)))
-}
+export const isRetryableImds: (error: ManagedIdentityError) => boolean = Retry.isRetryableImds
 
 /**
  * Every other source retries transport failures, attempt timeouts, 408, 429, 500, 502, 503 and 504 (never 404:
@@ -68,12 +58,7 @@ export const isRetryableImds = (error: ManagedIdentityError): boolean => {
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryableDefault = (error: ManagedIdentityError): boolean => {
-  const status = statusOf(error)
-  return isTransient(error) ||
-    (status !== undefined &&
-      (status === 408 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504))
-}
+export const isRetryableDefault: (error: ManagedIdentityError) => boolean = Retry.isRetryableDefault
 
 /**
  * The delay an error asks for through `Retry-After`, capped at {@link maxRetryAfter}.
@@ -82,9 +67,7 @@ export const isRetryableDefault = (error: ManagedIdentityError): boolean => {
  * @category combinators
  */
 export const retryAfter = (error: ManagedIdentityError): Option.Option<Duration.Duration> =>
-  error._tag === "TokenRequestFailed" && error.retryAfter !== undefined
-    ? Option.some(Duration.min(Duration.seconds(Math.max(0, error.retryAfter)), maxRetryAfter))
-    : Option.none()
+  Option.map(Option.fromNullable(Retry.retryAfterSeconds(error)), Duration.seconds)
 
 /**
  * Parses a `Retry-After` header value, seconds or an HTTP date, into seconds from `now` (epoch milliseconds).
@@ -92,13 +75,7 @@ export const retryAfter = (error: ManagedIdentityError): Option.Option<Duration.
  * @since 0.1.0
  * @category combinators
  */
-export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
-  if (value === undefined) return undefined
-  const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
-  const date = Date.parse(trimmed)
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000))
-}
+export const parseRetryAfter: (value: string | undefined, now: number) => number | undefined = Retry.parseRetryAfter
 
 /**
  * Makes a policy: `Retry-After` replaces the computed delay of the wrapped schedule (capped at 60 s).
@@ -122,15 +99,15 @@ export const exponential = (options: {
   readonly base?: Duration.DurationInput | undefined
   readonly factor?: number | undefined
   readonly retries?: number | undefined
-}): RetryPolicy =>
-  Schedule.exponential(options.base ?? Duration.seconds(1), options.factor ?? 2).pipe(
+}): RetryPolicy => {
+  const base = options.base ?? Duration.millis(Retry.backoff.baseMillis)
+  return Schedule.exponential(base, options.factor ?? Retry.backoff.factor).pipe(
     Schedule.jittered,
     Schedule.union(Schedule.spaced(maxRetryAfter)),
-    Schedule.intersect(Schedule.recurs(options.retries ?? 3)),
+    Schedule.intersect(Schedule.recurs(options.retries ?? Retry.backoff.retries)),
     Schedule.whileInput(options.isRetryable)
   )
-
-const isGone = (error: ManagedIdentityError): boolean => statusOf(error) === 410
+}
 
 /**
  * The IMDS rule for `410 Gone` (the endpoint is being upgraded): keep trying about every 10 s until an attempt has
@@ -139,9 +116,11 @@ const isGone = (error: ManagedIdentityError): boolean => statusOf(error) === 410
  * @since 0.1.0
  * @category schedules
  */
-export const imdsGone: RetryPolicy = Schedule.spaced(Duration.seconds(10)).pipe(
-  Schedule.intersect(Schedule.whileOutput(Schedule.elapsed, Duration.lessThanOrEqualTo(Duration.seconds(70)))),
-  Schedule.whileInput(isGone)
+export const imdsGone: RetryPolicy = Schedule.spaced(Duration.millis(Retry.imdsGone.spacingMillis)).pipe(
+  Schedule.intersect(
+    Schedule.whileOutput(Schedule.elapsed, Duration.lessThanOrEqualTo(Duration.millis(Retry.imdsGone.forMillis)))
+  ),
+  Schedule.whileInput(Retry.isGone)
 )
 
 /**
@@ -153,7 +132,7 @@ export const imdsGone: RetryPolicy = Schedule.spaced(Duration.seconds(10)).pipe(
  */
 export const imds: RetryPolicy = honourRetryAfter(
   Schedule.union(
-    exponential({ isRetryable: (error) => isRetryableImds(error) && !isGone(error) }),
+    exponential({ isRetryable: (error) => isRetryableImds(error) && !Retry.isGone(error) }),
     imdsGone
   )
 )

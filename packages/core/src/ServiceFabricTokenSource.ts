@@ -8,29 +8,27 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as ServiceFabric from "@managed-identity/protocol/sources/ServiceFabric"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as EndpointRules from "./internal/endpointRules.js"
-import * as Environment from "./internal/environment.js"
-import * as HttpSource from "./internal/httpSource.js"
-import * as Transport from "./internal/transport.js"
+import * as SourceService from "./internal/http/sourceService.js"
+import * as Results from "./internal/result.js"
+import * as Environment from "./internal/source/environment.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
-import { InvalidIdentity } from "./ManagedIdentityError.js"
-import * as RetryPolicy from "./RetryPolicy.js"
-import type { TokenRequest } from "./TokenRequest.js"
+import type { InvalidIdentity, ManagedIdentityError } from "./ManagedIdentityError.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const apiVersion = "2019-07-01-preview"
+export const apiVersion: string = ServiceFabric.apiVersion
 
 /**
  * The retry policy Service Fabric uses unless a `retrySchedule` replaces it.
@@ -38,7 +36,7 @@ export const apiVersion = "2019-07-01-preview"
  * @since 0.1.0
  * @category constants
  */
-export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+export const retryPolicy: RetryPolicy.RetryPolicy = SourceService.retryRules(ServiceFabric.facts).retryPolicy
 
 /**
  * The failures Service Fabric retries (never 404); a `retrySchedule` never retries anything else.
@@ -46,7 +44,8 @@ export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = RetryPolicy.isRetryableDefault
+export const isRetryable: (error: ManagedIdentityError) => boolean =
+  SourceService.retryRules(ServiceFabric.facts).isRetryable
 
 /**
  * An `HttpClient` per certificate thumbprint that trusts a server only if the SHA-1 of its certificate's DER
@@ -83,16 +82,8 @@ export declare namespace PinnedHttpClient {
  * @since 0.1.0
  * @category constructors
  */
-export const normalizeThumbprint = (thumbprint: string): Either.Either<string, InvalidIdentity> => {
-  const normalized = thumbprint.replace(/[ \t\r\n:]/g, "").toLowerCase()
-  return /^[0-9a-f]{40}$/.test(normalized) ? Either.right(normalized) : Either.left(
-    new InvalidIdentity({
-      source: "ServiceFabric",
-      reason:
-        `IDENTITY_SERVER_THUMBPRINT must be a SHA-1 thumbprint: 40 hexadecimal characters once spaces and ':' are removed (got ${normalized.length} characters)`
-    })
-  )
-}
+export const normalizeThumbprint = (thumbprint: string): Either.Either<string, InvalidIdentity> =>
+  Results.toEither(ServiceFabric.normalizeThumbprint(thumbprint))
 
 /**
  * @since 0.1.0
@@ -106,15 +97,6 @@ export interface Options extends TokenSource.TimingOptions {
   /** `IDENTITY_SERVER_THUMBPRINT`: the SHA-1 thumbprint of the endpoint's certificate. */
   readonly thumbprint: string
 }
-
-const urlParams = (request: TokenRequest): Record<string, string> => ({
-  "api-version": apiVersion,
-  resource: request.resource,
-  ...(request.tokenSha256ToRefresh === undefined ? {} : { token_sha256_to_refresh: request.tokenSha256ToRefresh }),
-  ...(request.clientCapabilities === undefined || request.clientCapabilities.length === 0
-    ? {}
-    : { xms_cc: request.clientCapabilities.join(",") })
-})
 
 /**
  * Builds the source. A user-assigned identity is refused (`InvalidIdentity`, nothing sent): on Service Fabric the
@@ -131,33 +113,18 @@ export const make = (
   Effect.gen(function*() {
     const pinned = yield* PinnedHttpClient
     const identity = yield* ManagedIdentity.ManagedIdentity
-    const definition: HttpSource.Definition = {
-      ...Transport.endpoint("ServiceFabric", options.endpoint),
-      retryPolicy,
-      isRetryable,
-      capabilities: { tokenRevocation: true, clientCapabilities: true },
-      timing: options
-    }
-    const exchange = yield* Either.all([
-      EndpointRules.acceptIdentity("ServiceFabric", identity, ["SystemAssigned"]),
-      EndpointRules.secretEndpoint("ServiceFabric", "IDENTITY_ENDPOINT", options.endpoint, { pinned: true }),
-      EndpointRules.secretHeader("ServiceFabric", "IDENTITY_HEADER", options.identityHeader),
-      normalizeThumbprint(options.thumbprint)
-    ]).pipe(
-      Effect.flatMap(([, url, secret, thumbprint]) =>
-        Effect.map(
-          pinned.forThumbprint(thumbprint),
-          (client) =>
-            HttpSource.singleRequest(client, definition, (request) =>
-              HttpClientRequest.get(url, {
-                urlParams: urlParams(request),
-                headers: { secret: Redacted.value(secret) }
-              }))
-        )
-      ),
-      Effect.either
-    )
-    return HttpSource.fromChecked(definition, identity, exchange)
+    const definition = SourceService.definition(ServiceFabric.facts, options.endpoint, options)
+    const checked = ServiceFabric.check({
+      endpoint: options.endpoint,
+      identityHeader: Redacted.value(options.identityHeader),
+      thumbprint: options.thumbprint
+    }, identity)
+    const attempt = yield* Effect.either(Effect.gen(function*() {
+      const settings = yield* Results.toEffect(checked)
+      const client = yield* pinned.forThumbprint(settings.thumbprint)
+      return SourceService.single(client, definition, (request) => ServiceFabric.request(settings, request))
+    }))
+    return SourceService.fromChecked(definition, identity, attempt)
   })
 
 /**

@@ -42,7 +42,7 @@ export declare namespace TokenCache {
     readonly set: (key: string, token: AccessToken) => Effect.Effect<void>
     readonly remove: (key: string) => Effect.Effect<void>
     /**
-     * What kind of cache this is, for `ManagedIdentitySource.diagnose`. A cache without one is reported as a
+     * What kind of cache this is, for `ManagedIdentityDiagnosis.diagnose`. A cache without one is reported as a
      * custom cache.
      */
     readonly description?: Description | undefined
@@ -51,7 +51,7 @@ export declare namespace TokenCache {
 
 /**
  * What kind of cache a `TokenCache` is: in memory, persisted through a `KeyValueStore`, or persisted as files in a
- * directory (`NodeTokenCache.layerFile`), whose permissions `ManagedIdentitySource.diagnose` checks.
+ * directory (`NodeTokenCache.layerFile`), whose permissions `ManagedIdentityDiagnosis.diagnose` checks.
  *
  * @since 0.1.0
  * @category models

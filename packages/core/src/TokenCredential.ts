@@ -4,19 +4,18 @@
  *
  * @since 0.1.0
  */
+import * as Claims from "@managed-identity/protocol/Claims"
+import * as Resource from "@managed-identity/protocol/Resource"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Runtime from "effect/Runtime"
 import type { AccessToken } from "./AccessToken.js"
-import * as Claims from "./internal/claims.js"
-import * as SyncFirst from "./internal/syncFirst.js"
+import * as SyncFirst from "./internal/client/syncFirst.js"
 import { ManagedIdentityClient } from "./ManagedIdentityClient.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
-import * as TokenRequest from "./TokenRequest.js"
 
 /**
  * The part of an `AbortSignal` the adapter uses (`@azure/abort-controller`'s `AbortSignalLike`).
@@ -104,10 +103,8 @@ const toAzure = (token: AccessToken): AzureAccessToken => {
 const decodeClaims = (claims: string): string => {
   const trimmed = claims.trim()
   if (trimmed.startsWith("{")) return trimmed
-  return Claims.decodeBase64(trimmed).pipe(
-    Option.filter((decoded) => decoded.trim().startsWith("{")),
-    Option.getOrElse(() => trimmed)
-  )
+  const decoded = Claims.decodeBase64(trimmed)
+  return decoded !== undefined && decoded.trim().startsWith("{") ? decoded : trimmed
 }
 
 /**
@@ -141,7 +138,7 @@ export const make = (
           new Error(`ManagedIdentity TokenCredential takes exactly one scope, got ${scopeList.length}`)
         )
       }
-      const resource = TokenRequest.resourceFromScope(scopeList[0])
+      const resource = Resource.fromScope(scopeList[0])
       const claims = options?.claims === undefined || options.claims === "" ? undefined : decodeClaims(options.claims)
       return run((client) => client.getToken(resource, claims === undefined ? undefined : { claims }), {
         signal: options?.abortSignal,

@@ -4,6 +4,10 @@
  * @since 0.1.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as FileRead from "@managed-identity/protocol/FileRead"
+import * as Lifetime from "@managed-identity/protocol/Lifetime"
+import * as Source from "@managed-identity/protocol/Source"
+import * as SourceKinds from "@managed-identity/protocol/SourceKind"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
@@ -12,8 +16,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as FileReaderRules from "./internal/fileReader.js"
-import * as SourceKinds from "./internal/sourceKind.js"
+import * as Schema from "effect/Schema"
+import * as FileReaderRules from "./internal/source/fileReader.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
@@ -25,13 +29,13 @@ import type { TokenRequest } from "./TokenRequest.js"
  * @since 0.1.0
  * @category models
  */
-export const SourceKind = SourceKinds.SourceKind
+export const SourceKind = Schema.Literal(...SourceKinds.kinds)
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type SourceKind = SourceKinds.SourceKind
+export type SourceKind = typeof SourceKind.Type
 
 /**
  * Each source's name as people write it, for messages, the CLI and the demo.
@@ -39,7 +43,7 @@ export type SourceKind = SourceKinds.SourceKind
  * @since 0.1.0
  * @category models
  */
-export const titles = SourceKinds.titles
+export const titles: { readonly [K in SourceKind]: string } = SourceKinds.titles
 
 /**
  * A token as an endpoint issued it, before the client caches it.
@@ -63,7 +67,7 @@ export interface IssuedToken {
  * @since 0.1.0
  * @category models
  */
-export interface Capabilities {
+export interface Capabilities extends Source.Capabilities {
   /** The source accepts `token_sha256_to_refresh` on a claims request (token revocation). */
   readonly tokenRevocation: boolean
   /** The source accepts client capabilities (`xms_cc`). */
@@ -152,7 +156,7 @@ export declare namespace FileReader {
    * @since 0.1.0
    * @category models
    */
-  export type Options = FileReaderRules.Options
+  export type Options = FileRead.Options
 
   /**
    * Why a file was not read: `NotFound`, `SymbolicLink`, `NotAFile`, `TooLarge` or `Unreadable`. `detail` is what
@@ -161,7 +165,7 @@ export declare namespace FileReader {
    * @since 0.1.0
    * @category models
    */
-  export type Failure = FileReaderRules.Failure
+  export type Failure = FileRead.Failure
 }
 
 /**
@@ -192,23 +196,7 @@ export const fileReader = (fs: FileSystem.FileSystem): Effect.Effect<FileReader.
  * @since 0.1.0
  * @category constructors
  */
-export const noCapabilities: Capabilities = { tokenRevocation: false, clientCapabilities: false }
-
-/**
- * Builds a `TokenSource` service from its parts.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (service: TokenSource.Service): TokenSource.Service => TokenSource.of(service)
-
-/**
- * The lifetime from which a token gets a `refreshOn` time (PROTOCOL.md).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const refreshThresholdSeconds = 7200
+export const noCapabilities: Capabilities = Source.noCapabilities
 
 /**
  * Builds an `IssuedToken` received at `issuedAt` and expiring at `expiresOn`, applying the half-life refresh
@@ -224,15 +212,13 @@ export const issuedToken = (options: {
   readonly issuedAt: DateTime.Utc
   readonly expiresOn: DateTime.Utc
 }): IssuedToken => {
-  const lifetimeSeconds = Math.floor((options.expiresOn.epochMillis - options.issuedAt.epochMillis) / 1000)
+  const refreshOn = Lifetime.refreshOn(options.issuedAt.epochMillis, options.expiresOn.epochMillis)
   return {
     token: options.token,
     tokenType: options.tokenType ?? "Bearer",
     resource: options.resource,
     expiresOn: options.expiresOn,
-    refreshOn: lifetimeSeconds >= refreshThresholdSeconds
-      ? Option.some(DateTime.add(options.issuedAt, { seconds: Math.floor(lifetimeSeconds / 2) }))
-      : Option.none()
+    refreshOn: refreshOn === undefined ? Option.none() : Option.some(DateTime.unsafeMake(refreshOn))
   }
 }
 
@@ -271,7 +257,7 @@ export const layerTest = (options: TestOptions = {}): Layer.Layer<TokenSource> =
           issuedAt: DateTime.unsafeMake(now),
           expiresOn: DateTime.unsafeMake(now + Duration.toMillis(lifetime))
         }))
-    return make({
+    return TokenSource.of({
       kind: options.kind ?? "Imds",
       identity: options.identity ?? ManagedIdentity.systemAssigned,
       capabilities: options.capabilities ?? noCapabilities,

@@ -12,40 +12,21 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as IdentityBindings from "@managed-identity/protocol/sources/IdentityBindings"
+import * as WorkloadIdentity from "@managed-identity/protocol/sources/WorkloadIdentity"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as Environment from "./internal/environment.js"
-import * as HttpSource from "./internal/httpSource.js"
-import * as TokenProxyRules from "./internal/tokenProxy.js"
-import * as WorkloadIdentity from "./internal/workloadIdentity.js"
+import * as SourceService from "./internal/http/sourceService.js"
+import * as Results from "./internal/result.js"
+import * as Environment from "./internal/source/environment.js"
+import * as IdentityBindingsClients from "./internal/source/identityBindings.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
-import type { InvalidIdentity, ManagedIdentityError } from "./ManagedIdentityError.js"
-import * as RetryPolicy from "./RetryPolicy.js"
-import type { TokenRequest } from "./TokenRequest.js"
+import { fromProblem, type ManagedIdentityError } from "./ManagedIdentityError.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
 import * as TokenSource from "./TokenSource.js"
-
-/**
- * The authority when `AZURE_AUTHORITY_HOST` is not set.
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultAuthorityHost = "https://login.microsoftonline.com"
-
-/**
- * The `client_assertion_type` of the exchange.
- *
- * @since 0.1.0
- * @category constants
- */
-export const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 /**
  * The retry policy workload identity uses unless a `retrySchedule` replaces it.
@@ -53,7 +34,7 @@ export const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:
  * @since 0.1.0
  * @category constants
  */
-export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
+export const retryPolicy: RetryPolicy.RetryPolicy = SourceService.retryRules(WorkloadIdentity.facts).retryPolicy
 
 /**
  * The failures workload identity retries (transport failures, timeouts, 408, 429, 500, 502, 503, 504; never `400`
@@ -62,7 +43,8 @@ export const retryPolicy: RetryPolicy.RetryPolicy = RetryPolicy.defaultPolicy
  * @since 0.1.0
  * @category predicates
  */
-export const isRetryable = RetryPolicy.isRetryableDefault
+export const isRetryable: (error: ManagedIdentityError) => boolean =
+  SourceService.retryRules(WorkloadIdentity.facts).isRetryable
 
 /**
  * Which servers a {@link TokenProxyHttpClient} client trusts: `ca` (PEM), the only authorities trusted (without it,
@@ -72,7 +54,7 @@ export const isRetryable = RetryPolicy.isRetryableDefault
  * @since 0.1.0
  * @category models
  */
-export type Trust = TokenProxyRules.Trust
+export type Trust = IdentityBindingsClients.Trust
 
 /**
  * An `HttpClient` per {@link Trust} for identity bindings' token proxy: it trusts only the given CA, presents and
@@ -95,7 +77,7 @@ export declare namespace TokenProxyHttpClient {
    * @category models
    */
   export interface Service {
-    readonly forTrust: TokenProxyRules.ForTrust
+    readonly forTrust: IdentityBindingsClients.ForTrust
   }
 }
 
@@ -106,7 +88,7 @@ export declare namespace TokenProxyHttpClient {
  * @since 0.1.0
  * @category models
  */
-export type TokenProxy = TokenProxyRules.TokenProxy
+export type TokenProxy = IdentityBindings.TokenProxy
 
 /**
  * @since 0.1.0
@@ -124,24 +106,6 @@ export interface Options extends TokenSource.TimingOptions {
   /** Identity bindings: send the exchange to the cluster's token proxy instead of the authority. */
   readonly tokenProxy?: TokenProxy | undefined
 }
-
-/**
- * Checks a tenant: a GUID or a domain-like name (`contoso.onmicrosoft.com`), so it cannot change the token path.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const checkTenant: (tenantId: string) => Either.Either<string, InvalidIdentity> = WorkloadIdentity.checkTenant
-
-/**
- * The token URL for an authority and a tenant, `<authority>/<tenant>/oauth2/v2.0/token`, once both are checked: the
- * authority must be an https URL without userinfo, query or fragment (a trailing `/` is ignored).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const tokenUrl: (authorityHost: string, tenantId: string) => Either.Either<URL, InvalidIdentity> =
-  WorkloadIdentity.tokenUrl
 
 /**
  * Builds the source. Each attempt reads the token file (kubelet rotates it) and `POST`s the form `client_id`, `scope`
@@ -169,55 +133,30 @@ export const make = (
     const identity = yield* ManagedIdentity.ManagedIdentity
     const reader = yield* Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader)
     const proxies = yield* TokenProxyHttpClient
-    const authorityHost = options.authorityHost ?? defaultAuthorityHost
-    const checked = Either.gen(function*() {
-      const clientId = yield* WorkloadIdentity.clientIdOf(identity, options.clientId)
-      const authority = yield* tokenUrl(authorityHost, options.tenantId)
-      const proxy = options.tokenProxy === undefined
-        ? Option.none<TokenProxyRules.Checked>()
-        : Option.some(yield* TokenProxyRules.check(options.tokenProxy, authority.pathname))
-      return { clientId, proxy, url: Option.match(proxy, { onNone: () => authority.href, onSome: ({ url }) => url }) }
-    })
-    const definition: HttpSource.Definition = {
-      kind: "WorkloadIdentity",
-      url: Either.match(checked, { onLeft: () => authorityHost, onRight: ({ url }) => url }),
-      retryPolicy,
-      isRetryable,
-      timing: options
-    }
-    const form = (clientId: string, assertion: Redacted.Redacted<string>, request: TokenRequest) =>
-      HttpClientRequest.post(definition.url, { headers: { accept: "application/json" } }).pipe(
-        HttpClientRequest.bodyUrlParams({
-          client_id: clientId,
-          scope: `${request.resource}/.default`,
-          grant_type: "client_credentials",
-          client_assertion_type: clientAssertionType,
-          client_assertion: Redacted.value(assertion),
-          ...(request.claims === undefined ? {} : { claims: request.claims })
-        })
+    const checked = WorkloadIdentity.check(options, identity)
+    const url = checked._tag === "Ok"
+      ? checked.value.url
+      : options.authorityHost ?? WorkloadIdentity.defaultAuthorityHost
+    const definition = SourceService.definition(WorkloadIdentity.facts, url, options)
+    const assertion = (settings: WorkloadIdentity.Checked) =>
+      reader.read(options.tokenFile, { maxBytes: WorkloadIdentity.maxTokenFileBytes, followLinks: true }).pipe(
+        Effect.mapError((failure) =>
+          fromProblem(WorkloadIdentity.tokenFileUnread(settings, options.tokenFile, failure))
+        ),
+        Effect.flatMap((bytes) => Results.toEffect(WorkloadIdentity.assertion(settings, options.tokenFile, bytes)))
       )
-    const exchange = yield* Either.match(checked, {
-      onLeft: (error) => Effect.succeed(Either.left<ManagedIdentityError>(error)),
-      onRight: ({ clientId, proxy }) =>
-        Effect.map(
-          Option.match(proxy, {
-            onNone: () => Effect.succeed(Effect.succeed(client)),
-            onSome: (checkedProxy) => TokenProxyRules.clients(checkedProxy, proxies.forTrust, reader.read)
-          }),
-          (clientOfAttempt) =>
-            Either.right(HttpSource.preparedRequest(definition, (request) =>
-              Effect.zipWith(
-                WorkloadIdentity.readAssertion(reader.read, options.tokenFile, definition.url),
-                clientOfAttempt,
-                (assertion, attemptClient) => ({
-                  client: attemptClient,
-                  request: form(clientId, assertion, request),
-                  secretsInBody: [assertion]
-                })
-              )))
-        )
-    })
-    return HttpSource.fromChecked(definition, identity, exchange)
+    const attempt = yield* Effect.either(Effect.gen(function*() {
+      const settings = yield* Results.toEffect(checked)
+      const clientOfAttempt = settings.proxy === undefined
+        ? Effect.succeed(client)
+        : yield* IdentityBindingsClients.clients(settings.proxy, proxies.forTrust, reader.read)
+      return SourceService.prepared(definition, (request) =>
+        Effect.zipWith(assertion(settings), clientOfAttempt, (clientAssertion, attemptClient) => ({
+          client: attemptClient,
+          request: WorkloadIdentity.request(settings, clientAssertion, request)
+        })))
+    }))
+    return SourceService.fromChecked(definition, identity, attempt)
   })
 
 /**
@@ -245,14 +184,12 @@ export interface ConfigOptions extends TokenSource.TimingOptions {
   readonly identityBindings?: boolean | undefined
 }
 
-const optionalVariable = (name: string) => Config.map(Environment.optional(name), Option.getOrUndefined)
-
 const tokenProxyConfig: Config.Config<TokenProxy | undefined> = Config.map(
   Config.all({
-    url: optionalVariable(TokenProxyRules.variables.url),
-    sniName: optionalVariable(TokenProxyRules.variables.sniName),
-    caFile: optionalVariable(TokenProxyRules.variables.caFile),
-    caData: optionalVariable(TokenProxyRules.variables.caData)
+    url: Environment.optionalValue(IdentityBindings.variables.url),
+    sniName: Environment.optionalValue(IdentityBindings.variables.sniName),
+    caFile: Environment.optionalValue(IdentityBindings.variables.caFile),
+    caData: Environment.optionalValue(IdentityBindings.variables.caData)
   }),
   (proxy) => Object.values(proxy).some((value) => value !== undefined) ? proxy : undefined
 )
@@ -275,8 +212,8 @@ export const layerConfig = (
   return Config.all({
     tenantId: Environment.required("AZURE_TENANT_ID"),
     tokenFile: Environment.required("AZURE_FEDERATED_TOKEN_FILE"),
-    clientId: optionalVariable("AZURE_CLIENT_ID"),
-    authorityHost: optionalVariable("AZURE_AUTHORITY_HOST"),
+    clientId: Environment.optionalValue("AZURE_CLIENT_ID"),
+    authorityHost: Environment.optionalValue("AZURE_AUTHORITY_HOST"),
     tokenProxy: identityBindings === true ? tokenProxyConfig : Config.succeed(undefined)
   }).pipe(
     Effect.flatMap((config) => make({ ...timing, ...config })),

@@ -152,11 +152,11 @@ describe("AzureArcTokenSource", () => {
       assert.strictEqual(calls[2], "open /var/opt/azcmagent/tokens/foo.key")
     }))
 
-  it.effect("uses %ProgramData%\\AzureConnectedMachineAgent\\Tokens on Windows", () =>
+  it.effect("uses %ProgramData%\\AzureConnectedMachineAgent\\Tokens on Windows, ProgramData read by layerConfig", () =>
     Effect.gen(function*() {
       const path = "C:\\ProgramData\\AzureConnectedMachineAgent\\Tokens\\foo.key"
       const { calls, exit, sent } = yield* run(getToken(), {
-        options: { platform: "win32" },
+        layer: AzureArcTokenSource.layerConfig({ platform: "win32" }),
         respond: (index) => index === 0 ? challenge(path) : json(200, tokenBody()),
         files: { [path]: { content: key } },
         env: { ProgramData: "C:\\ProgramData" }
@@ -164,6 +164,19 @@ describe("AzureArcTokenSource", () => {
       assert(Exit.isSuccess(exit))
       assert.deepStrictEqual(calls, readWhole(path))
       assert.strictEqual(sent.length, 2)
+    }))
+
+  it.effect("layer takes ProgramData as an option and reads no variable itself", () =>
+    Effect.gen(function*() {
+      const path = "C:\\ProgramData\\AzureConnectedMachineAgent\\Tokens\\foo.key"
+      const { calls, exit } = yield* run(getToken(), {
+        options: { platform: "win32", programData: "C:\\ProgramData" },
+        respond: (index) => index === 0 ? challenge(path) : json(200, tokenBody()),
+        files: { [path]: { content: key } },
+        env: { ProgramData: "D:\\Elsewhere" }
+      })
+      assert(Exit.isSuccess(exit))
+      assert.deepStrictEqual(calls, readWhole(path))
     }))
 
   for (

@@ -292,6 +292,48 @@ describe("ManagedIdentityClient", () => {
           }))
       }))
 
+    it.effect("a claims request while the plain one runs makes its own request; plain callers join the plain one", () =>
+      Effect.gen(function*() {
+        const latch = yield* Deferred.make<void>()
+        const source = scripted([gated(latch, issue("plain")), issue("with-claims")])
+        yield* run({ getToken: source.getToken }, (client, idle) =>
+          Effect.gen(function*() {
+            const plain = yield* Effect.fork(
+              Effect.all(Arr.replicate(client.getToken(resource), 10), { concurrency: "unbounded" })
+            )
+            yield* idle
+            const claimed = yield* client.getToken(resource, { claims: "{\"access_token\":{}}" })
+            assert.strictEqual(value(claimed), "with-claims")
+            assert.deepStrictEqual(source.requests.map((request) => request.claims), [
+              undefined,
+              "{\"access_token\":{}}"
+            ])
+            yield* Deferred.succeed(latch, undefined)
+            const tokens = yield* Fiber.join(plain)
+            assert.isTrue(tokens.every((token) => value(token) === "plain"))
+            assert.strictEqual(source.requests.length, 2)
+          }))
+      }))
+
+    it.effect("a forceRefresh during a background refresh joins it: one request, the refreshed token", () =>
+      Effect.gen(function*() {
+        const latch = yield* Deferred.make<void>()
+        const source = scripted([issue("old", 7890), gated(latch, issue("refreshed", 7890))])
+        yield* run({ getToken: source.getToken }, (client, idle) =>
+          Effect.gen(function*() {
+            yield* client.getToken(resource)
+            yield* TestClock.adjust("3945 seconds")
+            assert.strictEqual(value(yield* client.getToken(resource)), "old")
+            yield* idle
+            assert.strictEqual(source.requests.length, 2)
+            const forced = yield* Effect.fork(client.getToken(resource, { forceRefresh: true }))
+            yield* idle
+            yield* Deferred.succeed(latch, undefined)
+            assert.strictEqual(value(yield* Fiber.join(forced)), "refreshed")
+            assert.strictEqual(source.requests.length, 2)
+          }))
+      }))
+
     it.effect("a failed shared request fails every waiter with the same error and leaves nothing behind", () =>
       Effect.gen(function*() {
         const latch = yield* Deferred.make<void>()

@@ -55,87 +55,19 @@ const workload = {
 }
 
 describe("ManagedIdentitySource.detect", () => {
-  const rows: ReadonlyArray<{
-    readonly name: string
-    readonly variables: Record<string, string>
-    readonly kind: TokenSource.SourceKind
-    readonly reason: string
-  }> = [
-    {
-      name: "Service Fabric",
-      variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"),
-      kind: "ServiceFabric",
-      reason: "Service Fabric: IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set"
-    },
-    {
-      name: "App Service",
-      variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER"),
-      kind: "AppService",
-      reason: "App Service: IDENTITY_ENDPOINT and IDENTITY_HEADER are set"
-    },
-    {
-      name: "Azure Machine Learning",
-      variables: pick("MSI_ENDPOINT", "MSI_SECRET"),
-      kind: "MachineLearning",
-      reason: "Azure Machine Learning: MSI_ENDPOINT and MSI_SECRET are set"
-    },
-    {
-      name: "Cloud Shell",
-      variables: pick("MSI_ENDPOINT"),
-      kind: "CloudShell",
-      reason: "Cloud Shell: MSI_ENDPOINT is set without MSI_SECRET"
-    },
-    {
-      name: "Azure Arc by variables",
-      variables: pick("IDENTITY_ENDPOINT", "IMDS_ENDPOINT"),
-      kind: "AzureArc",
-      reason: "Azure Arc: IDENTITY_ENDPOINT and IMDS_ENDPOINT are set"
-    }
-  ]
-  for (const { kind, name, reason, variables } of rows) {
-    it.effect(`${name} is decided by variables alone`, () =>
-      Effect.gen(function*() {
-        const { checked, detection } = yield* detectWith(variables, { present: [linuxAgent] })
-        assert.deepStrictEqual(detection, {
-          kind,
-          reasons: [reason, `variables seen: ${Object.keys(variables).join(", ")}`],
-          variablesSeen: Object.keys(variables),
-          filesChecked: []
-        })
-        assert.deepStrictEqual(checked, [])
-      }))
-  }
-
-  const precedence: ReadonlyArray<
-    { readonly variables: Record<string, string>; readonly kind: TokenSource.SourceKind }
-  > = [
-    { variables: all, kind: "ServiceFabric" },
-    {
-      variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"),
-      kind: "AppService"
-    },
-    { variables: pick("IDENTITY_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"), kind: "MachineLearning" },
-    { variables: pick("IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IMDS_ENDPOINT"), kind: "CloudShell" },
-    { variables: pick("IDENTITY_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT"), kind: "AzureArc" }
-  ]
-  for (const { kind, variables } of precedence) {
-    it.effect(`${Object.keys(variables).join(" + ")} → ${kind}`, () =>
-      Effect.gen(function*() {
-        const { detection } = yield* detectWith(variables)
-        assert.strictEqual(detection.kind, kind)
-      }))
-  }
-
-  it.effect("AKS workload identity comes first: token file, tenant and AZURE_CLIENT_ID", () =>
+  // The detection table itself is the protocol's (packages/protocol/test/Detection.test.ts); here, how the shell reads
+  // the variables through Config, the identity in context, and the agent file through FileSystem.
+  it.effect("variables that decide are read through Config, and no file is checked", () =>
     Effect.gen(function*() {
-      const { checked, detection } = yield* detectWith({ ...all, ...workload }, { present: [linuxAgent] })
+      const variables = pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT")
+      const { checked, detection } = yield* detectWith(variables, { present: [linuxAgent] })
       assert.deepStrictEqual(detection, {
-        kind: "WorkloadIdentity",
+        kind: "ServiceFabric",
         reasons: [
-          "AKS workload identity: AZURE_FEDERATED_TOKEN_FILE and AZURE_TENANT_ID are set, the client id is AZURE_CLIENT_ID",
-          `variables seen: ${[...Object.keys(workload), ...Object.keys(all)].join(", ")}`
+          "Service Fabric: IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set",
+          `variables seen: ${Object.keys(variables).join(", ")}`
         ],
-        variablesSeen: [...Object.keys(workload), ...Object.keys(all)],
+        variablesSeen: Object.keys(variables),
         filesChecked: []
       })
       assert.deepStrictEqual(checked, [])
@@ -152,38 +84,6 @@ describe("ManagedIdentitySource.detect", () => {
       )
       const systemAssigned = yield* detectWith(withoutClientId, { identity: ManagedIdentity.systemAssigned })
       assert.strictEqual(systemAssigned.detection.kind, "Imds")
-    }))
-
-  const partial: ReadonlyArray<readonly [Record<string, string>, string]> = [
-    [
-      { AZURE_FEDERATED_TOKEN_FILE: workload.AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID: workload.AZURE_TENANT_ID },
-      "a client id (a ClientId identity or AZURE_CLIENT_ID)"
-    ],
-    [
-      { AZURE_FEDERATED_TOKEN_FILE: workload.AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID: workload.AZURE_CLIENT_ID },
-      "AZURE_TENANT_ID"
-    ],
-    [{ AZURE_TENANT_ID: workload.AZURE_TENANT_ID }, "AZURE_FEDERATED_TOKEN_FILE and a client id"]
-  ]
-  for (const [variables, missing] of partial) {
-    it.effect(`workload identity without ${missing}: says which is missing and moves on`, () =>
-      Effect.gen(function*() {
-        const { detection } = yield* detectWith({ ...variables, ...pick("MSI_ENDPOINT") })
-        assert.strictEqual(detection.kind, "CloudShell")
-        assert.strictEqual(detection.reasons.length, 3)
-        assert.isTrue(
-          detection.reasons[2].startsWith(`AKS workload identity skipped: ${missing}`),
-          detection.reasons[2]
-        )
-        assert.isTrue(detection.reasons[2].endsWith(" missing"), detection.reasons[2])
-      }))
-  }
-
-  it.effect("AZURE_CLIENT_ID alone is no sign of workload identity: no note", () =>
-    Effect.gen(function*() {
-      const { detection } = yield* detectWith({ AZURE_CLIENT_ID: workload.AZURE_CLIENT_ID })
-      assert.strictEqual(detection.kind, "Imds")
-      assert.isFalse(detection.reasons.some((reason) => reason.includes("workload")))
     }))
 
   it.effect("empty variables count as unset", () =>

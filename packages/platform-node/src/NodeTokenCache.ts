@@ -68,7 +68,7 @@ export const makeFileStore = (
  * token not in memory is looked up in its file, and every new token is written through. A corrupt file, or one
  * written by another format version, is logged and ignored, and overwritten by the next token; it never fails a
  * caller. The layer fails only if the directory cannot be created. It describes itself as a `Directory` cache, so
- * `ManagedIdentitySource.diagnose` checks the permissions of the directory and its files.
+ * `ManagedIdentityDiagnosis.diagnose` checks the permissions of the directory and its files.
  *
  * The files hold access tokens in clear text, readable only by this user (0600 in a 0700 directory). **Never share
  * this directory between machines** (a network or synced folder, a container volume mounted by several hosts):

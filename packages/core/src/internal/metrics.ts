@@ -1,7 +1,10 @@
+/**
+ * The library's metric counters: requests, retries, cache hits and misses, refresh failures, by source.
+ */
+import type { SourceKind } from "@managed-identity/protocol/SourceKind"
 import * as Metric from "effect/Metric"
 import * as MetricKey from "effect/MetricKey"
 import * as MetricLabel from "effect/MetricLabel"
-import type { SourceKind } from "./sourceKind.js"
 
 /**
  * The metric names, stable for exporters. Every counter carries a `source` tag (a `SourceKind`); requests also carry

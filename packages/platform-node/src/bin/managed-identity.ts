@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 /**
  * The `managed-identity` command.
- *
- * @since 0.1.0
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"

@@ -1,7 +1,5 @@
 /**
  * `managed-identity demo`: the emulator on loopback and a token through every source, shown as a table.
- *
- * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import type * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -267,7 +265,6 @@ const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedId
 /**
  * `managed-identity demo [--json]`.
  *
- * @since 0.1.0
  * @category commands
  */
 export const demo = Command.make("demo", { json }, run).pipe(

@@ -1,15 +1,13 @@
 /**
- * `managed-identity doctor`: `ManagedIdentitySource.diagnose` on this host, printed as a short page or as JSON.
- *
- * @since 0.1.0
+ * `managed-identity doctor`: `ManagedIdentityDiagnosis.diagnose` on this host, printed as a short page or as JSON.
  */
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
+import * as ManagedIdentityDiagnosis from "@managed-identity/core/ManagedIdentityDiagnosis"
 import { printable } from "@managed-identity/core/ManagedIdentityError"
-import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenSource from "@managed-identity/core/TokenSource"
 import * as Console from "effect/Console"
@@ -23,7 +21,7 @@ import * as NodeTokenCache from "../NodeTokenCache.js"
 import { exitWith, json, optionalText } from "./flags.js"
 import { clientArcKeyDirectory, clientIdentityBindings, identityFrom, identityOptions } from "./token.js"
 
-type Diagnosis = ManagedIdentitySource.Diagnosis
+type Diagnosis = ManagedIdentityDiagnosis.Diagnosis
 type Target = Diagnosis["sources"][number]["variables"][number]["target"]
 type Claims = NonNullable<NonNullable<Diagnosis["token"]>["claims"]>
 
@@ -121,7 +119,6 @@ const identityTable = (report: Diagnosis, claims: Claims): ReadonlyArray<string>
  * (never the token itself), the identity table, the cache, one line per finding, and a summary line. Every value is
  * made `printable`, so nothing an endpoint or a variable holds can drive the terminal or add a line.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const formatDiagnosis = (report: Diagnosis): string => {
@@ -173,7 +170,6 @@ const invalid = (message: string) => ValidationError.invalidValue(HelpDoc.p(mess
  * `managed-identity doctor [--resource <uri>] [identity flags] [--budget <seconds>] [--cache-directory <dir>]
  * [--arc-key-directory <dir>] [--identity-bindings] [--json]`.
  *
- * @since 0.1.0
  * @category commands
  */
 export const doctor = Command.make(
@@ -181,7 +177,7 @@ export const doctor = Command.make(
   {
     resource: optionalText(
       "resource",
-      `The resource to get a token for (default ${ManagedIdentitySource.defaultDiagnoseResource})`
+      `The resource to get a token for (default ${ManagedIdentityDiagnosis.defaultResource})`
     ).pipe(Options.withPseudoName("uri")),
     budget: Options.float("budget").pipe(
       Options.withPseudoName("seconds"),
@@ -193,7 +189,7 @@ export const doctor = Command.make(
       Options.optional,
       Options.withDescription(
         `How long the one request to the source may take (default ${
-          Duration.format(ManagedIdentitySource.defaultDiagnoseBudget)
+          Duration.format(ManagedIdentityDiagnosis.defaultBudget)
         })`
       )
     ),
@@ -210,7 +206,7 @@ export const doctor = Command.make(
   (flags) =>
     Effect.gen(function*() {
       const identity = yield* identityFrom(flags)
-      const report = yield* ManagedIdentitySource.diagnose({
+      const report = yield* ManagedIdentityDiagnosis.diagnose({
         resource: Option.getOrUndefined(flags.resource),
         budget: Option.getOrUndefined(flags.budget),
         azureArcKeyDirectory: Option.getOrUndefined(flags.arcKeyDirectory),
@@ -225,7 +221,7 @@ export const doctor = Command.make(
       )
       yield* Console.log(
         flags.json
-          ? JSON.stringify(Schema.encodeSync(ManagedIdentitySource.Diagnosis)(report))
+          ? JSON.stringify(Schema.encodeSync(ManagedIdentityDiagnosis.Diagnosis)(report))
           : formatDiagnosis(report)
       )
       if (report.findings.some((finding) => finding.level === "error")) yield* exitWith(1)

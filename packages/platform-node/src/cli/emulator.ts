@@ -1,7 +1,5 @@
 /**
  * `managed-identity emulator`: the emulator on 127.0.0.1 until interrupted, and the variables that point at it.
- *
- * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
@@ -83,7 +81,6 @@ const exportBlock = (
  * `managed-identity emulator [--port n] [--source kind | --all] [--fault <json>] [--token-lifetime s]
  * [--identity-bindings] [--json]`.
  *
- * @since 0.1.0
  * @category commands
  */
 export const emulator = Command.make(

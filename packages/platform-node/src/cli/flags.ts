@@ -1,7 +1,5 @@
 /**
  * What the `managed-identity` commands share: the usage error and the common flags.
- *
- * @since 0.1.0
  */
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
@@ -9,7 +7,6 @@ import * as Effect from "effect/Effect"
 /**
  * A usage error found after parsing (conflicting flags); exits 2 like the parser's own.
  *
- * @since 0.1.0
  * @category errors
  */
 export class UsageError {
@@ -20,7 +17,6 @@ export class UsageError {
 /**
  * `--json`: print JSON instead of text.
  *
- * @since 0.1.0
  * @category flags
  */
 export const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
@@ -28,7 +24,6 @@ export const json = Options.boolean("json").pipe(Options.withDescription("Print 
 /**
  * `--arc-key-directory <directory>`, described by each command.
  *
- * @since 0.1.0
  * @category flags
  */
 export const arcKeyDirectory = Options.text("arc-key-directory").pipe(
@@ -39,7 +34,6 @@ export const arcKeyDirectory = Options.text("arc-key-directory").pipe(
 /**
  * `--identity-bindings`, described by each command.
  *
- * @since 0.1.0
  * @category flags
  */
 export const identityBindings = Options.boolean("identity-bindings")
@@ -47,7 +41,6 @@ export const identityBindings = Options.boolean("identity-bindings")
 /**
  * An optional text flag with its description.
  *
- * @since 0.1.0
  * @category flags
  */
 export const optionalText = (name: string, description: string) =>
@@ -56,7 +49,6 @@ export const optionalText = (name: string, description: string) =>
 /**
  * Sets the process exit code (the command still ends normally).
  *
- * @since 0.1.0
  * @category running
  */
 export const exitWith = (code: number): Effect.Effect<void> =>

@@ -1,7 +1,5 @@
 /**
  * The `managed-identity` command: `token`, `source`, `doctor`, `emulator` and `demo`, and the exit codes.
- *
- * @since 0.1.0
  */
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
@@ -82,7 +80,6 @@ const describe = (error: unknown, name: string): string =>
  * stderr, made `printable`), 2 usage error. Colour only goes to the `streams` that are terminals, and none with
  * `NO_COLOR`; `--wizard` is a usage error when stdin is not a terminal.
  *
- * @since 0.1.0
  * @category running
  */
 export const run = (

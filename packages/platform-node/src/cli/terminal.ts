@@ -1,8 +1,6 @@
 /**
  * What the CLI does differently on a terminal: colour only on a terminal and without `NO_COLOR`, and questions only
  * where someone can answer them.
- *
- * @since 0.1.0
  */
 import * as Console from "effect/Console"
 import type * as Effect from "effect/Effect"
@@ -65,7 +63,6 @@ const withoutColour = (console: Console.Console, stdout: boolean, stderr: boolea
  * Runs `effect` with colour (the help pages' and usage errors' ANSI sequences) only on the streams that are terminals
  * when `NO_COLOR` is not set: everything written through `Console` to another stream loses it.
  *
- * @since 0.1.0
  * @category running
  */
 export const colourWhereWanted =
@@ -81,7 +78,6 @@ export const colourWhereWanted =
  * Why `argv` cannot run here, if it asks for `--wizard` (which draws its questions on stdout and reads the answers
  * from stdin) and stdin or stdout is not a terminal: no one could answer, and the prompt would wait forever.
  *
- * @since 0.1.0
  * @category running
  */
 export const cannotAsk = (argv: ReadonlyArray<string>, streams: Streams): string | undefined =>

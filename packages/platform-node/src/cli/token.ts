@@ -1,7 +1,5 @@
 /**
  * `managed-identity token` and `managed-identity source`: a token from the detected source, and the detection.
- *
- * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
@@ -23,7 +21,6 @@ import { arcKeyDirectory, identityBindings, json, optionalText, UsageError } fro
 /**
  * `--client-id`, `--resource-id`, `--object-id` and `--identity-json`: the identity to ask for.
  *
- * @since 0.1.0
  * @category flags
  */
 export const identityOptions = {
@@ -39,7 +36,6 @@ export const identityOptions = {
 /**
  * `--arc-key-directory <directory>` for the commands that get a token.
  *
- * @since 0.1.0
  * @category flags
  */
 export const clientArcKeyDirectory = arcKeyDirectory.pipe(
@@ -51,7 +47,6 @@ export const clientArcKeyDirectory = arcKeyDirectory.pipe(
 /**
  * `--identity-bindings` for the commands that get a token.
  *
- * @since 0.1.0
  * @category flags
  */
 export const clientIdentityBindings = identityBindings.pipe(
@@ -64,7 +59,6 @@ export const clientIdentityBindings = identityBindings.pipe(
 /**
  * The identity flags as parsed.
  *
- * @since 0.1.0
  * @category flags
  */
 export type IdentityFlags = { readonly [K in keyof typeof identityOptions]: Option.Option<string> }
@@ -78,7 +72,6 @@ const selector = (flag: string, make: (id: string) => ManagedIdentity.Identity) 
 /**
  * The identity the flags select: at most one of them (else a usage error), system-assigned when none.
  *
- * @since 0.1.0
  * @category flags
  */
 export const identityFrom = (flags: IdentityFlags): Effect.Effect<ManagedIdentity.Identity, UsageError> => {
@@ -115,7 +108,6 @@ const clientLayer = (
 /**
  * `managed-identity token --resource <uri> [identity flags] [--claims <json>] [--identity-bindings] [--json]`.
  *
- * @since 0.1.0
  * @category commands
  */
 export const token = Command.make(
@@ -173,7 +165,6 @@ const probeImds = Effect.match(ImdsTokenSource.probeConfig(), {
 /**
  * `managed-identity source [identity flags] [--json]`: the detection, and when IMDS is the fallback, its probe.
  *
- * @since 0.1.0
  * @category commands
  */
 export const source = Command.make("source", { json, ...identityOptions }, (flags) =>
