@@ -4,7 +4,13 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
-import { Context, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 
 /** @see ManagedIdentityEmulator.SourceKind */
 export type SourceKind = ManagedIdentityEmulator.SourceKind
