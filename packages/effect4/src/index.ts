@@ -10,6 +10,48 @@
 export * as AccessToken from "./AccessToken.js"
 
 /**
+ * Tokens from App Service, Azure Functions and Azure Automation.
+ *
+ * @since 0.1.0
+ */
+export * as AppServiceTokenSource from "./AppServiceTokenSource.js"
+
+/**
+ * Tokens from the Azure Arc agent.
+ *
+ * @since 0.1.0
+ */
+export * as AzureArcTokenSource from "./AzureArcTokenSource.js"
+
+/**
+ * Tokens from Azure Cloud Shell.
+ *
+ * @since 0.1.0
+ */
+export * as CloudShellTokenSource from "./CloudShellTokenSource.js"
+
+/**
+ * Tokens from the Azure Instance Metadata Service.
+ *
+ * @since 0.1.0
+ */
+export * as ImdsTokenSource from "./ImdsTokenSource.js"
+
+/**
+ * Tokens from Azure Machine Learning compute.
+ *
+ * @since 0.1.0
+ */
+export * as MachineLearningTokenSource from "./MachineLearningTokenSource.js"
+
+/**
+ * The identity to get tokens for.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentity from "./ManagedIdentity.js"
+
+/**
  * The typed errors.
  *
  * @since 0.1.0
@@ -17,8 +59,36 @@ export * as AccessToken from "./AccessToken.js"
 export * as ManagedIdentityError from "./ManagedIdentityError.js"
 
 /**
+ * Retry schedules and predicates.
+ *
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * Tokens from Service Fabric, over a pinned TLS connection.
+ *
+ * @since 0.1.0
+ */
+export * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
+
+/**
  * One request for a token.
  *
  * @since 0.1.0
  */
 export * as TokenRequest from "./TokenRequest.js"
+
+/**
+ * The `TokenSource` service.
+ *
+ * @since 0.1.0
+ */
+export * as TokenSource from "./TokenSource.js"
+
+/**
+ * Tokens for an AKS pod's workload identity, with identity bindings.
+ *
+ * @since 0.1.0
+ */
+export * as WorkloadIdentityTokenSource from "./WorkloadIdentityTokenSource.js"
