@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Equal, Result, Schema } from "effect"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
+import { failureOf } from "./utils/exits.js"
 
-const decode = Schema.decodeUnknownEither(ManagedIdentity.FromMsalJson)
+const decode = Schema.decodeUnknownResult(ManagedIdentity.FromMsalJson)
 
 const fromEnv = (env: ReadonlyArray<readonly [string, string]>) =>
   Effect.provide(ManagedIdentity.ManagedIdentity, ManagedIdentity.layerFromJson("MY_VAR")).pipe(
@@ -90,11 +91,11 @@ describe("ManagedIdentity", () => {
         it.effect(`${where} nested ${depth} deep: InvalidIdentity naming the field, not a RangeError`, () =>
           Effect.gen(function*() {
             const exit = yield* Effect.exit(ManagedIdentity.fromMsalJson(json))
-            assert(exit._tag === "Failure" && exit.cause._tag === "Fail", String(exit))
-            assert.strictEqual(exit.cause.error._tag, "InvalidIdentity")
-            assert.isBelow(exit.cause.error.message.length, 400)
+            const error = failureOf(exit)
+            assert.strictEqual(error._tag, "InvalidIdentity")
+            assert.isBelow(error.message.length, 400)
             if (where !== "the whole value") {
-              assert.include(exit.cause.error.message, where === "an unknown key" ? `["x"]` : where)
+              assert.include(error.message, where === "an unknown key" ? `["x"]` : where)
             }
           }))
       }
@@ -147,9 +148,7 @@ describe("ManagedIdentity", () => {
         ManagedIdentity.ManagedIdentity,
         ManagedIdentity.layerConfig(ManagedIdentity.userAssignedConfig(selector, "AZURE_CLIENT_ID"))
       ).pipe(
-        Effect.withConfigProvider(
-          ConfigProvider.fromMap(new Map(value === undefined ? [] : [["AZURE_CLIENT_ID", value]]))
-        ),
+        Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ AZURE_CLIENT_ID: value }))),
         Effect.result
       )
 
@@ -176,10 +175,9 @@ describe("ManagedIdentity", () => {
       Effect.gen(function*() {
         const result = yield* read("ClientId", "  ")
         assert(Result.isFailure(result))
-        assert.strictEqual(
-          String(result.failure),
-          "(Invalid data at AZURE_CLIENT_ID: \"AZURE_CLIENT_ID must hold a non-empty ClientId\")"
-        )
+        const message = String(result.failure)
+        assert.include(message, "AZURE_CLIENT_ID must hold a non-empty ClientId")
+        assert.strictEqual(message.split("AZURE_CLIENT_ID").length, 2, message)
       }))
   })
 

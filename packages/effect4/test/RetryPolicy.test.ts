@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Option, Random, Redacted, Schedule } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Option, Random, Redacted, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as AzureArcTokenSource from "../src/AzureArcTokenSource.js"
@@ -86,7 +86,7 @@ describe("RetryPolicy", () => {
       it.effect(`IMDS 500, 500, 200: 3 requests, retries after 1 s and 2 s jittered 0.8–1.2× (seed ${seed})`, () =>
         Effect.gen(function*() {
           const http = yield* FakeHttp.make([status(500), status(500), ok])
-          const fiber = yield* Effect.forkChild(imds(http).pipe(Effect.withRandom(Random.make(seed))))
+          const fiber = yield* Effect.forkChild(imds(http).pipe(Random.withSeed(seed)))
           yield* TestClock.adjust("799 millis")
           assert.strictEqual(yield* http.count, 1)
           yield* TestClock.adjust("401 millis")
@@ -134,7 +134,7 @@ describe("RetryPolicy", () => {
         assert.strictEqual(yield* http.count, 7)
         yield* TestClock.adjust("1 millis")
         assert.strictEqual(yield* http.count, 8)
-        assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+        assert.isUndefined(fiber.pollUnsafe())
         yield* TestClock.adjust("10 seconds")
         const token = yield* Fiber.join(fiber)
         assert.strictEqual(Redacted.value(token.token), tokenValue)
@@ -230,10 +230,19 @@ describe("RetryPolicy", () => {
 
     /** The delays `policy` waits before each retry when every attempt fails with `error` (attempts take no time). */
     const delaysOf = (policy: RetryPolicy.RetryPolicy, error: TokenRequestFailed) =>
-      Effect.map(
-        Schedule.run(Schedule.delays(policy), 0, Array.from({ length: 50 }, () => error)),
-        (delays) => Chunk.toReadonlyArray(delays).slice(0, -1).map(Duration.toMillis)
-      )
+      Effect.gen(function*() {
+        const step = yield* Schedule.toStep(policy)
+        const delays: Array<number> = []
+        let now = 0
+        while (delays.length < 50) {
+          const next = yield* Effect.exit(step(now, error))
+          if (!Exit.isSuccess(next)) break
+          const delay = Duration.toMillis(next.value[1])
+          delays.push(delay)
+          now += delay
+        }
+        return delays
+      })
 
     for (const { layer, module } of sources) {
       for (const code of [404, 410, 503]) {
@@ -245,7 +254,7 @@ describe("RetryPolicy", () => {
             assert(error._tag === "TokenRequestFailed")
             assert.strictEqual(error.status, code)
             assert.strictEqual(yield* http.count, delays.length + 1)
-          }).pipe(Effect.withRandom(Random.fixed([0.5]))))
+          }).pipe(Effect.provideService(Random.Random, { nextIntUnsafe: () => 0, nextDoubleUnsafe: () => 0.5 })))
       }
     }
 
@@ -254,6 +263,6 @@ describe("RetryPolicy", () => {
         const gone = new TokenRequestFailed({ source: "Imds", status: 410 })
         assert.strictEqual((yield* delaysOf(ImdsTokenSource.retryPolicy, gone)).length, 8)
         assert.strictEqual((yield* delaysOf(AppServiceTokenSource.retryPolicy, gone)).length, 0)
-      }).pipe(Effect.withRandom(Random.fixed([0.5]))))
+      }).pipe(Effect.provideService(Random.Random, { nextIntUnsafe: () => 0, nextDoubleUnsafe: () => 0.5 })))
   })
 })
