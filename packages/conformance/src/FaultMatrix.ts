@@ -224,7 +224,7 @@ export const rowNames: ReadonlyArray<string> = [...cases.map((testCase) => testC
 export const show = (expected: Expected): string => `${expected.outcome} · ${expected.requests}`
 
 /** The cells of `kind` whose outcome or request count is not the expected one, as readable lines. */
-export const mismatches = (run: Run, kind: SourceKind): ReadonlyArray<string> =>
+export const mismatches = (run: Pick<Run, "cells">, kind: SourceKind): ReadonlyArray<string> =>
   rowNames.flatMap((name) => {
     const { actual, expected } = run.cells.get(name)!.get(kind)!
     const within = expected.fewest !== undefined && actual.outcome === expected.outcome &&
