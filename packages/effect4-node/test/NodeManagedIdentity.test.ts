@@ -22,7 +22,11 @@ const emulator = Effect.acquireRelease(Effect.promise(() => Emulator.start()), (
 const clientLayer = (handle: Emulator.Handle, env: Record<string, string>, options: NodeManagedIdentity.Options = {}) =>
   NodeManagedIdentity.layerWithOptions({
     ...options,
-    source: { azureArcKeyDirectory: handle.emulator.arcKeyDirectory, retrySchedule: RetryPolicy.none, ...options.source }
+    source: {
+      azureArcKeyDirectory: handle.emulator.arcKeyDirectory,
+      retrySchedule: RetryPolicy.none,
+      ...options.source
+    }
   }).pipe(
     Layer.provide(ManagedIdentity.layerSystemAssigned),
     Layer.provide(Layer.succeed(FetchHttpClient.Fetch, handle.fetch)),
