@@ -52,6 +52,13 @@ export * as MachineLearningTokenSource from "./MachineLearningTokenSource.js"
 export * as ManagedIdentity from "./ManagedIdentity.js"
 
 /**
+ * The client: cache, single flight, refresh, claims.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentityClient from "./ManagedIdentityClient.js"
+
+/**
  * The typed errors.
  *
  * @since 0.1.0
@@ -71,6 +78,13 @@ export * as RetryPolicy from "./RetryPolicy.js"
  * @since 0.1.0
  */
 export * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
+
+/**
+ * The token cache.
+ *
+ * @since 0.1.0
+ */
+export * as TokenCache from "./TokenCache.js"
 
 /**
  * One request for a token.

@@ -2,6 +2,7 @@
  * The library's metric counters: requests, retries, cache hits and misses, refresh failures, by source.
  */
 import type { SourceKind } from "@managed-identity/protocol/SourceKind"
+import type * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 
@@ -55,3 +56,9 @@ export const retries = (source: SourceKind): Counter =>
 /** One HTTP request to a token endpoint, by source and outcome. */
 export const requests = (source: SourceKind, status: string): Counter =>
   counter(names.requests, "HTTP requests to managed identity endpoints", { source, status })
+
+/**
+ * Adds one, synchronously, in the registry of `context` (the client's, taken when it is built): keeps the cache-hit
+ * path free of an extra effect.
+ */
+export const incrementUnsafe = (self: Counter, context: Context.Context<never>): void => self.updateUnsafe(1, context)
