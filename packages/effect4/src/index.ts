@@ -66,6 +66,13 @@ export * as ManagedIdentityClient from "./ManagedIdentityClient.js"
 export * as ManagedIdentityError from "./ManagedIdentityError.js"
 
 /**
+ * Detection of the host's source, and the layer that provides it.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentitySource from "./ManagedIdentitySource.js"
+
+/**
  * Retry schedules and predicates.
  *
  * @since 0.1.0

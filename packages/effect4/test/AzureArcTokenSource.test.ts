@@ -6,7 +6,7 @@ import {
   TokenCache,
   TokenSource
 } from "@managed-identity/effect4"
-import { type ConfigError, Effect, Exit, Layer, Redacted } from "effect"
+import { Cause, type Config, Effect, Exit, Layer, Option, Redacted } from "effect"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
@@ -33,7 +33,7 @@ interface Setup {
   readonly respond?: ((index: number) => FakeHttp.Reply) | undefined
   readonly identity?: ManagedIdentity.Identity | undefined
   readonly files?: Record<string, FakeFileSystem.FakeFile> | undefined
-  readonly layer?: Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, SourceHarness.Requirements> | undefined
+  readonly layer?: Layer.Layer<TokenSource.TokenSource, Config.ConfigError, SourceHarness.Requirements> | undefined
   readonly options?: AzureArcTokenSource.Options | undefined
   readonly env?: Record<string, string> | undefined
 }
@@ -63,9 +63,9 @@ const readWhole = (path: string) => [...opened(path), `read ${path}`, `read ${pa
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert(Exit.isFailure(exit))
-  const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-  assert(error !== undefined, String(exit.cause))
-  return error
+  const error = Cause.findErrorOption(exit.cause)
+  assert(Option.isSome(error), String(exit.cause))
+  return error.value
 }
 
 const withoutTracing = (headers: Readonly<Record<string, string>>) =>

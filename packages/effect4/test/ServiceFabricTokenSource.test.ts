@@ -7,7 +7,7 @@ import {
   TokenCache,
   TokenSource
 } from "@managed-identity/effect4"
-import { type ConfigError, Effect, Exit, Layer, Redacted, Result } from "effect"
+import { Cause, type Config, Effect, Exit, Layer, Option, Redacted, Result } from "effect"
 import { TestClock } from "effect/testing"
 import * as FakeHttp from "./utils/fakeHttp.js"
 import * as SourceHarness from "./utils/sourceHarness.js"
@@ -29,7 +29,7 @@ interface Setup {
   readonly script?: FakeHttp.Script | undefined
   readonly identity?: ManagedIdentity.Identity | undefined
   readonly options?: Partial<ServiceFabricTokenSource.Options> | undefined
-  readonly layer?: Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, SourceHarness.Requirements> | undefined
+  readonly layer?: Layer.Layer<TokenSource.TokenSource, Config.ConfigError, SourceHarness.Requirements> | undefined
   readonly env?: Record<string, string> | undefined
 }
 
@@ -53,9 +53,9 @@ const run = <A, E>(effect: Effect.Effect<A, E, TokenSource.TokenSource>, setup: 
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {
   assert(Exit.isFailure(exit))
-  const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-  assert(error !== undefined, String(exit.cause))
-  return error
+  const error = Cause.findErrorOption(exit.cause)
+  assert(Option.isSome(error), String(exit.cause))
+  return error.value
 }
 
 describe("ServiceFabricTokenSource", () => {
