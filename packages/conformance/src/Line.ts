@@ -10,12 +10,16 @@ export type Identity =
   | { readonly kind: "SystemAssigned" }
   | { readonly kind: "ClientId" | "ObjectId" | "ResourceId"; readonly value: string }
 
-/** The retry schedule and timeouts of the detected source: `retries` retries `spacingMillis` apart. */
+/**
+ * The retry schedule and timeouts of the detected source: `retries` retries `spacingMillis` apart, and how long IMDS's
+ * probe waits for a first answer when IMDS is the fallback.
+ */
 export interface Timing {
   readonly retries: number
   readonly spacingMillis: number
   readonly attemptTimeoutMillis: number
   readonly deadlineMillis: number
+  readonly probeTimeoutMillis: number
 }
 
 /** The host the client runs on. */

@@ -35,7 +35,10 @@ const scheduleOf = (timing: Conformance.Timing) => ({
   attemptTimeout: `${timing.attemptTimeoutMillis} millis`,
   deadline: `${timing.deadlineMillis} millis`
 } as const)
-/** The shared scenarios' timing (`@managed-identity/conformance/FaultMatrix`) as this line's source options. */
+/**
+ * The shared scenarios' timing (`@managed-identity/conformance/FaultMatrix`) as this line's source options; IMDS's probe
+ * keeps its default 1 s here, as FAULT_MATRIX.md says.
+ */
 const timing = scheduleOf(FaultMatrix.timing)
 const cutTiming = scheduleOf(FaultMatrix.cutTiming)
 

@@ -25,7 +25,8 @@ const identityOf = (identity: Conformance.Identity): ManagedIdentity.Identity =>
 const timingOf = (timing: Conformance.Timing) => ({
   retrySchedule: Schedule.max([Schedule.spaced(`${timing.spacingMillis} millis`), Schedule.recurs(timing.retries)]),
   attemptTimeout: `${timing.attemptTimeoutMillis} millis`,
-  deadline: `${timing.deadlineMillis} millis`
+  deadline: `${timing.deadlineMillis} millis`,
+  probeTimeout: `${timing.probeTimeoutMillis} millis`
 } as const)
 
 const outcomeOf = (exit: Exit.Exit<AccessToken.AccessToken, unknown>): Conformance.Outcome =>

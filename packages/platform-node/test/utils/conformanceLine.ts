@@ -26,7 +26,8 @@ const timingOf = (timing: Conformance.Timing) => ({
     Schedule.intersect(Schedule.recurs(timing.retries))
   ),
   attemptTimeout: `${timing.attemptTimeoutMillis} millis`,
-  deadline: `${timing.deadlineMillis} millis`
+  deadline: `${timing.deadlineMillis} millis`,
+  probeTimeout: `${timing.probeTimeoutMillis} millis`
 } as const)
 
 const outcomeOf = (exit: Exit.Exit<AccessToken.AccessToken, unknown>): Conformance.Outcome =>
