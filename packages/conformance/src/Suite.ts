@@ -24,8 +24,18 @@ export interface TestApi {
   }
 }
 
+/** What to leave out of {@link register}. */
+export interface Options {
+  /**
+   * `false` when the line runs the fault matrix's scenarios elsewhere with the same check: the 3.x line's
+   * `FaultMatrix.test.ts` runs {@link FaultMatrix.cases} and {@link FaultMatrix.mismatches} through its own stack (and
+   * checks its logs and spans too), so it does not run them twice.
+   */
+  readonly faultMatrix?: boolean
+}
+
 /** Registers the suite for `line`. */
-export const register = (line: Line, { beforeAll, describe, expect, it }: TestApi): void => {
+export const register = (line: Line, { beforeAll, describe, expect, it }: TestApi, options: Options = {}): void => {
   describe(`conformance (${line.name}): the emulator-backed suite both Effect lines pass`, () => {
     it("every source sends exactly the wire requests in wire.json (method, path, query, headers, body)", async () => {
       const actual = await Wire.wire(line)
@@ -37,6 +47,7 @@ export const register = (line: Line, { beforeAll, describe, expect, it }: TestAp
       for (const kind of allSources) expect(results[kind], kind).toEqual(SingleFlight.expected(kind))
     }, 120_000)
 
+    if (options.faultMatrix === false) return
     describe("fault matrix: every fault kind × every source (FAULT_MATRIX.md)", () => {
       let run: FaultMatrix.Run | undefined
       const matrix = () => run!
