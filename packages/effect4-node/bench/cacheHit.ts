@@ -26,6 +26,9 @@ const nanosPerCall = async (iterations: number, run: (n: number) => Promise<void
   return median(samples)
 }
 
+if (process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST?.startsWith("http://127.0.0.1:") !== true) {
+  throw new Error("run by platform-node's bench, with AZURE_POD_IDENTITY_AUTHORITY_HOST pointing at the emulator")
+}
 const resource = "https://bench-effect4-hit.example.com"
 const runtime = ManagedRuntime.make(NodeManagedIdentity.layer)
 const client = await runtime.runPromise(ManagedIdentityClient.ManagedIdentityClient)
