@@ -24,6 +24,13 @@ export * as AppServiceTokenSource from "./AppServiceTokenSource.js"
 export * as AzureArcTokenSource from "./AzureArcTokenSource.js"
 
 /**
+ * An `HttpClient` middleware adding managed identity bearer tokens, with claims challenges.
+ *
+ * @since 0.1.0
+ */
+export * as BearerAuth from "./BearerAuth.js"
+
+/**
  * Tokens from Azure Cloud Shell.
  *
  * @since 0.1.0
@@ -92,6 +99,13 @@ export * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
  * @since 0.1.0
  */
 export * as TokenCache from "./TokenCache.js"
+
+/**
+ * An adapter to the Azure SDK's `TokenCredential`.
+ *
+ * @since 0.1.0
+ */
+export * as TokenCredential from "./TokenCredential.js"
 
 /**
  * One request for a token.
