@@ -66,6 +66,13 @@ export * as ManagedIdentity from "./ManagedIdentity.js"
 export * as ManagedIdentityClient from "./ManagedIdentityClient.js"
 
 /**
+ * Diagnosis of a host: detection, variables, one timed request, the token's identity and issue time, the cache.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentityDiagnosis from "./ManagedIdentityDiagnosis.js"
+
+/**
  * The typed errors.
  *
  * @since 0.1.0
