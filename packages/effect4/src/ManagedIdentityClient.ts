@@ -42,7 +42,7 @@ export interface GetTokenOptions {
  *
  * @example
  * ```ts
- * import { ManagedIdentityClient, TokenCache, TokenSource } from "@managed-identity/core"
+ * import { ManagedIdentityClient, TokenCache, TokenSource } from "@managed-identity/effect4"
  * import { Effect, Layer, Redacted } from "effect"
  *
  * const program = Effect.gen(function*() {
@@ -235,7 +235,7 @@ export interface PromiseGetTokenOptions extends GetTokenOptions {
  *
  * @example
  * ```ts
- * import { ManagedIdentityClient } from "@managed-identity/core"
+ * import { ManagedIdentityClient } from "@managed-identity/effect4"
  * import { NodeManagedIdentity } from "@managed-identity/platform-node"
  * import { ManagedRuntime, Redacted } from "effect"
  *

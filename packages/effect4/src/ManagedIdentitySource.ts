@@ -26,6 +26,7 @@ import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Detect from "./internal/detection/detect.js"
 import * as Layers from "./internal/source/layers.js"
+import * as ManagedIdentityDiagnosis from "./ManagedIdentityDiagnosis.js"
 import { printable } from "./ManagedIdentityError.js"
 import type * as TokenSource from "./TokenSource.js"
 
@@ -130,3 +131,40 @@ export const layerWithOptions = (
  * @category layers
  */
 export const layer: Layer.Layer<TokenSource.TokenSource, Config.ConfigError, Requirements> = layerWithOptions({})
+
+/**
+ * The report of {@link diagnose}: an alias of `ManagedIdentityDiagnosis.Diagnosis`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Diagnosis: typeof ManagedIdentityDiagnosis.Diagnosis = ManagedIdentityDiagnosis.Diagnosis
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Diagnosis = ManagedIdentityDiagnosis.Diagnosis
+
+/**
+ * The stable codes of findings: an alias of `ManagedIdentityDiagnosis.FindingCode`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const FindingCode: typeof ManagedIdentityDiagnosis.FindingCode = ManagedIdentityDiagnosis.FindingCode
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type FindingCode = ManagedIdentityDiagnosis.FindingCode
+
+/**
+ * Explains this host, as a report of findings: an alias of `ManagedIdentityDiagnosis.diagnose`, where it is
+ * documented.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const diagnose: typeof ManagedIdentityDiagnosis.diagnose = ManagedIdentityDiagnosis.diagnose

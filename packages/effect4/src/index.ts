@@ -24,6 +24,13 @@ export * as AppServiceTokenSource from "./AppServiceTokenSource.js"
 export * as AzureArcTokenSource from "./AzureArcTokenSource.js"
 
 /**
+ * An `HttpClient` middleware adding managed identity bearer tokens, with claims challenges.
+ *
+ * @since 0.1.0
+ */
+export * as BearerAuth from "./BearerAuth.js"
+
+/**
  * Tokens from Azure Cloud Shell.
  *
  * @since 0.1.0
@@ -59,6 +66,13 @@ export * as ManagedIdentity from "./ManagedIdentity.js"
 export * as ManagedIdentityClient from "./ManagedIdentityClient.js"
 
 /**
+ * Diagnosis of a host: detection, variables, one timed request, the token's identity and issue time, the cache.
+ *
+ * @since 0.1.0
+ */
+export * as ManagedIdentityDiagnosis from "./ManagedIdentityDiagnosis.js"
+
+/**
  * The typed errors.
  *
  * @since 0.1.0
@@ -92,6 +106,13 @@ export * as ServiceFabricTokenSource from "./ServiceFabricTokenSource.js"
  * @since 0.1.0
  */
 export * as TokenCache from "./TokenCache.js"
+
+/**
+ * An adapter to the Azure SDK's `TokenCredential`.
+ *
+ * @since 0.1.0
+ */
+export * as TokenCredential from "./TokenCredential.js"
 
 /**
  * One request for a token.
