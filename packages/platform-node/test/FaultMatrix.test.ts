@@ -278,7 +278,9 @@ const report = (run: Run) => {
     "(challenge, then the key) and its faults hit the second. IMDS is the detected fallback, so its first request " +
     "is a probe: a fault that leaves it without an answer within 1 s is `SourceUnavailable` after that request, and " +
     "a connection that breaks (reset, body cut short) is tried again within that second, up to four times. An echo " +
-    "of the request holds its secrets: the errors that quote it show none of them (checked below).",
+    "of the request holds its secrets: the errors that quote it show none of them (checked below). The scenarios " +
+    "are `@managed-identity/conformance`'s, and the Effect 4 line (`@managed-identity/effect4-node`) passes the same " +
+    "cells in `packages/effect4-node/test/Conformance.test.ts`.",
     "",
     table(run),
     "",
