@@ -13,6 +13,7 @@ import * as ColdConcurrency from "./coldConcurrency.js"
 import * as ColdStart from "./coldStart.js"
 import type { Library, Row } from "./common.js"
 import { libraries, log, startEmulator } from "./common.js"
+import * as Effect4CacheHit from "./effect4CacheHit.js"
 import * as Increment from "./increment.js"
 import * as Memory from "./memory.js"
 import * as OffAzure from "./offAzure.js"
@@ -32,6 +33,7 @@ await offAzure.quick
 const emulator = await startEmulator()
 log("1. cache hit")
 rows.push(...(await CacheHit.run(emulator)))
+rows.push(...(await Effect4CacheHit.run(emulator, rows)))
 log("2. cold concurrency")
 rows.push(...(await ColdConcurrency.run(emulator)))
 log("3. sustained mixed load")

@@ -13,6 +13,8 @@
  * The table is printed after the run; `FAULT_MATRIX_WRITE=1` also writes FAULT_MATRIX.md.
  */
 import { assert, layer } from "@effect/vitest"
+import * as FaultMatrix from "@managed-identity/conformance/FaultMatrix"
+import type * as Conformance from "@managed-identity/conformance/Line"
 import { ManagedIdentity } from "@managed-identity/core"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
@@ -24,159 +26,24 @@ import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack
 import * as FileKinds from "./utils/fileKinds.js"
 
 type SourceKind = ManagedIdentityEmulator.SourceKind
-type Step = ManagedIdentityEmulator.FaultStep
 
 const resource = "https://vault.azure.net"
-const attempts = 4
-const retrySchedule = Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(attempts - 1)))
+const scheduleOf = (timing: Conformance.Timing) => ({
+  retrySchedule: Schedule.spaced(`${timing.spacingMillis} millis`).pipe(
+    Schedule.intersect(Schedule.recurs(timing.retries))
+  ),
+  attemptTimeout: `${timing.attemptTimeoutMillis} millis`,
+  deadline: `${timing.deadlineMillis} millis`
+} as const)
 /**
- * Generous per attempt, so a loaded machine never turns a slow answer into a timeout; the deadline is never reached
- * (`Deadline.test.ts` in core proves it).
+ * The shared scenarios' timing (`@managed-identity/conformance/FaultMatrix`) as this line's source options; IMDS's probe
+ * keeps its default 1 s here, as FAULT_MATRIX.md says.
  */
-const timing = { retrySchedule, attemptTimeout: "5 seconds", deadline: "60 seconds" } as const
-/** For the faults meant to time out: every attempt is cut by its own timeout, and the row stays short. */
-const cutTiming = { retrySchedule, attemptTimeout: "2 seconds", deadline: "60 seconds" } as const
+const timing = scheduleOf(FaultMatrix.timing)
+const cutTiming = scheduleOf(FaultMatrix.cutTiming)
 
-/** What a user sees: a token or an error tag, and how many requests the endpoint got. */
-interface Expected {
-  readonly outcome: string
-  readonly requests: number
-  /** When set, any count from this to `requests` is right (the tries IMDS's probe fits into its second). */
-  readonly fewest?: number
-}
-
-interface Case {
-  readonly name: string
-  /** The fault as the emulator's script step; `once` or on every attempt. */
-  readonly step: Step
-  readonly every?: boolean
-  /** Runs with {@link cutTiming}. */
-  readonly cut?: boolean
-  /** Per source: the outcome and the number of attempts (Azure Arc's requests are twice that). */
-  readonly expect: (
-    kind: SourceKind
-  ) => { readonly outcome: Expected["outcome"]; readonly attempts: number; readonly fewest?: number }
-  /** The least time between the faulted request and the next one. */
-  readonly minGapMillis?: number
-}
-
-const same = (outcome: "token" | ManagedIdentityError["_tag"], n: number) => () => ({ outcome, attempts: n })
-
-/** A fault that leaves the first request without an answer: IMDS's probe gives up after it. */
-const noAnswer = (expect: Case["expect"]): Case["expect"] => (kind) =>
-  kind === "Imds" ? { outcome: "SourceUnavailable", attempts: 1 } : expect(kind)
-/**
- * A connection that breaks (reset, body cut short): IMDS's probe tries it again within its second, four times at most,
- * so one break costs it one more request, and breaks on every try end in `SourceUnavailable` after as many tries as
- * fit in that second (four on a quiet machine; at least two).
- */
-const brokenConnection = (every: boolean, expect: Case["expect"]): Case["expect"] => (kind) =>
-  kind === "Imds"
-    ? every ? { outcome: "SourceUnavailable", attempts, fewest: 2 } : { outcome: "token", attempts: 2 }
-    : expect(kind)
-const imdsRetries = (kind: SourceKind) =>
-  kind === "Imds" ? { outcome: "token" as const, attempts: 2 } : { outcome: "TokenRequestFailed" as const, attempts: 1 }
-
-/** Carried by the hostile answers below: no log line, span or error may show it. */
-const hostileToken = "AT-hostile-answer-token"
-
-/** Answers that used to crash, leak or be misread (issue 11); none is retried. */
-const hostileAnswers: ReadonlyArray<readonly [string, Step & { readonly status: number }]> = [
-  ["200 expires_in 1e20", { status: 200, body: { access_token: hostileToken, expires_in: 1e20 } }],
-  [
-    "200 expires_on in milliseconds",
-    { status: 200, body: { access_token: hostileToken, expires_on: String(Date.now() + 3_600_000) } }
-  ],
-  [
-    "200 expires_on 99/99/2030 99:99:99 +00:00",
-    { status: 200, body: { access_token: hostileToken, expires_on: "99/99/2030 99:99:99 +00:00" } }
-  ],
-  [
-    "200 access_token 20 000 arrays deep",
-    {
-      status: 200,
-      body: `{"access_token":${"[".repeat(20_000)}"${hostileToken}"${"]".repeat(20_000)},"expires_in":3600}`
-    }
-  ],
-  [
-    "200 access_token an object holding the token",
-    { status: 200, body: { access_token: { value: hostileToken }, expires_in: 3600 } }
-  ],
-  ["307 to another host", { status: 307, headers: { Location: "http://127.0.0.1:2/elsewhere" }, body: "" }]
-]
-
-/** A fault on every attempt that only the attempt timeout ends (so the row runs with {@link cutTiming}). */
-const cutEveryAttempt = (name: string, step: Step): Case => ({
-  name,
-  step,
-  every: true,
-  cut: true,
-  expect: noAnswer(same("Timeout", attempts))
-})
-
-const cases: ReadonlyArray<Case> = [
-  { name: "500 once", step: { status: 500 }, expect: same("token", 2) },
-  { name: "500 every time", step: { status: 500 }, every: true, expect: same("TokenRequestFailed", attempts) },
-  {
-    name: "429 + Retry-After: 1 once",
-    step: { status: 429, headers: { "Retry-After": "1" } },
-    expect: same("token", 2),
-    minGapMillis: 1000
-  },
-  { name: "400", step: { status: 400 }, expect: same("TokenRequestFailed", 1) },
-  { name: "404 once", step: { status: 404 }, expect: imdsRetries },
-  { name: "410 once", step: { status: 410 }, expect: imdsRetries },
-  { name: "delay 100 ms (< attempt timeout)", step: { delay: 100 }, expect: same("token", 1) },
-  cutEveryAttempt("delay 10 s (> attempt timeout) every time", { delay: 10_000 }),
-  { name: "reset once", step: { reset: true }, expect: brokenConnection(false, same("token", 2)) },
-  {
-    name: "reset every time",
-    step: { reset: true },
-    every: true,
-    expect: brokenConnection(true, same("ConnectionFailed", attempts))
-  },
-  {
-    name: "body cut short after the headers once",
-    step: { truncated: true },
-    expect: brokenConnection(false, same("token", 2))
-  },
-  {
-    name: "body cut short after the headers every time",
-    step: { truncated: true },
-    every: true,
-    expect: brokenConnection(true, same("ConnectionFailed", attempts))
-  },
-  { name: "400 echoing the request, secrets included", step: { echo: 400 }, expect: same("TokenRequestFailed", 1) },
-  { name: "hang once", step: { hang: true }, cut: true, expect: noAnswer(same("token", 2)) },
-  cutEveryAttempt("hang every time", { hang: true }),
-  { name: "malformedJson", step: { malformedJson: true }, expect: same("InvalidTokenResponse", 1) },
-  { name: "oversized (> 64 KiB)", step: { oversized: true }, expect: same("InvalidTokenResponse", 1) },
-  { name: "trickle 2 ms / 16 bytes", step: { trickle: 2 }, expect: same("token", 1) },
-  cutEveryAttempt("trickle 500 ms / 16 bytes every time", { trickle: 500 }),
-  { name: "another identity's token (otherIdentity)", step: { otherIdentity: true }, expect: same("token", 1) },
-  { name: "iat 10 min ahead (skew 600)", step: { skew: 600 }, expect: same("token", 1) },
-  ...hostileAnswers.map(([name, step]): Case => ({
-    name,
-    step,
-    expect: same(step.status === 200 ? "InvalidTokenResponse" : "TokenRequestFailed", 1)
-  }))
-]
-
-const closedPortCase = "connection refused (closed port)"
-
-const requestsPerAttempt = (kind: SourceKind) => kind === "AzureArc" ? 2 : 1
-
-/** Azure Arc: the challenge is answered normally (`delay: 0`), the fault hits the request with the key. */
-const script = (kind: SourceKind, testCase: Case): ReadonlyArray<Step> => {
-  const perAttempt: ReadonlyArray<Step> = kind === "AzureArc" ? [{ delay: 0 }, testCase.step] : [testCase.step]
-  return testCase.every === true ? Array.from({ length: attempts }, () => perAttempt).flat() : perAttempt
-}
-
-interface Cell {
-  readonly expected: Expected
-  readonly actual: Expected
-  readonly gapMillis?: number
-}
+type Expected = FaultMatrix.Expected
+type Cell = FaultMatrix.Cell
 
 interface Run {
   readonly cells: ReadonlyMap<string, ReadonlyMap<SourceKind, Cell>>
@@ -193,33 +60,20 @@ interface Run {
 const serialise = (value: unknown) =>
   JSON.stringify(value, (_, inner) => typeof inner === "bigint" ? inner.toString() : inner)
 
-/**
- * Below the ephemeral range, so no server started with port 0 (the emulators) can be handed it, and not one of the
- * ports `fetch` refuses outright (1 is: "bad port").
- */
-const closedPort = 2
-
-const closedPortEnv = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind, port: number) => {
-  const env = emulator.env(kind)
-  const moved = (url: string) => {
-    const parsed = new URL(url)
-    parsed.port = String(port)
-    return parsed.toString()
-  }
-  switch (kind) {
-    case "Imds":
-      return { AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${port}` }
-    case "AppService":
-    case "ServiceFabric":
-    case "AzureArc":
-      return { ...env, IDENTITY_ENDPOINT: moved(env.IDENTITY_ENDPOINT) }
-    case "CloudShell":
-    case "MachineLearning":
-      return { ...env, MSI_ENDPOINT: moved(env.MSI_ENDPOINT) }
-    case "WorkloadIdentity":
-      return { ...env, AZURE_AUTHORITY_HOST: moved(env.AZURE_AUTHORITY_HOST) }
-  }
-}
+const {
+  attempts,
+  cases,
+  closedPort,
+  closedPortCase,
+  closedPortEnv,
+  hostileAnswers,
+  hostileToken,
+  requestsPerAttempt,
+  rowNames,
+  script,
+  show
+} = FaultMatrix
+type Case = FaultMatrix.Case
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
   Exit.isSuccess(exit)
@@ -394,10 +248,6 @@ const runMatrix = Effect.gen(function*() {
   return run
 }).pipe(Effect.orDie)
 
-const rowNames = [...cases.map((testCase) => testCase.name), closedPortCase]
-
-const show = (expected: Expected) => `${expected.outcome} · ${expected.requests}`
-
 const table = (run: Run) =>
   [
     `| fault | ${allSources.join(" | ")} |`,
@@ -428,7 +278,9 @@ const report = (run: Run) => {
     "(challenge, then the key) and its faults hit the second. IMDS is the detected fallback, so its first request " +
     "is a probe: a fault that leaves it without an answer within 1 s is `SourceUnavailable` after that request, and " +
     "a connection that breaks (reset, body cut short) is tried again within that second, up to four times. An echo " +
-    "of the request holds its secrets: the errors that quote it show none of them (checked below).",
+    "of the request holds its secrets: the errors that quote it show none of them (checked below). The scenarios " +
+    "are `@managed-identity/conformance`'s, and the Effect 4 line (`@managed-identity/effect4-node`) passes the same " +
+    "cells in `packages/effect4-node/test/Conformance.test.ts`.",
     "",
     table(run),
     "",
@@ -463,15 +315,7 @@ layer(MatrixLive, { timeout: "30 seconds", excludeTestServices: true })(
     for (const kind of allSources) {
       it.effect(`${kind}: error tag or token, and request count, for every fault`, () =>
         Effect.map(Matrix, (run) => {
-          const mismatches = rowNames.flatMap((name) => {
-            const cell = run.cells.get(name)!.get(kind)!
-            const { actual, expected } = cell
-            const within = expected.fewest !== undefined && actual.outcome === expected.outcome &&
-              actual.requests >= expected.fewest && actual.requests <= expected.requests
-            return show(actual) === show(expected) || within
-              ? []
-              : [`${name}: expected ${show(cell.expected)}, got ${show(cell.actual)}`]
-          })
+          const mismatches = FaultMatrix.mismatches(run, kind)
           assert.deepStrictEqual(mismatches, [])
         }))
     }

@@ -97,3 +97,72 @@ export const accept = (
       `a user-assigned identity (selected by ${identity._tag}) cannot be used with this source`
     )
   )
+
+/**
+ * MSAL's identity object, `{"ManagedIdentityIdType": …, "Id": …}`, as plain data.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MsalIdentity {
+  readonly ManagedIdentityIdType: Identity["_tag"]
+  readonly Id: string | null
+}
+
+/**
+ * What MSAL's JSON form of an identity must look like, as messages say it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const msalExpected =
+  `expected MSAL's {"ManagedIdentityIdType": "SystemAssigned" | "ClientId" | "ResourceId" | "ObjectId", "Id": …}`
+
+const msalTypes: ReadonlyArray<Identity["_tag"]> = ["SystemAssigned", "ClientId", "ResourceId", "ObjectId"]
+
+const keyOf = (key: string): string => `[${JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key)}]`
+
+/**
+ * Reads MSAL's identity object (already parsed from JSON) into an identity, or says what is wrong with it: which
+ * field and what it expected (at most three problems), never the value received. A user-assigned type needs a
+ * non-empty `Id` (trimmed), a system-assigned one takes none; other keys are refused. Nothing here recurses, so
+ * however deeply nested the value is, the answer comes at once.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromMsal = (value: unknown): Result.Result<Identity, string> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return Result.err("expected a JSON object")
+  const record = value as Readonly<Record<string, unknown>>
+  const problems: Array<string> = []
+  const type = record.ManagedIdentityIdType
+  if (!("ManagedIdentityIdType" in record)) problems.push(`["ManagedIdentityIdType"]: is missing`)
+  else if (!msalTypes.includes(type as Identity["_tag"])) {
+    problems.push(`["ManagedIdentityIdType"]: expected ${msalTypes.map((each) => `"${each}"`).join(" or ")}`)
+  }
+  const id = record.Id
+  if (id !== undefined && id !== null && typeof id !== "string") problems.push(`["Id"]: expected string or null`)
+  for (const key of Object.keys(record)) {
+    if (key !== "ManagedIdentityIdType" && key !== "Id") problems.push(`${keyOf(key)}: is not allowed`)
+  }
+  if (problems.length > 0) return Result.err(problems.slice(0, 3).join("; "))
+  const trimmed = typeof id === "string" ? id.trim() : ""
+  const tag = type as Identity["_tag"]
+  if (tag === "SystemAssigned") {
+    return trimmed === "" ? Result.ok({ _tag: "SystemAssigned" }) : Result.err("a system-assigned identity takes no Id")
+  }
+  return trimmed === ""
+    ? Result.err(`a ${tag} identity needs a non-empty Id`)
+    : Result.ok({ _tag: tag, id: trimmed })
+}
+
+/**
+ * An identity in MSAL's form.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toMsal = (identity: Identity): MsalIdentity =>
+  identity._tag === "SystemAssigned"
+    ? { ManagedIdentityIdType: "SystemAssigned", Id: null }
+    : { ManagedIdentityIdType: identity._tag, Id: identity.id }

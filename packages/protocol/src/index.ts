@@ -46,6 +46,13 @@ export * as AzureArc from "./sources/AzureArc.js"
 export * as Cache from "./Cache.js"
 
 /**
+ * A persisted token cache entry as text, read and written the same way by both Effect lines.
+ *
+ * @since 0.1.0
+ */
+export * as CacheEntry from "./CacheEntry.js"
+
+/**
  * The configured token cache, as a diagnosis reports it.
  *
  * @since 0.1.0
