@@ -105,7 +105,7 @@ const readBody = (
 }
 
 const uuidV4 = Effect.map(
-  Effect.all(Array.from({ length: 16 }, () => Random.nextIntBetween(0, 256))),
+  Effect.all(Array.from({ length: 16 }, () => Random.nextIntBetween(0, 255))),
   (bytes) => {
     bytes[6] = (bytes[6] & 0x0f) | 0x40
     bytes[8] = (bytes[8] & 0x3f) | 0x80
