@@ -13,6 +13,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Exchange from "./internal/http/exchange.js"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Results from "./internal/result.js"
 import * as Environment from "./internal/source/environment.js"
@@ -85,7 +86,7 @@ export const make = (
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const identity = yield* ManagedIdentity.ManagedIdentity
     const reader = yield* Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader)
     const url = options.endpoint ?? AzureArc.defaultEndpoint

@@ -10,6 +10,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Environment from "./internal/source/environment.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
@@ -65,7 +66,7 @@ export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const identity = yield* ManagedIdentity.ManagedIdentity
     const definition = SourceService.definition(MachineLearning.facts, options.endpoint, options)
     const checked = MachineLearning.check(

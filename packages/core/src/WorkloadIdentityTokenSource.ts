@@ -19,6 +19,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Results from "./internal/result.js"
 import * as Environment from "./internal/source/environment.js"
@@ -129,7 +130,7 @@ export const make = (
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem | TokenProxyHttpClient
 > =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const identity = yield* ManagedIdentity.ManagedIdentity
     const reader = yield* Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader)
     const proxies = yield* TokenProxyHttpClient
