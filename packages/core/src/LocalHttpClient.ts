@@ -13,7 +13,6 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as Host from "@managed-identity/protocol/Host"
 import * as Proxy from "@managed-identity/protocol/Proxy"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -35,17 +34,13 @@ export class LocalHttpClient extends Context.Tag("@managed-identity/core/LocalHt
 
 /**
  * Whether a request for `url` goes through {@link LocalHttpClient}: an `http` URL on a loopback or link-local host
- * that a proxy variable of `environment` would catch (`Proxy.catching`, which reads `NO_PROXY`).
+ * that a proxy variable of `environment` would catch (`Proxy.catchingLocal`, which reads `NO_PROXY`).
  *
  * @since 0.1.0
  * @category predicates
  */
-export const isBypassed = (url: string, environment: Proxy.Environment): boolean => {
-  const names = Proxy.catching(url, environment)
-  if (names.length === 0) return false
-  const parsed = new URL(url)
-  return parsed.protocol === "http:" && Host.isLoopbackOrLinkLocal(parsed.hostname)
-}
+export const isBypassed = (url: string, environment: Proxy.Environment): boolean =>
+  Proxy.catchingLocal(url, environment).length > 0
 
 /**
  * An `HttpClient` that sends the requests {@link isBypassed} picks through `local`, every other one through `self`.

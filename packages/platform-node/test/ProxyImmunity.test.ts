@@ -17,6 +17,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { promisify } from "node:util"
 import { EnvHttpProxyAgent } from "undici"
+import { formatDiagnosis } from "../src/cli/doctor.js"
 import * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
 import { getToken } from "./utils/emulatorStack.js"
 import { run } from "./utils/nodeProcess.js"
@@ -120,6 +121,50 @@ describe("proxy immunity: the app's own HttpClient sends through a proxy", () =>
       )
       assert.isTrue(result._tag === "Left")
       assert.deepStrictEqual(proxy.seen(), ["CONNECT imds.invalid:80"])
+    }))
+})
+
+describe("doctor with proxy variables set", () => {
+  const diagnose = (emulator: ManagedIdentityEmulator.Emulator, env: Record<string, string>) =>
+    ManagedIdentitySource.diagnose({}).pipe(
+      Effect.provide(TokenCache.layerMemory),
+      Effect.provide(ManagedIdentity.layerSystemAssigned),
+      Effect.provide(NodeManagedIdentity.layerPlatform),
+      withEnv({ ...emulator.env("Imds"), ...env }),
+      Effect.orDie
+    )
+
+  it.scopedLive("proxy.bypassed names the variables and their proxies, never the proxy's user name or password", () =>
+    Effect.gen(function*() {
+      const { emulator, proxy } = yield* setup
+      const report = yield* diagnose(emulator, { HTTP_PROXY: proxy.url, all_proxy: proxy.url, HTTPS_PROXY: proxy.url })
+      const found = report.findings.filter((finding) => finding.code.startsWith("proxy."))
+      const shown = `http://${new URL(proxy.url).host}`
+      const endpoint = `${emulator.env("Imds").AZURE_POD_IDENTITY_AUTHORITY_HOST}/metadata/identity/oauth2/token`
+      assert.deepStrictEqual(found, [{
+        level: "ok",
+        code: "proxy.bypassed",
+        message: `HTTP_PROXY (${shown}), all_proxy (${shown}) would send requests to ${endpoint} through a proxy, ` +
+          "which cannot reach that host: they go directly, around it"
+      }])
+      assert.isTrue(report.findings.some((finding) => finding.code === "token.received"))
+      const page = formatDiagnosis(report)
+      assert.include(page, "proxy.bypassed")
+      for (const output of [page, JSON.stringify(report.findings)]) {
+        assert.notInclude(output, "proxy-secret")
+        assert.notInclude(output, "proxy-user")
+      }
+      assert.deepStrictEqual(proxy.seen(), [])
+    }))
+
+  it.scopedLive("no proxy finding when NO_PROXY names the host, or no proxy variable is set", () =>
+    Effect.gen(function*() {
+      const { emulator, proxy } = yield* setup
+      for (const env of [{ HTTP_PROXY: proxy.url, NO_PROXY: "localhost,127.0.0.1" }, {}]) {
+        const report = yield* diagnose(emulator, env)
+        assert.deepStrictEqual(report.findings.filter((finding) => finding.code.startsWith("proxy.")), [])
+        assert.isTrue(report.findings.some((finding) => finding.code === "token.received"))
+      }
     }))
 })
 

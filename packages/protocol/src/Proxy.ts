@@ -6,6 +6,8 @@
  *
  * @since 0.1.0
  */
+import * as Diagnosis from "./Diagnosis.js"
+import * as Host from "./Host.js"
 
 /**
  * The environment, by variable name (a set-but-empty variable counts as unset).
@@ -113,4 +115,43 @@ export const display = (value: string): string => {
   } catch {
     return "(not a URL)"
   }
+}
+
+/**
+ * The variables that would catch an `http` request for `url` to a loopback or link-local host ({@link catching}): the
+ * requests a proxy can never serve, which must go around it. None for any other URL.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const catchingLocal = (url: string, environment: Environment): ReadonlyArray<string> => {
+  const names = catching(url, environment)
+  return names.length > 0 && url.startsWith("http:") && Host.isLoopbackOrLinkLocal(new URL(url).hostname) ? names : []
+}
+
+/**
+ * The finding about proxies for the detected source's endpoint `url` (as `Diagnosis.endpointOf` shows it): none when
+ * no proxy variable would catch its requests ({@link catchingLocal}); `proxy.bypassed` when they go around the proxy
+ * (`direct`: a transport that reads no proxy variable sends them); else `proxy.caught`, a warning. The message names
+ * the variables and their proxies' scheme and host ({@link display}), never a user name or password.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const finding = (
+  url: string,
+  environment: Environment,
+  direct: boolean
+): Diagnosis.Finding | undefined => {
+  const names = catchingLocal(url, environment)
+  if (names.length === 0) return undefined
+  const variables = names.map((name) => `${name} (${display(environment[name] ?? "")})`).join(", ")
+  const caught = `${variables} would send requests to ${url} through a proxy, which cannot reach that host`
+  return direct
+    ? Diagnosis.finding("ok", "proxy.bypassed", `${caught}: they go directly, around it`)
+    : Diagnosis.finding(
+      "warning",
+      "proxy.caught",
+      `${caught}, and the HTTP client in use may honour them: add the host to NO_PROXY, or provide a LocalHttpClient`
+    )
 }

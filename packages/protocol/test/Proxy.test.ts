@@ -59,6 +59,28 @@ describe("Proxy.catching", () => {
     assert.strictEqual(Proxy.display("http://"), "(not a URL)")
   })
 
+  it("the diagnosis finding: bypassed, caught without a direct transport, or none", () => {
+    const env = { HTTP_PROXY: "http://u:secret@proxy.corp:3128", ALL_PROXY: "proxy.corp:1080" }
+    const url = "http://169.254.169.254/metadata/identity/oauth2/token"
+    const caught = "HTTP_PROXY (http://proxy.corp:3128), ALL_PROXY (http://proxy.corp:1080) would send requests to " +
+      `${url} through a proxy, which cannot reach that host`
+    assert.deepStrictEqual(Proxy.finding(url, env, true), {
+      level: "ok",
+      code: "proxy.bypassed",
+      message: `${caught}: they go directly, around it`
+    })
+    assert.deepStrictEqual(Proxy.finding(url, env, false), {
+      level: "warning",
+      code: "proxy.caught",
+      message: `${caught}, and the HTTP client in use may honour them: add the host to NO_PROXY, or provide a ` +
+        "LocalHttpClient"
+    })
+    assert.isUndefined(Proxy.finding(url, { ...env, NO_PROXY: "169.254.169.254" }, false))
+    assert.isUndefined(Proxy.finding("https://127.0.0.1:8443/x", { HTTPS_PROXY: "p:1" }, true), "https is not taken")
+    assert.isUndefined(Proxy.finding("http://login.example/x", env, true), "a remote host may use the proxy")
+    assert.isUndefined(Proxy.finding("(not set, or not valid)", env, true))
+  })
+
   it.prop(
     "any host and any NO_PROXY: no exception, and only proxy variables of the right scheme are named",
     {
@@ -74,6 +96,8 @@ describe("Proxy.catching", () => {
       assert.deepStrictEqual(Proxy.catching(url, { NO_PROXY: noProxy }), [])
       assert.isBoolean(Host.isLoopbackOrLinkLocal(host))
       assert.isBoolean(Proxy.isExcluded(host, "80", noProxy))
+      const local = Proxy.catchingLocal(url, { HTTP_PROXY: "p:1", NO_PROXY: noProxy })
+      if (local.length > 0) assert.isTrue(scheme === "http" && Host.isLoopbackOrLinkLocal(new URL(url).hostname))
     }
   )
 
