@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Imds from "@managed-identity/protocol/sources/Imds"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -12,10 +12,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Exchange from "./internal/http/exchange.js"
 import * as ImdsProbe from "./internal/http/imdsProbe.js"
-import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Results from "./internal/result.js"
 import * as Environment from "./internal/source/environment.js"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import type * as RetryPolicy from "./RetryPolicy.js"

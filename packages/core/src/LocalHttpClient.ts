@@ -58,8 +58,7 @@ export const route: {
   3,
   (self: HttpClient.HttpClient, local: HttpClient.HttpClient, environment: Proxy.Environment): HttpClient.HttpClient =>
     HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
-      (request) =>
-        Effect.flatMap(request, (sent) => (isBypassed(sent.url, environment) ? local : self).execute(sent)),
+      (request) => Effect.flatMap(request, (sent) => (isBypassed(sent.url, environment) ? local : self).execute(sent)),
       Effect.succeed
     )
 )
@@ -96,6 +95,8 @@ export const routed: Effect.Effect<HttpClient.HttpClient, never, HttpClient.Http
     Effect.flatMap(Effect.serviceOption(LocalHttpClient), (local) =>
       Option.isNone(local)
         ? Effect.succeed(client)
-        : Effect.map(environment, (env) =>
-          Proxy.variables.some((name) => env[name] !== undefined) ? route(client, local.value, env) : client))
+        : Effect.map(
+          environment,
+          (env) => Proxy.variables.some((name) => env[name] !== undefined) ? route(client, local.value, env) : client
+        ))
 )

@@ -3,16 +3,16 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as MachineLearning from "@managed-identity/protocol/sources/MachineLearning"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Environment from "./internal/source/environment.js"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import type * as RetryPolicy from "./RetryPolicy.js"

@@ -25,7 +25,9 @@ const sent = (authorityHost: string, env: Record<string, string>, withLocal = tr
 describe("LocalHttpClient", () => {
   it.effect("an http request to a loopback or link-local host that a proxy variable catches goes through it", () =>
     Effect.gen(function*() {
-      for (const host of ["http://169.254.169.254", "http://127.0.0.1:40342", "http://localhost:8081", "http://[::1]:81"]) {
+      for (
+        const host of ["http://169.254.169.254", "http://127.0.0.1:40342", "http://localhost:8081", "http://[::1]:81"]
+      ) {
         assert.deepStrictEqual(yield* sent(host, proxy), { app: 0, local: 1 }, host)
       }
       assert.deepStrictEqual(yield* sent("http://169.254.169.254", { all_proxy: "socks5://proxy:1080" }), {

@@ -41,7 +41,9 @@ const proxyEnv = (proxy: RecordingProxy.RecordingProxy): Record<string, string> 
 /** The emulator and the proxy, for one test. */
 const setup = Effect.zip(Layer.build(ManagedIdentityEmulator.layer()), RecordingProxy.make).pipe(
   Effect.map(([context, proxy]) => ({
-    emulator: context.unsafeMap.get(ManagedIdentityEmulator.ManagedIdentityEmulator.key) as ManagedIdentityEmulator.Emulator,
+    emulator: context.unsafeMap.get(
+      ManagedIdentityEmulator.ManagedIdentityEmulator.key
+    ) as ManagedIdentityEmulator.Emulator,
     proxy
   }))
 )
@@ -110,7 +112,9 @@ describe("proxy immunity: the app's own HttpClient sends through a proxy", () =>
       const result = yield* getToken(vault).pipe(
         Effect.provide(
           ManagedIdentityClient.layer.pipe(
-            Layer.provide(ImdsTokenSource.layer({ authorityHost: "http://imds.invalid", retrySchedule: Schedule.stop })),
+            Layer.provide(
+              ImdsTokenSource.layer({ authorityHost: "http://imds.invalid", retrySchedule: Schedule.stop })
+            ),
             Layer.provide(TokenCache.layerMemory),
             Layer.provide(ManagedIdentity.layerSystemAssigned),
             Layer.provide(Layer.merge(NodeManagedIdentity.layerPlatform, Layer.succeed(HttpClient.HttpClient, app)))
@@ -173,7 +177,11 @@ describe("doctor with proxy variables set", () => {
  * sets them); a runtime whose variable is unset is skipped, and the test's name says which variable to set.
  */
 const runtimes = [
-  { name: "Node 24 with NODE_USE_ENV_PROXY=1", variable: "MANAGED_IDENTITY_TEST_NODE24", env: { NODE_USE_ENV_PROXY: "1" } },
+  {
+    name: "Node 24 with NODE_USE_ENV_PROXY=1",
+    variable: "MANAGED_IDENTITY_TEST_NODE24",
+    env: { NODE_USE_ENV_PROXY: "1" }
+  },
   { name: "Bun", variable: "MANAGED_IDENTITY_TEST_BUN", env: {} }
 ] as const
 
@@ -194,34 +202,46 @@ for (const runtime of runtimes) {
   const binary = process.env[runtime.variable] ?? ""
   const present = binary !== "" && Fs.existsSync(binary)
   describe.skipIf(!present)(
-    present ? `proxy immunity on ${runtime.name}` : `proxy immunity on ${runtime.name} (skipped: ${runtime.variable} names no binary)`,
+    present
+      ? `proxy immunity on ${runtime.name}`
+      : `proxy immunity on ${runtime.name} (skipped: ${runtime.variable} names no binary)`,
     () => {
-      it.scopedLive("the runtime's own fetch does send a loopback request to the proxy (so the test can fail)", () =>
-        Effect.gen(function*() {
-          const { emulator, proxy } = yield* setup
-          const url = `${emulator.env("Imds").AZURE_POD_IDENTITY_AUTHORITY_HOST}/metadata/identity/oauth2/token`
-          const script = `await fetch(${JSON.stringify(url)}).then((r) => r.status, () => "failed")`
-          const args = runtime.variable === "MANAGED_IDENTITY_TEST_BUN" ? ["-e", script] : ["--input-type=module", "-e", script]
-          yield* run(binary, args, { ...runtime.env, ...proxyEnv(proxy) })
-          assert.strictEqual(yield* emulator.requestCount("Imds"), 0)
-          assert.isTrue(proxy.seen().length >= 1)
-        }), 30_000)
-
-      for (const kind of ["Imds", "AppService", "CloudShell", "MachineLearning"] as const) {
-        it.scopedLive(`${kind}: managed-identity token reaches the emulator directly, the proxy sees nothing`, () =>
+      it.scopedLive(
+        "the runtime's own fetch does send a loopback request to the proxy (so the test can fail)",
+        () =>
           Effect.gen(function*() {
             const { emulator, proxy } = yield* setup
-            const outcome = yield* run(
-              binary,
-              [bundle, "token", "--resource", vault, "--json"],
-              { ...emulator.env(kind), ...runtime.env, ...proxyEnv(proxy) },
-              { timeout: 20_000 }
-            )
-            assert.strictEqual(outcome.code, 0, outcome.stderr)
-            assert.strictEqual(JSON.parse(outcome.stdout).source, "identity_provider")
-            assert.strictEqual(yield* emulator.requestCount(kind), 1)
-            assert.deepStrictEqual(proxy.seen(), [])
-          }), 30_000)
+            const url = `${emulator.env("Imds").AZURE_POD_IDENTITY_AUTHORITY_HOST}/metadata/identity/oauth2/token`
+            const script = `await fetch(${JSON.stringify(url)}).then((r) => r.status, () => "failed")`
+            const args = runtime.variable === "MANAGED_IDENTITY_TEST_BUN"
+              ? ["-e", script]
+              : ["--input-type=module", "-e", script]
+            yield* run(binary, args, { ...runtime.env, ...proxyEnv(proxy) })
+            assert.strictEqual(yield* emulator.requestCount("Imds"), 0)
+            assert.isTrue(proxy.seen().length >= 1)
+          }),
+        30_000
+      )
+
+      for (const kind of ["Imds", "AppService", "CloudShell", "MachineLearning"] as const) {
+        it.scopedLive(
+          `${kind}: managed-identity token reaches the emulator directly, the proxy sees nothing`,
+          () =>
+            Effect.gen(function*() {
+              const { emulator, proxy } = yield* setup
+              const outcome = yield* run(
+                binary,
+                [bundle, "token", "--resource", vault, "--json"],
+                { ...emulator.env(kind), ...runtime.env, ...proxyEnv(proxy) },
+                { timeout: 20_000 }
+              )
+              assert.strictEqual(outcome.code, 0, outcome.stderr)
+              assert.strictEqual(JSON.parse(outcome.stdout).source, "identity_provider")
+              assert.strictEqual(yield* emulator.requestCount(kind), 1)
+              assert.deepStrictEqual(proxy.seen(), [])
+            }),
+          30_000
+        )
       }
     }
   )

@@ -71,7 +71,11 @@ export const isExcluded = (hostname: string, port: string, noProxy: string): boo
     if (raw === "*") return true
     const entry = entryOf(raw)
     if (entry.host === "" || (entry.port !== undefined && entry.port !== port)) continue
-    const suffix = entry.host.startsWith("*.") ? entry.host.slice(1) : entry.host.startsWith(".") ? entry.host : undefined
+    const suffix = entry.host.startsWith("*.")
+      ? entry.host.slice(1)
+      : entry.host.startsWith(".")
+      ? entry.host
+      : undefined
     if (suffix === undefined ? host === entry.host : host.endsWith(suffix) && host.length > suffix.length) return true
   }
   return false

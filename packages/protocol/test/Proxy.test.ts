@@ -5,9 +5,30 @@ import * as Proxy from "../src/Proxy.js"
 
 describe("Host", () => {
   it("tells loopback and link-local hosts, as URL.hostname gives them", () => {
-    const loopback = ["localhost", "LOCALHOST", "localhost.", "127.0.0.1", "127.255.0.9", "[::1]", "::1", "[::ffff:7f00:1]"]
+    const loopback = [
+      "localhost",
+      "LOCALHOST",
+      "localhost.",
+      "127.0.0.1",
+      "127.255.0.9",
+      "[::1]",
+      "::1",
+      "[::ffff:7f00:1]"
+    ]
     const linkLocal = ["169.254.169.254", "169.254.0.1", "[fe80::1]", "febf::1", "[::ffff:a9fe:a9fe]"]
-    const neither = ["", "example.com", "128.0.0.1", "169.255.0.1", "[::2]", "[fec0::1]", "foo.localhost", "127.0.0.256", "127.0.0.01", "1::2::3", "localhost.example.com"]
+    const neither = [
+      "",
+      "example.com",
+      "128.0.0.1",
+      "169.255.0.1",
+      "[::2]",
+      "[fec0::1]",
+      "foo.localhost",
+      "127.0.0.256",
+      "127.0.0.01",
+      "1::2::3",
+      "localhost.example.com"
+    ]
     for (const host of loopback) assert.isTrue(Host.isLoopback(host), host)
     for (const host of linkLocal) assert.isTrue(Host.isLinkLocal(host) && !Host.isLoopback(host), host)
     for (const host of neither) assert.isFalse(Host.isLoopbackOrLinkLocal(host), host)
@@ -85,14 +106,19 @@ describe("Proxy.catching", () => {
     "any host and any NO_PROXY: no exception, and only proxy variables of the right scheme are named",
     {
       host: fc.oneof(fc.string(), fc.ipV4(), fc.ipV6().map((v6) => `[${v6}]`), fc.domain()),
-      noProxy: fc.oneof(fc.string(), fc.array(fc.oneof(fc.string(), fc.domain(), fc.ipV4()), { maxLength: 4 }).map((l) => l.join(","))),
+      noProxy: fc.oneof(
+        fc.string(),
+        fc.array(fc.oneof(fc.string(), fc.domain(), fc.ipV4()), { maxLength: 4 }).map((l) => l.join(","))
+      ),
       scheme: fc.constantFrom("http", "https", "ftp")
     },
     ({ host, noProxy, scheme }) => {
       const url = `${scheme}://${host}/`
       const names = Proxy.catching(url, { HTTP_PROXY: "p:1", HTTPS_PROXY: "p:2", all_proxy: "p:3", NO_PROXY: noProxy })
       assert.isTrue(Array.isArray(names))
-      for (const name of names) assert.include(scheme === "http" ? ["HTTP_PROXY", "all_proxy"] : ["HTTPS_PROXY", "all_proxy"], name)
+      for (const name of names) {
+        assert.include(scheme === "http" ? ["HTTP_PROXY", "all_proxy"] : ["HTTPS_PROXY", "all_proxy"], name)
+      }
       assert.deepStrictEqual(Proxy.catching(url, { NO_PROXY: noProxy }), [])
       assert.isBoolean(Host.isLoopbackOrLinkLocal(host))
       assert.isBoolean(Proxy.isExcluded(host, "80", noProxy))
@@ -103,7 +129,11 @@ describe("Proxy.catching", () => {
 
   it.prop(
     "a displayed proxy value never shows the password it holds",
-    { user: fc.stringMatching(/^[a-z]{1,8}$/), password: fc.stringMatching(/^PW[A-Za-z0-9]{6,12}$/), host: fc.domain() },
+    {
+      user: fc.stringMatching(/^[a-z]{1,8}$/),
+      password: fc.stringMatching(/^PW[A-Za-z0-9]{6,12}$/),
+      host: fc.domain()
+    },
     ({ host, password, user }) => {
       for (const value of [`http://${user}:${password}@${host}:3128`, `${user}:${password}@${host}`]) {
         assert.notInclude(Proxy.display(value), password)

@@ -23,7 +23,12 @@ const fetchOver = (agent: Http.Agent): typeof globalThis.fetch => (input, init) 
     new Headers(init?.headers).forEach((value, name) => {
       headers[name] = value
     })
-    const request = Http.request(url, { method: init?.method ?? "GET", headers, agent, signal: init?.signal ?? undefined })
+    const request = Http.request(url, {
+      method: init?.method ?? "GET",
+      headers,
+      agent,
+      signal: init?.signal ?? undefined
+    })
     request.on("error", reject)
     request.on("response", (response) => {
       try {
