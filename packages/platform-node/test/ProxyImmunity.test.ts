@@ -223,7 +223,7 @@ for (const runtime of runtimes) {
         30_000
       )
 
-      for (const kind of ["Imds", "AppService", "CloudShell", "MachineLearning"] as const) {
+      for (const kind of ["Imds", "AppService", "CloudShell", "MachineLearning", "ServiceFabric"] as const) {
         it.scopedLive(
           `${kind}: managed-identity token reaches the emulator directly, the proxy sees nothing`,
           () =>
