@@ -58,6 +58,15 @@ const proxyingClient = (proxy: RecordingProxy.RecordingProxy) =>
     (agent) => NodeHttpClient.makeUndici(agent)
   )
 
+/** The client over the detected source, with the app's own `HttpClient` beside `NodeManagedIdentity.layerPlatform`. */
+const besideThePlatform = (app: HttpClient.HttpClient, options: ManagedIdentitySource.Options) =>
+  ManagedIdentityClient.layer.pipe(
+    Layer.provide(ManagedIdentitySource.layerWithOptions(options)),
+    Layer.provide(TokenCache.layerMemory),
+    Layer.provide(ManagedIdentity.layerSystemAssigned),
+    Layer.provide(Layer.merge(NodeManagedIdentity.layerPlatform, Layer.succeed(HttpClient.HttpClient, app)))
+  )
+
 const withEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
@@ -67,14 +76,8 @@ describe("proxy immunity: the app's own HttpClient sends through a proxy", () =>
       Effect.gen(function*() {
         const { emulator, proxy } = yield* setup
         const app = yield* proxyingClient(proxy)
-        const live = ManagedIdentityClient.layer.pipe(
-          Layer.provide(ManagedIdentitySource.layerWithOptions({ azureArcKeyDirectory: emulator.arcKeyDirectory })),
-          Layer.provide(TokenCache.layerMemory),
-          Layer.provide(ManagedIdentity.layerSystemAssigned),
-          Layer.provide(Layer.merge(NodeManagedIdentity.layerPlatform, Layer.succeed(HttpClient.HttpClient, app)))
-        )
         const token = yield* getToken(vault).pipe(
-          Effect.provide(live),
+          Effect.provide(besideThePlatform(app, { azureArcKeyDirectory: emulator.arcKeyDirectory })),
           withEnv({ ...emulator.env(kind), ...proxyEnv(proxy) })
         )
         assert.strictEqual(claimsOf(token.token).xms_src, kind)
@@ -126,6 +129,38 @@ describe("proxy immunity: the app's own HttpClient sends through a proxy", () =>
       assert.isTrue(result._tag === "Left")
       assert.deepStrictEqual(proxy.seen(), ["CONNECT imds.invalid:80"])
     }))
+})
+
+describe("the direct transport answers as the app's client would (the app's client sends through the proxy)", () => {
+  const retrySchedule = Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
+  const cases: ReadonlyArray<readonly [string, ManagedIdentityEmulator.FaultStep, string, number]> = [
+    [
+      "a redirect is refused, not followed",
+      { status: 302, headers: { location: "http://127.0.0.1:9/x" } },
+      "TokenRequestFailed",
+      1
+    ],
+    ["an answer over 64 KiB is refused", { oversized: true }, "InvalidTokenResponse", 1],
+    ["a reset is retried", { reset: true }, "token", 2],
+    ["a body cut short is retried", { truncated: true }, "token", 2],
+    ["a 500 is retried", { status: 500 }, "token", 2]
+  ]
+  for (const [name, step, outcome, requests] of cases) {
+    it.scopedLive(`App Service: ${name}, and the proxy sees nothing`, () =>
+      Effect.gen(function*() {
+        const { emulator, proxy } = yield* setup
+        yield* emulator.setFaults("AppService", [step])
+        const app = yield* proxyingClient(proxy)
+        const result = yield* getToken(vault).pipe(
+          Effect.provide(besideThePlatform(app, { retrySchedule })),
+          withEnv({ ...emulator.env("AppService"), ...proxyEnv(proxy) }),
+          Effect.either
+        )
+        assert.strictEqual(result._tag === "Right" ? "token" : result.left._tag, outcome)
+        assert.strictEqual(yield* emulator.requestCount("AppService"), requests)
+        assert.deepStrictEqual(proxy.seen(), [])
+      }))
+  }
 })
 
 describe("doctor with proxy variables set", () => {

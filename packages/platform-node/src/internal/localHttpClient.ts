@@ -18,12 +18,17 @@ const nullBodyStatuses = new Set([101, 204, 205, 304])
  */
 const fetchOver = (agent: Http.Agent): typeof globalThis.fetch => (input, init) =>
   new Promise<Response>((resolve, reject) => {
-    const url = new URL(input instanceof Request ? input.url : String(input))
+    const body = init?.body ?? undefined
+    if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array)) {
+      return reject(new TypeError("only a string or bytes can be sent as a body"))
+    }
     const headers: Record<string, string> = {}
     new Headers(init?.headers).forEach((value, name) => {
       headers[name] = value
     })
-    const request = Http.request(url, {
+    // A known length rather than chunked encoding, which some agents on the other end refuse.
+    if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body))
+    const request = Http.request(new URL(input instanceof Request ? input.url : String(input)), {
       method: init?.method ?? "GET",
       headers,
       agent,
@@ -37,23 +42,17 @@ const fetchOver = (agent: Http.Agent): typeof globalThis.fetch => (input, init) 
         for (let index = 0; index + 1 < response.rawHeaders.length; index += 2) {
           answer.append(response.rawHeaders[index], response.rawHeaders[index + 1])
         }
-        const body = nullBodyStatuses.has(status) || request.method === "HEAD"
+        const stream = nullBodyStatuses.has(status) || request.method === "HEAD"
           ? null
           : Readable.toWeb(response) as ReadableStream<Uint8Array>
-        if (body === null) response.resume()
-        resolve(new Response(body, { status, statusText: response.statusMessage ?? "", headers: answer }))
+        if (stream === null) response.resume()
+        resolve(new Response(stream, { status, statusText: response.statusMessage ?? "", headers: answer }))
       } catch (error) {
         response.destroy()
         reject(error)
       }
     })
-    const body = init?.body ?? undefined
-    if (body === undefined || typeof body === "string" || body instanceof Uint8Array) {
-      request.end(body)
-    } else {
-      request.destroy()
-      reject(new TypeError("only a string or bytes can be sent as a body"))
-    }
+    request.end(body)
   })
 
 /**
