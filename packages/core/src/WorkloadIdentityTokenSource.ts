@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as IdentityBindings from "@managed-identity/protocol/sources/IdentityBindings"
 import * as WorkloadIdentity from "@managed-identity/protocol/sources/WorkloadIdentity"
 import * as Config from "effect/Config"
@@ -23,6 +23,7 @@ import * as SourceService from "./internal/http/sourceService.js"
 import * as Results from "./internal/result.js"
 import * as Environment from "./internal/source/environment.js"
 import * as IdentityBindingsClients from "./internal/source/identityBindings.js"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import { fromProblem, type ManagedIdentityError } from "./ManagedIdentityError.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
@@ -129,7 +130,7 @@ export const make = (
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem | TokenProxyHttpClient
 > =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const identity = yield* ManagedIdentity.ManagedIdentity
     const reader = yield* Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader)
     const proxies = yield* TokenProxyHttpClient

@@ -8,6 +8,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as LocalHttpClient from "@managed-identity/core/LocalHttpClient"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
@@ -22,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as ArcKeyFile from "./internal/arcKeyFile.js"
+import * as NodeLocalHttpClient from "./internal/localHttpClient.js"
 import * as PinnedHttpClient from "./internal/pinnedHttpClient.js"
 import * as TokenProxyHttpClient from "./internal/tokenProxyHttpClient.js"
 
@@ -36,6 +38,7 @@ export type Platform =
   | FileSystem.FileSystem
   | ServiceFabricTokenSource.PinnedHttpClient
   | WorkloadIdentityTokenSource.TokenProxyHttpClient
+  | LocalHttpClient.LocalHttpClient
   | TokenSource.FileReader
   | ManagedIdentitySource.HostPlatform
 
@@ -51,9 +54,11 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
   const fileSystem = yield* Layer.build(NodeFileSystem.layer)
   const pinned = yield* PinnedHttpClient.make
   const tokenProxy = yield* TokenProxyHttpClient.make
+  const local = yield* NodeLocalHttpClient.make
   return Context.merge(http, fileSystem).pipe(
     Context.add(ServiceFabricTokenSource.PinnedHttpClient, pinned),
     Context.add(WorkloadIdentityTokenSource.TokenProxyHttpClient, tokenProxy),
+    Context.add(LocalHttpClient.LocalHttpClient, local),
     Context.add(TokenSource.FileReader, ArcKeyFile.reader),
     Context.add(ManagedIdentitySource.HostPlatform, process.platform)
   )
@@ -64,7 +69,9 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
  * included), `NodeFileSystem`, the Service Fabric client pinned to `IDENTITY_SERVER_THUMBPRINT` and the identity
  * bindings' token proxy client trusting only the cluster's CA (both undici, loaded only when used), the file reader
  * for Azure Arc's key and workload identity's token and CA files (`O_NONBLOCK`, `O_NOFOLLOW` for the Arc key, the
- * opened file checked with `fstat`, never more than its bound read), and `process.platform`. Node's own
+ * opened file checked with `fstat`, never more than its bound read), the `LocalHttpClient` (Node's `http` with an agent of
+ * its own: `http` requests to loopback and link-local hosts that a proxy variable would catch go through it, so they
+ * never reach a proxy, whatever `HttpClient` the app provides), and `process.platform`. Node's own
  * `fetch` keeps the undici package out of the start-up path and out of bundles of apps that never talk to Service
  * Fabric or a token proxy.
  *

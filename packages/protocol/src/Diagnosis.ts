@@ -45,7 +45,9 @@ export const findingCodes = [
   "cache.directory",
   "cache.permissions",
   "cache.unchecked",
-  "cache.custom"
+  "cache.custom",
+  "proxy.bypassed",
+  "proxy.caught"
 ] as const
 
 /**

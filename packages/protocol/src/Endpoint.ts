@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Host from "./Host.js"
 import * as Problem from "./Problem.js"
 import * as Result from "./Result.js"
 import type { SourceKind } from "./SourceKind.js"
@@ -24,9 +25,8 @@ export const displayUrl = (url: string): string => {
   }
 }
 
-const isLoopbackOrLinkLocal = (hostname: string): boolean =>
-  hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) ||
-  /^169\.254\.\d{1,3}\.\d{1,3}$/.test(hostname)
+/** The hosts a secret may go to over `http`: loopback, or IPv4 link-local (IMDS's `169.254.0.0/16`). */
+const isSecretHost = (hostname: string): boolean => Host.isLoopback(hostname) || Host.isLinkLocalIpv4(hostname)
 
 /** Parses an endpoint URL; one holding a user name or password is refused (its value is never shown). */
 const parse = (
@@ -65,7 +65,7 @@ export const secretEndpoint = (
         Problem.invalidIdentity(kind, `${variable} must be an https URL, got ${url.protocol}//`)
       )
     }
-    return url.protocol === "http:" && isLoopbackOrLinkLocal(url.hostname)
+    return url.protocol === "http:" && isSecretHost(url.hostname)
       ? Result.ok(url)
       : Result.err(
         Problem.invalidIdentity(

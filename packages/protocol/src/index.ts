@@ -109,6 +109,13 @@ export * as Endpoint from "./Endpoint.js"
 export * as FileRead from "./FileRead.js"
 
 /**
+ * Loopback and link-local hosts.
+ *
+ * @since 0.1.0
+ */
+export * as Host from "./Host.js"
+
+/**
  * The identity to get tokens for, and the selector table.
  *
  * @since 0.1.0
@@ -156,6 +163,13 @@ export * as MachineLearning from "./sources/MachineLearning.js"
  * @since 0.1.0
  */
 export * as Problem from "./Problem.js"
+
+/**
+ * The proxy variables that would catch a request, given `NO_PROXY`.
+ *
+ * @since 0.1.0
+ */
+export * as Proxy from "./Proxy.js"
 
 /**
  * The request a source sends, as plain values.

@@ -15,15 +15,16 @@ export const childEnv = (env: Record<string, string>): Record<string, string> =>
   ...env
 })
 
-/** Runs `node <args>` to the end (killed after `timeout` ms, or when interrupted). */
-export const runNode = (
+/** Runs `<binary> <args>` to the end (killed after `timeout` ms, or when interrupted). */
+export const run = (
+  binary: string,
   args: ReadonlyArray<string>,
   env: Record<string, string>,
   options: { readonly cwd?: string; readonly timeout?: number } = {}
 ): Effect.Effect<Outcome> =>
   Effect.async<Outcome>((resume) => {
     const child = ChildProcess.execFile(
-      process.execPath,
+      binary,
       args,
       {
         env: childEnv(env),
@@ -35,3 +36,10 @@ export const runNode = (
     )
     return Effect.sync(() => child.kill())
   })
+
+/** Runs `node <args>` (this Node) to the end (killed after `timeout` ms, or when interrupted). */
+export const runNode = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  options: { readonly cwd?: string; readonly timeout?: number } = {}
+): Effect.Effect<Outcome> => run(process.execPath, args, env, options)
