@@ -114,6 +114,11 @@ export declare namespace TokenSource {
     readonly identity: ManagedIdentity.Identity
     readonly capabilities: Capabilities
     readonly getToken: (request: TokenRequest) => Effect.Effect<IssuedToken, ManagedIdentityError>
+    /**
+     * The client id a system-assigned request stands for on this source, when it has one: workload identity's
+     * `AZURE_CLIENT_ID`, Azure Machine Learning's `DEFAULT_IDENTITY_CLIENT_ID`. Identity verification reads it.
+     */
+    readonly defaultClientId?: string | undefined
   }
 }
 
