@@ -237,6 +237,8 @@ export interface TestOptions {
   readonly kind?: SourceKind | undefined
   readonly identity?: ManagedIdentity.Identity | undefined
   readonly capabilities?: Capabilities | undefined
+  /** The client id a system-assigned request stands for (workload identity's `AZURE_CLIENT_ID`); default none. */
+  readonly defaultClientId?: string | undefined
   /** Lifetime of the default tokens (default one hour). */
   readonly lifetime?: Duration.DurationInput | undefined
   /** Answers each request; by default a token `test-token:<resource>:<n>` with `lifetime`. */
@@ -266,6 +268,7 @@ export const layerTest = (options: TestOptions = {}): Layer.Layer<TokenSource> =
       kind: options.kind ?? "Imds",
       identity: options.identity ?? ManagedIdentity.systemAssigned,
       capabilities: options.capabilities ?? noCapabilities,
-      getToken: options.getToken ?? defaultGetToken
+      getToken: options.getToken ?? defaultGetToken,
+      defaultClientId: options.defaultClientId
     })
   })
