@@ -52,6 +52,8 @@ interface Case {
   readonly every?: boolean
   /** Runs with {@link cutTiming}. */
   readonly cut?: boolean
+  /** Runs with the client's `verifyIdentity` on. */
+  readonly verifyIdentity?: boolean
   /** Per source: the outcome and the number of attempts (Azure Arc's requests are twice that). */
   readonly expect: (
     kind: SourceKind
@@ -154,6 +156,12 @@ const cases: ReadonlyArray<Case> = [
   { name: "trickle 2 ms / 16 bytes", step: { trickle: 2 }, expect: same("token", 1) },
   cutEveryAttempt("trickle 500 ms / 16 bytes every time", { trickle: 500 }),
   { name: "another identity's token (otherIdentity)", step: { otherIdentity: true }, expect: same("token", 1) },
+  {
+    name: "another identity's token, verifyIdentity on",
+    step: { otherIdentity: true },
+    verifyIdentity: true,
+    expect: same("IdentityMismatch", 1)
+  },
   { name: "iat 10 min ahead (skew 600)", step: { skew: 600 }, expect: same("token", 1) },
   ...hostileAnswers.map(([name, step]): Case => ({
     name,
@@ -252,10 +260,15 @@ const runMatrix = Effect.gen(function*() {
     emulator: ManagedIdentityEmulator.Emulator,
     kind: SourceKind,
     env: Record<string, string>,
-    cut = false
+    testCase?: Case
   ) =>
     getToken(resource).pipe(
-      Effect.provide(clientLayer(emulator, ManagedIdentity.systemAssigned, { source: cut ? cutTiming : timing })),
+      Effect.provide(
+        clientLayer(emulator, ManagedIdentity.systemAssigned, {
+          source: testCase?.cut === true ? cutTiming : timing,
+          client: { verifyIdentity: testCase?.verifyIdentity === true }
+        })
+      ),
       onHost(emulator, kind, env),
       Effect.withTracer(tracer),
       Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
@@ -273,7 +286,7 @@ const runMatrix = Effect.gen(function*() {
   const runCell = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind, testCase: Case) =>
     Effect.gen(function*() {
       yield* emulator.setFaults(kind, script(kind, testCase))
-      const exit = yield* observedToken(emulator, kind, emulator.env(kind), testCase.cut)
+      const exit = yield* observedToken(emulator, kind, emulator.env(kind), testCase)
       const recorded = (yield* emulator.requests).filter((request) => request.source === kind)
       const expected = testCase.expect(kind)
       const faulted = requestsPerAttempt(kind) - 1
