@@ -69,7 +69,8 @@ const errors: ReadonlyArray<readonly [ManagedIdentityError.ManagedIdentityError,
     new ManagedIdentityError.IdentityMismatch({
       source: "Imds",
       requested: "the system-assigned identity",
-      received: "the user-assigned identity /subscriptions/s/providers/microsoft.managedidentity/userassignedidentities/u",
+      received:
+        "the user-assigned identity /subscriptions/s/providers/microsoft.managedidentity/userassignedidentities/u",
       reason: "a known IMDS quirk"
     }),
     ["Imds", "the system-assigned identity", "userassignedidentities/u", "a known IMDS quirk", "nothing was cached"]

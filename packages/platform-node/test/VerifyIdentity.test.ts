@@ -28,7 +28,10 @@ layer(ManagedIdentityEmulator.layer(), { excludeTestServices: true })((it) => {
             Effect.flip(getToken(vault)),
             getToken(vault),
             getToken(vault)
-          ]).pipe(Effect.provide(clientLayer(emulator, ManagedIdentity.systemAssigned, verifying)), onHost(emulator, kind))
+          ]).pipe(
+            Effect.provide(clientLayer(emulator, ManagedIdentity.systemAssigned, verifying)),
+            onHost(emulator, kind)
+          )
           assert(error._tag === "IdentityMismatch", `${kind}: ${error._tag}: ${error.message}`)
           assert.strictEqual(error.source, kind)
           assert.strictEqual(
