@@ -51,6 +51,8 @@ export interface Case {
   readonly every?: boolean
   /** Runs with {@link cutTiming}. */
   readonly cut?: boolean
+  /** Runs with the client's `verifyIdentity` on. */
+  readonly verifyIdentity?: boolean
   /** Per source: the outcome and the number of attempts (Azure Arc's requests are twice that). */
   readonly expect: (
     kind: SourceKind
@@ -158,7 +160,13 @@ export const cases: ReadonlyArray<Case> = [
     name,
     step,
     expect: same(step.status === 200 ? "InvalidTokenResponse" : "TokenRequestFailed", 1)
-  }))
+  })),
+  {
+    name: "another identity's token, verifyIdentity on",
+    step: { otherIdentity: true },
+    verifyIdentity: true,
+    expect: same("IdentityMismatch", 1)
+  }
 ]
 
 export const closedPortCase = "connection refused (closed port)"
@@ -257,10 +265,15 @@ export const run = async (line: Line): Promise<Run> => {
   const printedErrors: Array<string> = []
   const tokens: Array<string> = []
   const secrets: Array<string> = []
-  const observed = (handle: Handle, kind: SourceKind, env: Record<string, string>, cut = false): Promise<Outcome> =>
+  const observed = (handle: Handle, kind: SourceKind, env: Record<string, string>, testCase?: Case): Promise<Outcome> =>
     withClient(
       line,
-      { host: hostOf(handle, kind, env), identity: { kind: "SystemAssigned" }, timing: cut ? cutTiming : timing },
+      {
+        host: hostOf(handle, kind, env),
+        identity: { kind: "SystemAssigned" },
+        timing: testCase?.cut === true ? cutTiming : timing,
+        verifyIdentity: testCase?.verifyIdentity === true
+      },
       (client) => client.getToken(resource)
     ).then((outcome) => {
       if ("token" in outcome) tokens.push(outcome.token)
@@ -270,7 +283,7 @@ export const run = async (line: Line): Promise<Run> => {
 
   const runCell = async (handle: Handle, kind: SourceKind, testCase: Case): Promise<readonly [SourceKind, Cell]> => {
     await handle.setFaults(kind, script(kind, testCase))
-    const { outcome } = await observed(handle, kind, handle.env(kind), testCase.cut)
+    const { outcome } = await observed(handle, kind, handle.env(kind), testCase)
     const recorded = await handle.requests(kind)
     const expected = testCase.expect(kind)
     const faulted = requestsPerAttempt(kind) - 1

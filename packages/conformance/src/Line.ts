@@ -37,6 +37,8 @@ export interface ClientOptions {
   readonly host: Host
   readonly identity: Identity
   readonly timing?: Timing | undefined
+  /** The client's `verifyIdentity` option: every token checked against the identity asked for. */
+  readonly verifyIdentity?: boolean | undefined
 }
 
 /** What a caller got: a token, or the tag of the error and how it prints (`String` and `JSON.stringify`). */

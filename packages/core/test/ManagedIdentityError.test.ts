@@ -66,6 +66,16 @@ const errors: ReadonlyArray<readonly [ManagedIdentityError.ManagedIdentityError,
     ["AzureArc", "client_id abc", "no identity in the response"]
   ],
   [
+    new ManagedIdentityError.IdentityMismatch({
+      source: "Imds",
+      requested: "the system-assigned identity",
+      received:
+        "the user-assigned identity /subscriptions/s/providers/microsoft.managedidentity/userassignedidentities/u",
+      reason: "a known IMDS quirk"
+    }),
+    ["Imds", "the system-assigned identity", "userassignedidentities/u", "a known IMDS quirk", "nothing was cached"]
+  ],
+  [
     new ManagedIdentityError.Timeout({ source: "Imds", attempts: 3, reason: "no token within the 100s deadline" }),
     ["Imds", "3 attempt", "no token within the 100s deadline"]
   ]
@@ -169,5 +179,15 @@ describe("printable (issue 17, item 4)", () => {
       received: "client_id=\u001b[31mred"
     })
     assert.include(echoed.message, "client_id=\\x1b[31mred")
+    const mismatch = new ManagedIdentityError.IdentityMismatch({
+      source: "Imds",
+      requested: "client id a",
+      received: "an identity (client id b\u001b]52;c;ZXZpbA==\u0007\u202e)"
+    })
+    assert.strictEqual(
+      mismatch.message,
+      "Imds issued a token for an identity (client id b\\x1b]52;c;ZXZpbA==\\x07\\u202e), not for client id a; " +
+        "nothing was cached"
+    )
   })
 })

@@ -121,6 +121,37 @@ describe("managed-identity CLI", () => {
         assert.strictEqual(yield* emulator.requestCount("Imds"), 1)
       }))
 
+    it.scopedLive("--verify-identity: another identity's token exits 1 with IdentityMismatch naming both, printing no token", () =>
+      Effect.gen(function*() {
+        const emulator = yield* ManagedIdentityEmulator.start()
+        const env = emulator.env("Imds")
+        const args = ["token", "--resource", vault, "--verify-identity"]
+        yield* emulator.setFaults("Imds", [{ otherIdentity: true }])
+        const mismatch = yield* cli(args, env)
+        yield* emulator.setFaults("Imds", [{ otherIdentity: true }])
+        const unverified = yield* cli(["token", "--resource", vault], env)
+        const verified = yield* cli(args, env)
+        assert.strictEqual(mismatch.code, 1, mismatch.stderr)
+        assert.strictEqual(mismatch.stdout, "")
+        assert.strictEqual(
+          mismatch.stderr,
+          "IdentityMismatch: Imds issued a token for the user-assigned identity " +
+            `${ManagedIdentityEmulator.otherIdentity.resourceId} (client id ` +
+            `${ManagedIdentityEmulator.otherIdentity.clientId}, object id ${ManagedIdentityEmulator.otherIdentity.objectId}` +
+            "), not for the system-assigned identity: a known IMDS quirk: a VM with exactly one user-assigned identity " +
+            "and no system-assigned one answers a system-assigned request with that identity; enable the " +
+            "system-assigned identity, or ask for the user-assigned one by its id; nothing was cached\n"
+        )
+        assert.strictEqual(unverified.code, 0, unverified.stderr)
+        assert.strictEqual(claimsOf(unverified.stdout.trim()).appid, ManagedIdentityEmulator.otherIdentity.clientId)
+        assert.strictEqual(verified.code, 0, verified.stderr)
+        assert.strictEqual(
+          claimsOf(verified.stdout.trim()).appid,
+          ManagedIdentityEmulator.systemAssignedIdentities.Imds.clientId
+        )
+        assert.strictEqual(yield* emulator.requestCount("Imds"), 3)
+      }))
+
     it.scopedLive("usage errors exit 2 before any request", () =>
       Effect.gen(function*() {
         const emulator = yield* ManagedIdentityEmulator.start()

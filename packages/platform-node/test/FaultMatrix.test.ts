@@ -106,10 +106,15 @@ const runMatrix = Effect.gen(function*() {
     emulator: ManagedIdentityEmulator.Emulator,
     kind: SourceKind,
     env: Record<string, string>,
-    cut = false
+    testCase?: Case
   ) =>
     getToken(resource).pipe(
-      Effect.provide(clientLayer(emulator, ManagedIdentity.systemAssigned, { source: cut ? cutTiming : timing })),
+      Effect.provide(
+        clientLayer(emulator, ManagedIdentity.systemAssigned, {
+          source: testCase?.cut === true ? cutTiming : timing,
+          client: { verifyIdentity: testCase?.verifyIdentity === true }
+        })
+      ),
       onHost(emulator, kind, env),
       Effect.withTracer(tracer),
       Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
@@ -127,7 +132,7 @@ const runMatrix = Effect.gen(function*() {
   const runCell = (emulator: ManagedIdentityEmulator.Emulator, kind: SourceKind, testCase: Case) =>
     Effect.gen(function*() {
       yield* emulator.setFaults(kind, script(kind, testCase))
-      const exit = yield* observedToken(emulator, kind, emulator.env(kind), testCase.cut)
+      const exit = yield* observedToken(emulator, kind, emulator.env(kind), testCase)
       const recorded = (yield* emulator.requests).filter((request) => request.source === kind)
       const expected = testCase.expect(kind)
       const faulted = requestsPerAttempt(kind) - 1

@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
-import type * as Claims from "./Claims.js"
+import * as Claims from "./Claims.js"
 import * as Diagnosis from "./Diagnosis.js"
 import * as Identity from "./Identity.js"
+import type * as Problem from "./Problem.js"
 import type { SourceKind } from "./SourceKind.js"
 import { titles } from "./SourceKind.js"
 
@@ -176,5 +177,30 @@ export const check = (
         cause
       )
     }
+  }
+}
+
+/**
+ * Identity verification of an issued token: {@link check} of its claims (read without verifying the signature), and
+ * the `IdentityMismatch` problem when, and only when, the verdict is a mismatch. A token that is not JWT-shaped, or
+ * that lacks the claim the identity is compared with, cannot be checked and passes (`undefined`), as does a match.
+ * The problem names both identities in words, never the token.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const verify = (
+  kind: SourceKind,
+  requestedIdentity: Identity.Identity,
+  token: string,
+  host: HostIdentity
+): Problem.IdentityMismatch | undefined => {
+  const { check: checked } = check(kind, requestedIdentity, Claims.read(token), host)
+  return checked.verdict !== "mismatch" || checked.received === null ? undefined : {
+    _tag: "IdentityMismatch",
+    source: kind,
+    requested: checked.requested,
+    received: checked.received,
+    ...(checked.cause === null ? {} : { reason: checked.cause })
   }
 }

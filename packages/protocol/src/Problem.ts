@@ -120,6 +120,22 @@ export interface IdentityNotConfirmed {
 }
 
 /**
+ * With identity verification on, the token names another identity than the one asked for (its claims, read without
+ * verifying the signature, as `doctor` reads them): `requested` and `received` in words, `reason` the known cause
+ * of such a mismatch when there is one. Never the token itself.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IdentityMismatch {
+  readonly _tag: "IdentityMismatch"
+  readonly source: ErrorSource
+  readonly requested: string
+  readonly received: string
+  readonly reason?: string | undefined
+}
+
+/**
  * An attempt or the whole request ran out of time.
  *
  * @since 0.1.0
@@ -145,6 +161,7 @@ export type Problem =
   | AzureArcChallengeFailed
   | ServiceFabricCertificateMismatch
   | IdentityNotConfirmed
+  | IdentityMismatch
   | Timeout
 
 /**
@@ -221,6 +238,10 @@ const unescapedMessage = (problem: Problem): string => {
       return `${problem.source} did not confirm the identity ${problem.expected}${
         problem.received === undefined ? " (no identity in the response)" : ` (it answered for ${problem.received})`
       }`
+    case "IdentityMismatch":
+      return `${problem.source} issued a token for ${problem.received}, not for ${problem.requested}${
+        problem.reason === undefined ? "" : `: ${problem.reason}`
+      }; nothing was cached`
     case "Timeout":
       return `${problem.source} timed out after ${problem.attempts} attempt(s): ${problem.reason}`
   }

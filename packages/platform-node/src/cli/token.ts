@@ -99,14 +99,25 @@ export const identityFrom = (flags: IdentityFlags): Effect.Effect<ManagedIdentit
 const clientLayer = (
   identity: ManagedIdentity.Identity,
   azureArcKeyDirectory: Option.Option<string>,
-  bindings: boolean
+  bindings: boolean,
+  verifyIdentity: boolean
 ) =>
   NodeManagedIdentity.layerWithOptions({
-    source: { azureArcKeyDirectory: Option.getOrUndefined(azureArcKeyDirectory), identityBindings: bindings }
+    source: { azureArcKeyDirectory: Option.getOrUndefined(azureArcKeyDirectory), identityBindings: bindings },
+    client: { verifyIdentity }
   }).pipe(Layer.provide(ManagedIdentity.layer(identity)))
 
+/** `--verify-identity`: the client's `verifyIdentity`. */
+const verifyIdentity = Options.boolean("verify-identity").pipe(
+  Options.withDescription(
+    "Check that the token names the identity asked for (doctor's rules, claims read without verifying the " +
+      "signature); another identity's token is an IdentityMismatch (exit 1) and is not printed"
+  )
+)
+
 /**
- * `managed-identity token --resource <uri> [identity flags] [--claims <json>] [--identity-bindings] [--json]`.
+ * `managed-identity token --resource <uri> [identity flags] [--claims <json>] [--identity-bindings]
+ * [--verify-identity] [--json]`.
  *
  * @category commands
  */
@@ -120,6 +131,7 @@ export const token = Command.make(
     claims: optionalText("claims", "A claims challenge (JSON)"),
     arcKeyDirectory: clientArcKeyDirectory,
     identityBindings: clientIdentityBindings,
+    verifyIdentity,
     json,
     ...identityOptions
   },
@@ -139,7 +151,9 @@ export const token = Command.make(
             })
             : Redacted.value(accessToken.token)
         )
-      }).pipe(Effect.provide(clientLayer(identity, flags.arcKeyDirectory, flags.identityBindings))))
+      }).pipe(Effect.provide(
+        clientLayer(identity, flags.arcKeyDirectory, flags.identityBindings, flags.verifyIdentity)
+      )))
 ).pipe(
   Command.withDescription(
     "Get an access token for a resource from the detected managed identity source and print it (with --json: " +

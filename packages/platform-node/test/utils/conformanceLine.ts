@@ -44,10 +44,11 @@ const outcomeOf = (exit: Exit.Exit<AccessToken.AccessToken, unknown>): Conforman
 /** The Effect 3 line: `@managed-identity/core` with `@managed-identity/platform-node`. */
 export const line: Conformance.Line = {
   name: "Effect 3",
-  makeClient: async ({ host, identity, timing }) => {
+  makeClient: async ({ host, identity, timing, verifyIdentity }) => {
     const runtime = ManagedRuntime.make(
       NodeManagedIdentity.layerWithOptions({
-        source: { azureArcKeyDirectory: host.arcKeyDirectory, ...(timing === undefined ? {} : timingOf(timing)) }
+        source: { azureArcKeyDirectory: host.arcKeyDirectory, ...(timing === undefined ? {} : timingOf(timing)) },
+        client: { verifyIdentity: verifyIdentity === true }
       }).pipe(
         Layer.provide(ManagedIdentity.layer(identityOf(identity))),
         Layer.provideMerge(host.fetch === undefined ? Layer.empty : Layer.succeed(FetchHttpClient.Fetch, host.fetch)),
