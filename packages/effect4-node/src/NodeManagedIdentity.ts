@@ -89,7 +89,7 @@ export const layerPlatform: Layer.Layer<Platform> = Layer.effectContext(makePlat
 export interface Options {
   /** Timing of the detected source and, for Azure Arc, the key directory. */
   readonly source?: ManagedIdentitySource.Options | undefined
-  /** Client options, e.g. client capabilities. */
+  /** Client options, e.g. client capabilities, or `verifyIdentity: true` to check every token's identity. */
   readonly client?: ManagedIdentityClient.Options | undefined
 }
 

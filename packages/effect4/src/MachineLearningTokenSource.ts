@@ -71,12 +71,15 @@ export const make = (
       { endpoint: options.endpoint, secret: Redacted.value(options.secret), defaultClientId: options.defaultClientId },
       identity
     )
-    return SourceService.make(
-      definition,
-      identity,
-      checked,
-      (settings) => SourceService.single(client, definition, (request) => MachineLearning.request(settings, request))
-    )
+    return {
+      ...SourceService.make(
+        definition,
+        identity,
+        checked,
+        (settings) => SourceService.single(client, definition, (request) => MachineLearning.request(settings, request))
+      ),
+      defaultClientId: options.defaultClientId
+    }
   })
 
 /**

@@ -18,6 +18,7 @@ import type { AccessToken } from "./AccessToken.js"
 import * as KeyRequests from "./internal/client/keyRequests.js"
 import * as KeyState from "./internal/client/keyState.js"
 import * as SyncFirst from "./internal/client/syncFirst.js"
+import * as VerifyIdentity from "./internal/client/verifyIdentity.js"
 import * as Metrics from "./internal/metrics.js"
 import type * as ManagedIdentity from "./ManagedIdentity.js"
 import { InvalidIdentity, type ManagedIdentityError } from "./ManagedIdentityError.js"
@@ -90,6 +91,13 @@ export interface Options {
   readonly clientCapabilities?: ReadonlyArray<string> | undefined
   /** After a failed background refresh, how long before the next caller may start another (default 30 s). */
   readonly refreshBackoff?: Duration.Input | undefined
+  /**
+   * Checks every token the source issues against the requested identity, with the rules `managed-identity doctor`
+   * uses (claims read without verifying the signature): a token naming another identity fails with `IdentityMismatch`
+   * and is not cached (a background refresh that gets one keeps serving the cached token). A token that cannot be
+   * checked (not JWT-shaped, or without the claim the identity is compared with) is served. Default `false`.
+   */
+  readonly verifyIdentity?: boolean | undefined
 }
 
 const sha256Hex = (text: string): Effect.Effect<string> =>
@@ -113,6 +121,8 @@ const sha256Hex = (text: string): Effect.Effect<string> =>
  *   cache read. Both store the new token.
  * - A `429`, or a `5xx` with `Retry-After`, is remembered per identity and resource for its `Retry-After` (at most
  *   an hour; `429` without the header 5 s): callers in that window get the same error without a request.
+ * - With `verifyIdentity`, a token naming another identity than the one asked for is an `IdentityMismatch`, never
+ *   cached nor served.
  *
  * The token lives in the `TokenCache`; what the client knows about each key besides it (requests in flight, a
  * throttled answer, the refresh back-off) is one state value per key in one `Ref`, changed atomically. Time comes
@@ -127,7 +137,8 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<ManagedIdentityClient.Service, never, TokenSource.TokenSource | TokenCache.TokenCache | Scope.Scope> =>
   Effect.gen(function*() {
-    const source = yield* TokenSource.TokenSource
+    const issuer = yield* TokenSource.TokenSource
+    const source = options.verifyIdentity === true ? VerifyIdentity.verifying(issuer) : issuer
     const cache = yield* TokenCache.TokenCache
     const clock = yield* Effect.clockWith(Effect.succeed)
     const context = yield* Effect.context<never>()
@@ -199,7 +210,8 @@ export const layer: Layer.Layer<ManagedIdentityClient, never, TokenSource.TokenS
   .effect(ManagedIdentityClient, make())
 
 /**
- * The client with options, e.g. client capabilities.
+ * The client with options, e.g. client capabilities, or identity verification:
+ * `ManagedIdentityClient.layerWithOptions({ verifyIdentity: true })`.
  *
  * @since 0.1.0
  * @category layers

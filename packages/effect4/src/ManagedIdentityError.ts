@@ -224,6 +224,30 @@ export class IdentityNotConfirmed extends Schema.TaggedError<IdentityNotConfirme
 }
 
 /**
+ * With `verifyIdentity` on (`ManagedIdentityClient.layerWithOptions({ verifyIdentity: true })`), the token the source
+ * issued names another identity than the one asked for, by the rules `doctor` checks with (claims read without
+ * verifying the signature). `requested` and `received` name both identities in words (`client id …`, `the
+ * user-assigned identity /subscriptions/…`), `reason` the known cause when there is one (such as IMDS answering a
+ * system-assigned request with a VM's only user-assigned identity). The token is in no field, and nothing was cached.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IdentityMismatch extends Schema.TaggedError<IdentityMismatch>()("IdentityMismatch", {
+  source: ErrorSource,
+  requested: Schema.String,
+  received: Schema.String,
+  reason: Schema.optional(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  readonly [TypeId]: TypeId = TypeId
+  /** @since 0.1.0 */
+  get message(): string {
+    return messageOf(this)
+  }
+}
+
+/**
  * An attempt or the whole `getToken` ran out of time.
  *
  * @since 0.1.0
@@ -252,6 +276,7 @@ const classes = {
   AzureArcChallengeFailed,
   ServiceFabricCertificateMismatch,
   IdentityNotConfirmed,
+  IdentityMismatch,
   Timeout
 } as const
 
@@ -270,6 +295,7 @@ export const ManagedIdentityError = Schema.Union([
   AzureArcChallengeFailed,
   ServiceFabricCertificateMismatch,
   IdentityNotConfirmed,
+  IdentityMismatch,
   Timeout
 ])
 

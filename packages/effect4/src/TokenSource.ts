@@ -113,6 +113,11 @@ export declare namespace TokenSource {
     readonly identity: ManagedIdentity.Identity
     readonly capabilities: Capabilities
     readonly getToken: (request: TokenRequest) => Effect.Effect<IssuedToken, ManagedIdentityError>
+    /**
+     * The client id a system-assigned request stands for on this source, when it has one: workload identity's
+     * `AZURE_CLIENT_ID`, Azure Machine Learning's `DEFAULT_IDENTITY_CLIENT_ID`. Identity verification reads it.
+     */
+    readonly defaultClientId?: string | undefined
   }
 }
 
@@ -230,6 +235,8 @@ export interface TestOptions {
   readonly kind?: SourceKind | undefined
   readonly identity?: ManagedIdentity.Identity | undefined
   readonly capabilities?: Capabilities | undefined
+  /** The client id a system-assigned request stands for (workload identity's `AZURE_CLIENT_ID`); default none. */
+  readonly defaultClientId?: string | undefined
   /** Lifetime of the default tokens (default one hour). */
   readonly lifetime?: Duration.Input | undefined
   /** Answers each request; by default a token `test-token:<resource>:<n>` with `lifetime`. */
@@ -259,6 +266,7 @@ export const layerTest = (options: TestOptions = {}): Layer.Layer<TokenSource> =
       kind: options.kind ?? "Imds",
       identity: options.identity ?? ManagedIdentity.systemAssigned,
       capabilities: options.capabilities ?? noCapabilities,
-      getToken: options.getToken ?? defaultGetToken
+      getToken: options.getToken ?? defaultGetToken,
+      defaultClientId: options.defaultClientId
     })
   })

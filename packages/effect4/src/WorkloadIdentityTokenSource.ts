@@ -155,7 +155,7 @@ export const make = (
           request: WorkloadIdentity.request(settings, clientAssertion, request)
         })))
     }))
-    return SourceService.fromChecked(definition, identity, attempt)
+    return { ...SourceService.fromChecked(definition, identity, attempt), defaultClientId: options.clientId }
   })
 
 /**

@@ -43,10 +43,11 @@ const outcomeOf = (exit: Exit.Exit<AccessToken.AccessToken, unknown>): Conforman
 /** The Effect 4 line: `@managed-identity/effect4` with `@managed-identity/effect4-node`. */
 export const line: Conformance.Line = {
   name: "Effect 4",
-  makeClient: async ({ host, identity, timing }) => {
+  makeClient: async ({ host, identity, timing, verifyIdentity }) => {
     const runtime = ManagedRuntime.make(
       NodeManagedIdentity.layerWithOptions({
-        source: { azureArcKeyDirectory: host.arcKeyDirectory, ...(timing === undefined ? {} : timingOf(timing)) }
+        source: { azureArcKeyDirectory: host.arcKeyDirectory, ...(timing === undefined ? {} : timingOf(timing)) },
+        client: { verifyIdentity: verifyIdentity === true }
       }).pipe(
         Layer.provide(ManagedIdentity.layer(identityOf(identity))),
         Layer.provide(host.fetch === undefined ? Layer.empty : Layer.succeed(FetchHttpClient.Fetch, host.fetch)),
