@@ -18,7 +18,8 @@ export const titles = {
   AzureArc: "Azure Arc",
   CloudShell: "Cloud Shell",
   MachineLearning: "Azure Machine Learning",
-  WorkloadIdentity: "AKS workload identity"
+  WorkloadIdentity: "AKS workload identity",
+  FederatedCredential: "federated credential"
 } as const
 
 /**
@@ -26,6 +27,14 @@ export const titles = {
  * @category models
  */
 export type SourceKind = keyof typeof titles
+
+/**
+ * The kinds detection can find: every kind but `FederatedCredential`, which a program asks for by name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DetectedKind = Exclude<SourceKind, "FederatedCredential">
 
 /**
  * Every source kind, in the order of {@link titles}.
