@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import type { ManagedIdentitySource } from "@managed-identity/core"
+import { type ManagedIdentitySource, TokenSource } from "@managed-identity/core"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { claimsOf } from "@managed-identity/test-utils/Jwt"
 import { Effect, Option, Redacted } from "effect"
@@ -233,7 +233,7 @@ describe("managed-identity CLI", () => {
         Effect.gen(function*() {
           const emulator = yield* ManagedIdentityEmulator.start()
           const arc = ["--arc-key-directory", emulator.arcKeyDirectory]
-          const runs = yield* Effect.forEach(ManagedIdentityEmulator.SourceKind.literals, (kind) =>
+          const runs = yield* Effect.forEach(TokenSource.DetectedKind.literals, (kind) =>
             Effect.gen(function*() {
               const matching = yield* cli(["doctor", ...arc], emulator.env(kind))
               yield* emulator.setFaults(kind, [{ otherIdentity: true }])

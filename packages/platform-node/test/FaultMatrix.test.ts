@@ -13,7 +13,7 @@
  * The table is printed after the run; `FAULT_MATRIX_WRITE=1` also writes FAULT_MATRIX.md.
  */
 import { assert, layer } from "@effect/vitest"
-import { ManagedIdentity } from "@managed-identity/core"
+import { ManagedIdentity, TokenSource } from "@managed-identity/core"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import * as SpanRecorder from "@managed-identity/test-utils/SpanRecorder"
@@ -23,7 +23,7 @@ import * as Path from "node:path"
 import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
 import * as FileKinds from "./utils/fileKinds.js"
 
-type SourceKind = ManagedIdentityEmulator.SourceKind
+type SourceKind = TokenSource.DetectedKind
 type Step = ManagedIdentityEmulator.FaultStep
 
 const resource = "https://vault.azure.net"

@@ -45,6 +45,16 @@ export type DetectedKind = Exclude<SourceKind, "FederatedCredential">
 export const kinds = Object.keys(titles) as ReadonlyArray<SourceKind> as readonly [SourceKind, ...Array<SourceKind>]
 
 /**
+ * Every kind detection can find, in the order of {@link titles}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const detectedKinds = kinds.filter((kind): kind is DetectedKind => kind !== "FederatedCredential") as ReadonlyArray<
+  DetectedKind
+> as readonly [DetectedKind, ...Array<DetectedKind>]
+
+/**
  * Where a problem arose: a source, or host detection.
  *
  * @since 0.1.0
