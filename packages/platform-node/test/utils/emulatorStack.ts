@@ -12,14 +12,16 @@ export const allSources: ReadonlyArray<TokenSource.DetectedKind> = TokenSource.D
 
 /**
  * Runs `effect` on a host of `kind` that reaches `emulator`: the host's variables (by default `emulator.env(kind)`) as
- * the `ConfigProvider` and, for workload identity, the emulator's STS CA trusted as `NODE_EXTRA_CA_CERTS` makes a
+ * the `ConfigProvider` and, for workload identity and a federated credential, the emulator's STS CA trusted as `NODE_EXTRA_CA_CERTS` makes a
  * fresh process trust it (`ManagedIdentityEmulator.layerTrustingFetch`).
  */
 export const onHost =
   (emulator: ManagedIdentityEmulator.Emulator, kind: ManagedIdentityEmulator.SourceKind, env = emulator.env(kind)) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     effect.pipe(
-      kind === "WorkloadIdentity" ? Effect.provide(ManagedIdentityEmulator.layerTrustingFetch(emulator)) : identity,
+      kind === "WorkloadIdentity" || kind === "FederatedCredential"
+        ? Effect.provide(ManagedIdentityEmulator.layerTrustingFetch(emulator))
+        : identity,
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
     )
 
