@@ -134,8 +134,22 @@ export const layer = (
   Layer.scoped(TokenSource.TokenSource, make(options))
 
 /**
- * Reads `MANAGED_IDENTITY_FEDERATED_CLIENT_ID`, `MANAGED_IDENTITY_FEDERATED_TENANT_ID`,
- * `MANAGED_IDENTITY_FEDERATED_AUDIENCE` (optional) and `AZURE_AUTHORITY_HOST` (optional) through `Config`.
+ * The application as the environment names it: `MANAGED_IDENTITY_FEDERATED_CLIENT_ID`,
+ * `MANAGED_IDENTITY_FEDERATED_TENANT_ID`, `MANAGED_IDENTITY_FEDERATED_AUDIENCE` (optional) and `AZURE_AUTHORITY_HOST`
+ * (optional).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Omit<Options, keyof TokenSource.TimingOptions>> = Config.all({
+  clientId: Environment.required(FederatedCredential.variables.clientId),
+  tenantId: Environment.required(FederatedCredential.variables.tenantId),
+  audience: Environment.optionalValue(FederatedCredential.variables.audience),
+  authorityHost: Environment.optionalValue(FederatedCredential.variables.authorityHost)
+})
+
+/**
+ * The source over the application {@link config} reads.
  *
  * @since 0.1.0
  * @category layers
@@ -143,12 +157,7 @@ export const layer = (
 export const layerConfig = (
   options: TokenSource.TimingOptions = {}
 ): Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, TokenSource.TokenSource | HttpClient.HttpClient> =>
-  Config.all({
-    clientId: Environment.required(FederatedCredential.variables.clientId),
-    tenantId: Environment.required(FederatedCredential.variables.tenantId),
-    audience: Environment.optionalValue(FederatedCredential.variables.audience),
-    authorityHost: Environment.optionalValue(FederatedCredential.variables.authorityHost)
-  }).pipe(
-    Effect.flatMap((config) => make({ ...options, ...config })),
+  config.pipe(
+    Effect.flatMap((application) => make({ ...options, ...application })),
     Layer.scoped(TokenSource.TokenSource)
   )

@@ -1,3 +1,4 @@
+import type { HttpClient } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import {
   FederatedCredentialTokenSource,
@@ -44,7 +45,9 @@ const hops = (script: FakeHttp.Script, fail?: ManagedIdentityError.ManagedIdenti
   Effect.gen(function*() {
     const hop1 = yield* managedIdentity(fail)
     const http = yield* FakeHttp.make(script)
-    const over = <E>(source: Layer.Layer<TokenSource.TokenSource, E, TokenSource.TokenSource>) =>
+    const over = <E>(
+      source: Layer.Layer<TokenSource.TokenSource, E, TokenSource.TokenSource | HttpClient.HttpClient>
+    ) =>
       source.pipe(Layer.provide(hop1.layer), Layer.provide(http.layer))
     return { hop1, http, over }
   })

@@ -109,7 +109,7 @@ describe("a managed identity as a federated credential, against the emulator", (
     faults?: ManagedIdentityEmulator.FaultScripts
   ) =>
     Effect.gen(function*() {
-      const emulator = yield* ManagedIdentityEmulator.start({ faults })
+      const emulator = yield* ManagedIdentityEmulator.start(faults === undefined ? {} : { faults })
       const error = yield* getToken(graph).pipe(
         Effect.provide(
           NodeManagedIdentity.layerWithOptions({

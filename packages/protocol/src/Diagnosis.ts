@@ -45,7 +45,12 @@ export const findingCodes = [
   "cache.directory",
   "cache.permissions",
   "cache.unchecked",
-  "cache.custom"
+  "cache.custom",
+  "federated.exchanged",
+  "federated.refused",
+  "federated.failed",
+  "federated.misconfigured",
+  "federated.skipped"
 ] as const
 
 /**
