@@ -98,14 +98,20 @@ export interface Options extends TokenSource.TimingOptions {
  */
 export const make = (
   options: Options
-): Effect.Effect<TokenSource.TokenSource.Service, never, TokenSource.TokenSource | HttpClient.HttpClient | Scope.Scope> =>
+): Effect.Effect<
+  TokenSource.TokenSource.Service,
+  never,
+  TokenSource.TokenSource | HttpClient.HttpClient | Scope.Scope
+> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const managedIdentity = yield* ManagedIdentityClient.make().pipe(
       Effect.provideServiceEffect(TokenCache.TokenCache, TokenCache.makeMemory)
     )
     const checked = FederatedCredential.check(options)
-    const url = checked._tag === "Ok" ? checked.value.url : options.authorityHost ?? ClientAssertion.defaultAuthorityHost
+    const url = checked._tag === "Ok"
+      ? checked.value.url
+      : options.authorityHost ?? ClientAssertion.defaultAuthorityHost
     const definition = SourceService.definition(FederatedCredential.facts, url, options)
     const application = ManagedIdentity.clientId(checked._tag === "Ok" ? checked.value.clientId : options.clientId)
     const assertion = (audience: string) =>

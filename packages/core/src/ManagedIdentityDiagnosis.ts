@@ -118,7 +118,9 @@ export interface Options {
    * identity and clock checks) asks for the application's token-exchange audience, hop 2 exchanges that token for the
    * application's token for `resource`, one attempt within the budget, and adds one `federated.*` finding.
    */
-  readonly federatedCredential?: Omit<FederatedCredentialTokenSource.Options, keyof TokenSource.TimingOptions> | undefined
+  readonly federatedCredential?:
+    | Omit<FederatedCredentialTokenSource.Options, keyof TokenSource.TimingOptions>
+    | undefined
 }
 
 /**

@@ -190,8 +190,10 @@ export const layer: Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, Con
  * @since 0.1.0
  * @category layers
  */
-export const layerFederatedCredential: Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, ConfigError.ConfigError> =
-  layerWithOptions({ federatedCredential: "config" }).pipe(Layer.provide(ManagedIdentity.layerSystemAssigned))
+export const layerFederatedCredential: Layer.Layer<
+  ManagedIdentityClient.ManagedIdentityClient,
+  ConfigError.ConfigError
+> = layerWithOptions({ federatedCredential: "config" }).pipe(Layer.provide(ManagedIdentity.layerSystemAssigned))
 
 /**
  * Everything with defaults and the identity from `config`, e.g.

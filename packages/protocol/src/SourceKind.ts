@@ -50,7 +50,9 @@ export const kinds = Object.keys(titles) as ReadonlyArray<SourceKind> as readonl
  * @since 0.1.0
  * @category models
  */
-export const detectedKinds = kinds.filter((kind): kind is DetectedKind => kind !== "FederatedCredential") as ReadonlyArray<
+export const detectedKinds = kinds.filter((kind): kind is DetectedKind =>
+  kind !== "FederatedCredential"
+) as ReadonlyArray<
   DetectedKind
 > as readonly [DetectedKind, ...Array<DetectedKind>]
 

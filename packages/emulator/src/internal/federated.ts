@@ -68,7 +68,9 @@ export const stsKind = (request: Incoming, federated: Federated): Effect.Effect<
   Effect.map(
     federated.issued(new URLSearchParams(request.body).get("client_assertion") ?? ""),
     (issued): SourceKind =>
-      Option.isSome(issued) || tenantKnown(federated)(tenantOf(request.path)) ? "FederatedCredential" : "WorkloadIdentity"
+      Option.isSome(issued) || tenantKnown(federated)(tenantOf(request.path))
+        ? "FederatedCredential"
+        : "WorkloadIdentity"
   )
 
 /**

@@ -5,13 +5,15 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { type Checked, type Environment, grant, type Incoming, systemAssigned } from "./endpoint.js"
+import { acceptFederatedCredential } from "./federated.js"
 import type * as EmulatorIdentity from "./identity.js"
 import type { SourceKind } from "./model.js"
 import { appServiceError, type Grant, issue, oauthError, type Reply, reply, serviceFabricError } from "./replies.js"
-import { acceptFederatedCredential } from "./federated.js"
 import { acceptWorkloadIdentity } from "./stsToken.js"
 
-const apiVersions: Readonly<Record<Exclude<SourceKind, "CloudShell" | "WorkloadIdentity" | "FederatedCredential">, string>> = {
+const apiVersions: Readonly<
+  Record<Exclude<SourceKind, "CloudShell" | "WorkloadIdentity" | "FederatedCredential">, string>
+> = {
   Imds: "2018-02-01",
   AppService: "2019-08-01",
   ServiceFabric: "2019-07-01-preview",

@@ -239,6 +239,9 @@ export const issue = (
     const accessToken = EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt: issuedAt + skew, lifetime })
     return Effect.as(
       remember(accessToken, { kind, audience: resource, expiresOn: issuedAt + skew + lifetime }),
-      reply(200, successBody[kind]({ ...granted, identity, accessToken, issuedAt, expiresOn: issuedAt + lifetime, lifetime }))
+      reply(
+        200,
+        successBody[kind]({ ...granted, identity, accessToken, issuedAt, expiresOn: issuedAt + lifetime, lifetime })
+      )
     )
   })

@@ -53,7 +53,10 @@ export const checkTenant = (names: Names, tenantId: string): Result.Result<strin
   guid.test(tenantId) || domain.test(tenantId)
     ? Result.ok(tenantId)
     : Result.err(
-      Problem.invalidIdentity(names.source, `${names.tenant} must be a GUID or a domain name such as contoso.onmicrosoft.com`)
+      Problem.invalidIdentity(
+        names.source,
+        `${names.tenant} must be a GUID or a domain name such as contoso.onmicrosoft.com`
+      )
     )
 
 /**
@@ -84,7 +87,8 @@ export const tokenUrl = (
   tenantId: string
 ): Result.Result<URL, Problem.InvalidIdentity> =>
   Result.flatMap(checkTenant(names, tenantId), (tenant) => {
-    const invalid = (reason: string) => Result.err(Problem.invalidIdentity(names.source, `${names.authority} ${reason}`))
+    const invalid = (reason: string) =>
+      Result.err(Problem.invalidIdentity(names.source, `${names.authority} ${reason}`))
     let url: URL
     try {
       url = new URL(authorityHost)

@@ -70,7 +70,11 @@ export const facts: Source.Facts<"FederatedCredential"> = Source.make({
   endpoint: (lookup) => {
     const tenant = lookup(variables.tenantId)
     if (tenant === undefined) return undefined
-    const url = ClientAssertion.tokenUrl(names, lookup(variables.authorityHost) ?? ClientAssertion.defaultAuthorityHost, tenant)
+    const url = ClientAssertion.tokenUrl(
+      names,
+      lookup(variables.authorityHost) ?? ClientAssertion.defaultAuthorityHost,
+      tenant
+    )
     return url._tag === "Ok" ? url.value.href : undefined
   },
   retry: "Default"
@@ -113,14 +117,21 @@ export const check = (settings: Settings): Result.Result<Checked, Problem.Invali
   const audience = (settings.audience ?? defaultAudience).trim()
   if (audience === "" || /\s/.test(audience)) {
     return Result.err(
-      Problem.invalidIdentity("FederatedCredential", `${variables.audience} must be an audience such as ${defaultAudience}`)
+      Problem.invalidIdentity(
+        "FederatedCredential",
+        `${variables.audience} must be an audience such as ${defaultAudience}`
+      )
     )
   }
   return Result.flatMap(
     ClientAssertion.checkClientId("FederatedCredential", variables.clientId, settings.clientId),
     (clientId) =>
       Result.map(
-        ClientAssertion.tokenUrl(names, settings.authorityHost ?? ClientAssertion.defaultAuthorityHost, settings.tenantId),
+        ClientAssertion.tokenUrl(
+          names,
+          settings.authorityHost ?? ClientAssertion.defaultAuthorityHost,
+          settings.tenantId
+        ),
         (url): Checked => ({ clientId, url: url.href, audience })
       )
   )

@@ -8,7 +8,7 @@
 import * as FileRead from "../FileRead.js"
 import * as Identity from "../Identity.js"
 import * as Problem from "../Problem.js"
-import * as Request from "../Request.js"
+import type * as Request from "../Request.js"
 import * as Result from "../Result.js"
 import * as Source from "../Source.js"
 import { titles } from "../SourceKind.js"

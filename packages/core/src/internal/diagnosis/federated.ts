@@ -64,7 +64,11 @@ export const exchange = (
           error._tag === "InvalidIdentity"
             ? Diagnosis.finding("error", "federated.misconfigured", error.message)
             : error._tag === "TokenRequestFailed"
-            ? Diagnosis.finding("error", "federated.refused", `${endpoint} refused the exchange for ${app}: ${error.message}`)
+            ? Diagnosis.finding(
+              "error",
+              "federated.refused",
+              `${endpoint} refused the exchange for ${app}: ${error.message}`
+            )
             : Diagnosis.finding(
               "error",
               "federated.failed",

@@ -18,8 +18,11 @@ export const attempt = (
   client: Effect.Effect<HttpClient.HttpClient, ManagedIdentityError>,
   request: (assertion: string, tokenRequest: TokenRequest) => Request.Request
 ): SourceService.Attempt =>
-  SourceService.prepared(endpoint, (tokenRequest) =>
-    Effect.zipWith(assertion, client, (clientAssertion, attemptClient) => ({
-      client: attemptClient,
-      request: request(clientAssertion, tokenRequest)
-    })))
+  SourceService.prepared(
+    endpoint,
+    (tokenRequest) =>
+      Effect.zipWith(assertion, client, (clientAssertion, attemptClient) => ({
+        client: attemptClient,
+        request: request(clientAssertion, tokenRequest)
+      }))
+  )
