@@ -47,8 +47,7 @@ const hops = (script: FakeHttp.Script, fail?: ManagedIdentityError.ManagedIdenti
     const http = yield* FakeHttp.make(script)
     const over = <E>(
       source: Layer.Layer<TokenSource.TokenSource, E, TokenSource.TokenSource | HttpClient.HttpClient>
-    ) =>
-      source.pipe(Layer.provide(hop1.layer), Layer.provide(http.layer))
+    ) => source.pipe(Layer.provide(hop1.layer), Layer.provide(http.layer))
     return { hop1, http, over }
   })
 

@@ -248,9 +248,7 @@ describe("managed-identity CLI", () => {
             assert.match(matching.stdout, /^doctor: 0 errors, 0 warnings in (\d+ ms|\d+\.\d s)$/m)
             assert.strictEqual(mismatch.code, 1, kind)
             const report: ManagedIdentitySource.Diagnosis = JSON.parse(mismatch.stdout)
-            const errorCodes = report.findings.flatMap((finding) =>
-              finding.level === "error" ? [finding.code] : []
-            )
+            const errorCodes = report.findings.flatMap((finding) => finding.level === "error" ? [finding.code] : [])
             assert.deepStrictEqual(errorCodes, ["identity.mismatch"], kind)
             assert.strictEqual(report.token?.claims?.appid, ManagedIdentityEmulator.otherIdentity.clientId)
             for (const output of [matching.stdout, matching.stderr, mismatch.stdout, mismatch.stderr]) {

@@ -119,7 +119,8 @@ export const resolve = (
 const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url")
 
 /**
- * An unsigned JWT (`alg: none`, empty signature) whose claims name the identity, the resource and the source;
+ * An unsigned JWT (`alg: none`, empty signature) whose claims name the identity (`xms_mirid` only for a managed
+ * identity), the resource and the source;
  * `uti` is random, so no two tokens are equal.
  *
  * @internal
@@ -143,7 +144,7 @@ export const mintToken = (options: {
       sub: options.identity.objectId,
       tid: tenantId,
       idtyp: "app",
-      xms_mirid: options.identity.resourceId,
+      ...(options.identity.resourceId === "" ? {} : { xms_mirid: options.identity.resourceId }),
       xms_src: options.kind,
       uti: randomBytes(16).toString("base64url"),
       ver: "1.0"
