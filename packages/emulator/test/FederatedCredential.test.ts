@@ -4,15 +4,14 @@
  * Entra's words.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Https from "@managed-identity/test-utils/Https"
+import { claimsOf } from "@managed-identity/test-utils/Jwt"
 import { Effect, TestClock } from "effect"
-import * as Https from "node:https"
 import * as ManagedIdentityEmulator from "../src/ManagedIdentityEmulator.js"
 
 const graph = "https://graph.microsoft.com"
 const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 const application = ManagedIdentityEmulator.systemAssignedIdentities.FederatedCredential
-
-const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"))
 
 /** A managed identity token from the emulator's IMDS for `resource`. */
 const imdsToken = (emulator: ManagedIdentityEmulator.Emulator, resource: string) =>
@@ -33,28 +32,13 @@ const exchange = (
     tenant = emulator.env("FederatedCredential").MANAGED_IDENTITY_FEDERATED_TENANT_ID
   } = {}
 ) =>
-  Effect.async<{ readonly status: number; readonly json: any }, Error>((resume) => {
-    const request = Https.request(`${emulator.workloadIdentity.authorityHost}/${tenant}/oauth2/v2.0/token`, {
-      method: "POST",
-      ca: emulator.workloadIdentity.caCertificate,
-      headers: { "content-type": "application/x-www-form-urlencoded" }
-    }, (response) => {
-      let text = ""
-      response.setEncoding("utf8")
-      response.on("data", (chunk) => (text += chunk))
-      response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, json: JSON.parse(text) })))
-    })
-    request.on("error", (error) => resume(Effect.fail(error)))
-    request.end(
-      new URLSearchParams({
-        client_id: clientId,
-        scope: `${graph}/.default`,
-        grant_type: "client_credentials",
-        client_assertion_type: jwtBearer,
-        client_assertion: assertion
-      }).toString()
-    )
-  })
+  Https.postForm(`${emulator.workloadIdentity.authorityHost}/${tenant}/oauth2/v2.0/token`, {
+    client_id: clientId,
+    scope: `${graph}/.default`,
+    grant_type: "client_credentials",
+    client_assertion_type: jwtBearer,
+    client_assertion: assertion
+  }, { ca: emulator.workloadIdentity.caCertificate })
 
 const aadsts = (answer: { readonly json: any }) => answer.json.error_codes?.[0]
 
