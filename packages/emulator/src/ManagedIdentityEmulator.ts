@@ -1,20 +1,18 @@
 /**
- * A local server on 127.0.0.1 that speaks all seven managed identity protocols the way the real endpoints do:
- * IMDS, App Service, Azure Machine Learning, Cloud Shell and Azure Arc on one HTTP server, Service Fabric on
- * an HTTPS server with a self-signed certificate, and AKS workload identity: an Entra STS over HTTPS with a CA of its
- * own, a federated token file it writes and rotates, and an identity-binding token proxy with another CA, reached by
- * its TLS server name. It issues unsigned JWT-shaped tokens whose claims name the identity, resource and source,
- * records every request, and plays fault scripts per source.
+ * A local server on 127.0.0.1 that speaks all seven managed identity protocols as the real endpoints do: IMDS, App
+ * Service, Azure ML, Cloud Shell and Azure Arc on one HTTP server, Service Fabric on HTTPS with a self-signed
+ * certificate, AKS workload identity (an Entra STS over HTTPS with its own CA, a federated token file it rotates, a
+ * token proxy with another CA, reached by its TLS server name), and the exchange of its managed identity tokens for
+ * applications' (`Options.appRegistrations`). Its tokens name identity, resource and source; it records every request.
  *
- * Paths on `baseUrl`: IMDS `/metadata/identity/oauth2/token`, App Service `/msi/token`, Azure ML `/ml/token`,
- * Cloud Shell `/oauth2/token`, Azure Arc `/arc/metadata/identity/oauth2/token`, and the control endpoint
- * `/_emulator/faults` (`PUT`), `/_emulator/requests` (`GET`, `DELETE`) and `/_emulator/workload-identity/rotate`
- * (`POST`). Service Fabric is `serviceFabricUrl`; the STS is `workloadIdentity.authorityHost`
- * (`/{tenant}/oauth2/v2.0/token`, `/{tenant}/v2.0/.well-known/openid-configuration`), and the token proxy serves the
- * same below `workloadIdentity.tokenProxy`.
+ * Paths on `baseUrl`: IMDS `/metadata/identity/oauth2/token`, App Service `/msi/token`, Azure ML `/ml/token`, Cloud
+ * Shell `/oauth2/token`, Azure Arc `/arc/metadata/identity/oauth2/token`, and the control endpoint `/_emulator/faults`
+ * (`PUT`), `/_emulator/requests` (`GET`, `DELETE`) and `/_emulator/workload-identity/rotate` (`POST`). Service Fabric
+ * is `serviceFabricUrl`; the STS is `workloadIdentity.authorityHost` (`/{tenant}/oauth2/v2.0/token`,
+ * `/{tenant}/v2.0/.well-known/openid-configuration`), and the token proxy serves the same below its `tokenProxy`.
  *
- * Time comes from the `Clock` of the fiber that starts the emulator, so under `TestClock` tokens are issued at
- * test time and `delay` / `trickle` faults wait for the clock to be adjusted.
+ * Time comes from the `Clock` of the fiber that starts the emulator, so under `TestClock` tokens are issued at test
+ * time and `delay` / `trickle` faults wait for the clock to be adjusted.
  *
  * @since 0.1.0
  */
@@ -30,6 +28,7 @@ import * as EmulatorArcKeys from "./internal/arcKeys.js"
 import * as EmulatorCertificate from "./internal/certificate.js"
 import * as EmulatorEndpoint from "./internal/endpoint.js"
 import * as EmulatorFaults from "./internal/faults.js"
+import * as EmulatorFederated from "./internal/federated.js"
 import * as EmulatorIdentity from "./internal/identity.js"
 import * as Model from "./internal/model.js"
 import * as EmulatorRecorder from "./internal/recorder.js"
@@ -220,6 +219,7 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
       arcChallenge: arcKeys.challenge,
       arcRedeem: arcKeys.redeem,
       federatedAssertion: workload.assertion,
+      federated: yield* EmulatorFederated.make(options.appRegistrations),
       nextTokenFault: faults.nextToken
     }
     const addresses = yield* EmulatorServer.serve({

@@ -1,5 +1,5 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import type { ManagedIdentitySource } from "@managed-identity/core"
+import { type ManagedIdentitySource, TokenSource } from "@managed-identity/core"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { claimsOf } from "@managed-identity/test-utils/Jwt"
 import { Effect, Option, Redacted } from "effect"
@@ -264,7 +264,7 @@ describe("managed-identity CLI", () => {
         Effect.gen(function*() {
           const emulator = yield* ManagedIdentityEmulator.start()
           const arc = ["--arc-key-directory", emulator.arcKeyDirectory]
-          const runs = yield* Effect.forEach(ManagedIdentityEmulator.SourceKind.literals, (kind) =>
+          const runs = yield* Effect.forEach(TokenSource.DetectedKind.literals, (kind) =>
             Effect.gen(function*() {
               const matching = yield* cli(["doctor", ...arc], emulator.env(kind))
               yield* emulator.setFaults(kind, [{ otherIdentity: true }])
@@ -279,9 +279,7 @@ describe("managed-identity CLI", () => {
             assert.match(matching.stdout, /^doctor: 0 errors, 0 warnings in (\d+ ms|\d+\.\d s)$/m)
             assert.strictEqual(mismatch.code, 1, kind)
             const report: ManagedIdentitySource.Diagnosis = JSON.parse(mismatch.stdout)
-            const errorCodes = report.findings.flatMap((finding) =>
-              finding.level === "error" ? [finding.code] : []
-            )
+            const errorCodes = report.findings.flatMap((finding) => finding.level === "error" ? [finding.code] : [])
             assert.deepStrictEqual(errorCodes, ["identity.mismatch"], kind)
             assert.strictEqual(report.token?.claims?.appid, ManagedIdentityEmulator.otherIdentity.clientId)
             for (const output of [matching.stdout, matching.stderr, mismatch.stdout, mismatch.stderr]) {

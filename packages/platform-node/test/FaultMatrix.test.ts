@@ -15,17 +15,18 @@
 import { assert, layer } from "@effect/vitest"
 import * as FaultMatrix from "@managed-identity/conformance/FaultMatrix"
 import type * as Conformance from "@managed-identity/conformance/Line"
-import { ManagedIdentity } from "@managed-identity/core"
+import { ManagedIdentity, type TokenSource } from "@managed-identity/core"
 import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import * as SpanRecorder from "@managed-identity/test-utils/SpanRecorder"
 import { Cause, Context, Effect, Exit, HashMap, Layer, Logger, LogLevel, Option, Redacted, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import type * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
 import { allSources, clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
 import * as FileKinds from "./utils/fileKinds.js"
 
-type SourceKind = ManagedIdentityEmulator.SourceKind
+type SourceKind = TokenSource.DetectedKind
 
 const resource = "https://vault.azure.net"
 const scheduleOf = (timing: Conformance.Timing) => ({
@@ -45,8 +46,53 @@ const cutTiming = scheduleOf(FaultMatrix.cutTiming)
 type Expected = FaultMatrix.Expected
 type Cell = FaultMatrix.Cell
 
+/** A fault of a managed identity used as a federated credential: hop 1 is IMDS, hop 2 the STS's exchange. */
+interface FederatedCase {
+  readonly name: string
+  readonly faults: ManagedIdentityEmulator.FaultScripts
+  /** Variables that differ from the emulator's. */
+  readonly env?: Readonly<Record<string, string>>
+  /** What the caller gets · IMDS's requests · the STS's requests. */
+  readonly expected: string
+  readonly minGapMillis?: number
+}
+
+const federatedCases: ReadonlyArray<FederatedCase> = [
+  { name: "no fault", faults: {}, expected: "token · 1 · 1" },
+  {
+    name: "STS rejects the assertion (an audience the application does not trust: AADSTS700212)",
+    faults: {},
+    env: { MANAGED_IDENTITY_FEDERATED_AUDIENCE: "api://AzureADTokenExchangeUSGov" },
+    expected: "TokenRequestFailed · 1 · 1"
+  },
+  {
+    name: "STS: the assertion expired (AADSTS700024)",
+    faults: { FederatedCredential: [{ aadsts: 700024 }] },
+    expected: "TokenRequestFailed · 1 · 1"
+  },
+  {
+    name: "hop 1 fails: IMDS 500 every time",
+    faults: { Imds: [{ status: 500, times: FaultMatrix.attempts }] },
+    expected: "TokenRequestFailed · 4 · 0"
+  },
+  {
+    name: "hop 2 throttled: 429 + Retry-After: 1 once",
+    faults: { FederatedCredential: [{ status: 429, headers: { "Retry-After": "1" } }] },
+    expected: "token · 1 · 2",
+    minGapMillis: 1000
+  },
+  {
+    name: "hop 2: 500 every time",
+    faults: { FederatedCredential: [{ status: 500, times: FaultMatrix.attempts }] },
+    expected: "TokenRequestFailed · 1 · 4"
+  },
+  { name: "hop 2: reset once", faults: { FederatedCredential: [{ reset: true }] }, expected: "token · 1 · 2" }
+]
+
 interface Run {
   readonly cells: ReadonlyMap<string, ReadonlyMap<SourceKind, Cell>>
+  /** Each federated case: what the caller got · IMDS's requests · the STS's requests, and the gap between exchanges. */
+  readonly federated: ReadonlyMap<string, { readonly actual: string; readonly gapMillis?: number }>
   /** Workload identity with each kind of file as each of its file variables: the outcome and the STS's requests. */
   readonly files: ReadonlyMap<FileKinds.Kind, ReadonlyMap<FileKinds.Variable, Expected>>
   readonly errors: ReadonlyArray<ManagedIdentityError>
@@ -104,15 +150,17 @@ const runMatrix = Effect.gen(function*() {
   /** The client on the Node stack, every span and log line captured. */
   const observedToken = (
     emulator: ManagedIdentityEmulator.Emulator,
-    kind: SourceKind,
+    kind: ManagedIdentityEmulator.SourceKind,
     env: Record<string, string>,
-    testCase?: Case
+    testCase?: Case,
+    federatedCredential?: NodeManagedIdentity.Options["federatedCredential"]
   ) =>
     getToken(resource).pipe(
       Effect.provide(
         clientLayer(emulator, ManagedIdentity.systemAssigned, {
           source: testCase?.cut === true ? cutTiming : timing,
-          client: { verifyIdentity: testCase?.verifyIdentity === true }
+          client: { verifyIdentity: testCase?.verifyIdentity === true },
+          federatedCredential
         })
       ),
       onHost(emulator, kind, env),
@@ -206,6 +254,33 @@ const runMatrix = Effect.gen(function*() {
     { concurrency: 5 }
   )
 
+  /** A federated case on an emulator of its own, hop 2 with the matrix's timing; the assertions join the secrets. */
+  const federatedRow = (testCase: FederatedCase) =>
+    Effect.scoped(Effect.gen(function*() {
+      const emulator = yield* ManagedIdentityEmulator.start({ faults: testCase.faults })
+      const env = { ...emulator.env("FederatedCredential"), ...testCase.env }
+      const exit = yield* observedToken(emulator, "FederatedCredential", env, undefined, {
+        ...timing,
+        clientId: env.MANAGED_IDENTITY_FEDERATED_CLIENT_ID,
+        tenantId: env.MANAGED_IDENTITY_FEDERATED_TENANT_ID,
+        audience: env.MANAGED_IDENTITY_FEDERATED_AUDIENCE,
+        authorityHost: env.AZURE_AUTHORITY_HOST
+      })
+      const recorded = yield* emulator.requests
+      const exchanges = recorded.filter((request) => request.source === "FederatedCredential")
+      secrets.push(...exchanges.map((request) => new URLSearchParams(request.body).get("client_assertion")!))
+      const imds = recorded.filter((request) => request.source === "Imds").length
+      const gap = exchanges.length < 2 ? undefined : exchanges[1].at - exchanges[0].at
+      return [
+        testCase.name,
+        {
+          actual: `${outcomeOf(exit)} · ${imds} · ${exchanges.length}`,
+          ...(gap === undefined ? {} : { gapMillis: gap })
+        }
+      ] as const
+    }))
+  const federated = new Map(yield* Effect.all(federatedCases.map(federatedRow), { concurrency: 5 }))
+
   const files = new Map(
     yield* Effect.forEach(FileKinds.kinds, (kind) =>
       Effect.scoped(Effect.gen(function*() {
@@ -242,6 +317,7 @@ const runMatrix = Effect.gen(function*() {
   })
   const run: Run = {
     cells: new Map(rows),
+    federated,
     files,
     errors,
     tokens,
@@ -289,6 +365,18 @@ const report = (run: Run) => {
     "",
     table(run),
     "",
+    "## A managed identity as a federated credential",
+    "",
+    "The system-assigned identity's IMDS token for `api://AzureADTokenExchange` (hop 1) exchanged at the STS for the " +
+    "emulator's application's token (hop 2), through `NodeManagedIdentity.layerWithOptions({ federatedCredential })` " +
+    "with the schedule above on both hops. Cell: what the caller got · IMDS's requests · the STS's requests. A failed " +
+    "hop 1 sends no exchange; a refused exchange is not retried; the assertion shows in no error, log line or span. " +
+    "(The Effect 3 line only: the Effect 4 line has no federated credential source yet.)",
+    "",
+    "| fault | outcome · hop 1 · hop 2 |",
+    "| --- | --- |",
+    ...federatedCases.map((testCase) => `| ${testCase.name} | ${run.federated.get(testCase.name)!.actual} |`),
+    "",
     "## Workload identity's files",
     "",
     "Each kind of file as `AZURE_FEDERATED_TOKEN_FILE`, and as `AZURE_KUBERNETES_CA_FILE` with identity bindings " +
@@ -334,6 +422,20 @@ layer(MatrixLive, { timeout: "30 seconds", excludeTestServices: true })(
             return actual === expected ? [] : [`${kind} as ${variable}: expected ${expected}, got ${actual}`]
           })
         )
+        assert.deepStrictEqual(mismatches, [])
+      }))
+
+    it.effect("a managed identity as a federated credential: each hop's requests and the outcome, for every fault", () =>
+      Effect.map(Matrix, (run) => {
+        const mismatches = federatedCases.flatMap((testCase) => {
+          const { actual, gapMillis } = run.federated.get(testCase.name)!
+          return [
+            ...(actual === testCase.expected ? [] : [`${testCase.name}: expected ${testCase.expected}, got ${actual}`]),
+            ...(testCase.minGapMillis === undefined || (gapMillis ?? 0) >= testCase.minGapMillis
+              ? []
+              : [`${testCase.name}: the retry came after ${gapMillis} ms`])
+          ]
+        })
         assert.deepStrictEqual(mismatches, [])
       }))
 

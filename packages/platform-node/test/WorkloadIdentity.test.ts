@@ -7,10 +7,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ManagedIdentity, ManagedIdentityClient, RetryPolicy } from "@managed-identity/core"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
+import * as Https from "@managed-identity/test-utils/Https"
 import { claimsOf } from "@managed-identity/test-utils/Jwt"
 import { Effect, Redacted } from "effect"
 import * as Fs from "node:fs"
-import * as Https from "node:https"
 import * as Path from "node:path"
 import { clientLayer, getToken, onHost } from "./utils/emulatorStack.js"
 import { runNode } from "./utils/nodeProcess.js"
@@ -19,29 +19,7 @@ const vault = "https://vault.azure.net"
 const packageDirectory = Path.dirname(import.meta.dirname)
 const jwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-/** One HTTPS request to the emulator's STS (or proxy), trusting `ca`, with `servername` as SNI if given. */
-const post = (
-  url: string,
-  body: Record<string, string>,
-  options: { readonly ca: string; readonly servername?: string; readonly method?: string } & {
-    readonly headers?: Record<string, string>
-  }
-) =>
-  Effect.async<{ readonly status: number; readonly json: any }, Error>((resume) => {
-    const request = Https.request(url, {
-      method: options.method ?? "POST",
-      ca: options.ca,
-      ...(options.servername === undefined ? {} : { servername: options.servername }),
-      headers: { "content-type": "application/x-www-form-urlencoded", ...options.headers }
-    }, (response) => {
-      let text = ""
-      response.setEncoding("utf8")
-      response.on("data", (chunk) => (text += chunk))
-      response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, json: JSON.parse(text) })))
-    })
-    request.on("error", (error) => resume(Effect.fail(error)))
-    request.end(options.method === "GET" ? undefined : new URLSearchParams(body).toString())
-  })
+const post = Https.postForm
 
 const form = (emulator: ManagedIdentityEmulator.Emulator, assertion: string) => ({
   client_id: emulator.workloadIdentity.clientId,

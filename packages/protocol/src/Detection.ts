@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type * as Source from "./Source.js"
-import type { SourceKind } from "./SourceKind.js"
+import type { DetectedKind } from "./SourceKind.js"
 import { titles } from "./SourceKind.js"
 import * as Sources from "./Sources.js"
 
@@ -39,7 +39,7 @@ export const variablesRead: ReadonlyArray<string> = [
  * @category models
  */
 export interface Detection {
-  readonly kind: SourceKind
+  readonly kind: DetectedKind
   readonly reasons: ReadonlyArray<string>
   readonly variablesSeen: ReadonlyArray<string>
   readonly filesChecked: ReadonlyArray<Source.FileChecked>

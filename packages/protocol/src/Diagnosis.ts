@@ -47,7 +47,12 @@ export const findingCodes = [
   "cache.unchecked",
   "cache.custom",
   "proxy.bypassed",
-  "proxy.caught"
+  "proxy.caught",
+  "federated.exchanged",
+  "federated.refused",
+  "federated.failed",
+  "federated.misconfigured",
+  "federated.skipped"
 ] as const
 
 /**

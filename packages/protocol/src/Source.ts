@@ -117,8 +117,8 @@ export const noCapabilities: Capabilities = { tokenRevocation: false, clientCapa
  * @since 0.1.0
  * @category models
  */
-export interface Facts {
-  readonly kind: SourceKind
+export interface Facts<K extends SourceKind = SourceKind> {
+  readonly kind: K
   readonly variables: ReadonlyArray<Variable>
   readonly detectionVariables: ReadonlyArray<string>
   readonly detectionSettings: ReadonlyArray<string>
@@ -137,14 +137,14 @@ export interface Facts {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  facts: Omit<Facts, "detect" | "detectionSettings" | "presentWhen" | "capabilities"> & {
+export const make = <K extends SourceKind>(
+  facts: Omit<Facts<K>, "detect" | "detectionSettings" | "presentWhen" | "capabilities"> & {
     readonly detect: string | ((context: DetectionContext) => Verdict)
     readonly detectionSettings?: ReadonlyArray<string> | undefined
     readonly presentWhen?: ReadonlyArray<string> | undefined
     readonly capabilities?: Capabilities | undefined
   }
-): Facts => {
+): Facts<K> => {
   const { detect, detectionVariables } = facts
   return {
     ...facts,

@@ -18,7 +18,8 @@ export const titles = {
   AzureArc: "Azure Arc",
   CloudShell: "Cloud Shell",
   MachineLearning: "Azure Machine Learning",
-  WorkloadIdentity: "AKS workload identity"
+  WorkloadIdentity: "AKS workload identity",
+  FederatedCredential: "federated credential"
 } as const
 
 /**
@@ -28,12 +29,32 @@ export const titles = {
 export type SourceKind = keyof typeof titles
 
 /**
+ * The kinds detection can find: every kind but `FederatedCredential`, which a program asks for by name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DetectedKind = Exclude<SourceKind, "FederatedCredential">
+
+/**
  * Every source kind, in the order of {@link titles}.
  *
  * @since 0.1.0
  * @category models
  */
 export const kinds = Object.keys(titles) as ReadonlyArray<SourceKind> as readonly [SourceKind, ...Array<SourceKind>]
+
+/**
+ * Every kind detection can find, in the order of {@link titles}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const detectedKinds = kinds.filter((kind): kind is DetectedKind =>
+  kind !== "FederatedCredential"
+) as ReadonlyArray<
+  DetectedKind
+> as readonly [DetectedKind, ...Array<DetectedKind>]
 
 /**
  * Where a problem arose: a source, or host detection.

@@ -5,10 +5,11 @@
  * @since 0.1.0
  */
 import type * as Source from "./Source.js"
-import type { SourceKind } from "./SourceKind.js"
+import type { DetectedKind, SourceKind } from "./SourceKind.js"
 import * as AppService from "./sources/AppService.js"
 import * as AzureArc from "./sources/AzureArc.js"
 import * as CloudShell from "./sources/CloudShell.js"
+import * as FederatedCredential from "./sources/FederatedCredential.js"
 import * as Imds from "./sources/Imds.js"
 import * as MachineLearning from "./sources/MachineLearning.js"
 import * as ServiceFabric from "./sources/ServiceFabric.js"
@@ -20,7 +21,7 @@ import * as WorkloadIdentity from "./sources/WorkloadIdentity.js"
  * @since 0.1.0
  * @category models
  */
-export const detectionOrder: ReadonlyArray<Source.Facts> = [
+export const detectionOrder: ReadonlyArray<Source.Facts<DetectedKind>> = [
   WorkloadIdentity.facts,
   ServiceFabric.facts,
   AppService.facts,
@@ -31,11 +32,14 @@ export const detectionOrder: ReadonlyArray<Source.Facts> = [
 ]
 
 /**
- * Each source's facts, by kind.
+ * Each source's facts, by kind: the detected ones, and those a program asks for by name (a managed identity as a
+ * federated credential).
  *
  * @since 0.1.0
  * @category models
  */
-export const byKind = Object.fromEntries(detectionOrder.map((facts) => [facts.kind, facts])) as {
+export const byKind = Object.fromEntries(
+  [...detectionOrder, FederatedCredential.facts].map((facts) => [facts.kind, facts])
+) as {
   readonly [K in SourceKind]: Source.Facts
 }

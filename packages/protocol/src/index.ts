@@ -67,6 +67,13 @@ export * as CacheCheck from "./CacheCheck.js"
 export * as Claims from "./Claims.js"
 
 /**
+ * Microsoft Entra's client-credentials exchange with a client assertion.
+ *
+ * @since 0.1.0
+ */
+export * as ClientAssertion from "./sources/ClientAssertion.js"
+
+/**
  * A token's issue time against the local clock.
  *
  * @since 0.1.0
@@ -100,6 +107,13 @@ export * as Diagnosis from "./Diagnosis.js"
  * @since 0.1.0
  */
 export * as Endpoint from "./Endpoint.js"
+
+/**
+ * A managed identity as a federated credential of an application.
+ *
+ * @since 0.1.0
+ */
+export * as FederatedCredential from "./sources/FederatedCredential.js"
 
 /**
  * Why a file a host names was not read.

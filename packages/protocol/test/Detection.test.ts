@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Detection from "../src/Detection.js"
-import type { SourceKind } from "../src/SourceKind.js"
+import type { DetectedKind } from "../src/SourceKind.js"
 
 const linuxAgent = "/opt/azcmagent/bin/himds"
 
@@ -48,7 +48,7 @@ describe("detection", () => {
   const rows: ReadonlyArray<{
     readonly name: string
     readonly variables: Record<string, string>
-    readonly kind: SourceKind
+    readonly kind: DetectedKind
     readonly reason: string
   }> = [
     {
@@ -95,7 +95,7 @@ describe("detection", () => {
     })
   }
 
-  const precedence: ReadonlyArray<{ readonly variables: Record<string, string>; readonly kind: SourceKind }> = [
+  const precedence: ReadonlyArray<{ readonly variables: Record<string, string>; readonly kind: DetectedKind }> = [
     { variables: all, kind: "ServiceFabric" },
     {
       variables: pick("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT"),

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Option from "effect/Option"
 import { randomBytes, randomUUID } from "node:crypto"
+import type { Federated } from "./federated.js"
 import * as EmulatorIdentity from "./identity.js"
 import type { Identity, Secrets, SourceKind, TokenFault } from "./model.js"
 import type { Grant, Reply } from "./replies.js"
@@ -31,6 +32,8 @@ export interface Environment {
   readonly arcRedeem: (key: string) => Effect.Effect<boolean>
   /** What the STS makes of a workload identity's `client_assertion`. */
   readonly federatedAssertion: (assertion: string) => Effect.Effect<AssertionStatus>
+  /** The applications trusting managed identities, and the record of the tokens issued. */
+  readonly federated: Federated
   /** Takes the token fault that the next token of `kind` gets, if one is queued. */
   readonly nextTokenFault: (kind: SourceKind) => Effect.Effect<Option.Option<TokenFault>>
 }

@@ -1,6 +1,6 @@
 import * as Option from "effect/Option"
 import { createHash, randomBytes } from "node:crypto"
-import type { Identity, SourceKind } from "./model.js"
+import type { AppRegistration, Identity, SourceKind } from "./model.js"
 
 /** @internal */
 export type Selector =
@@ -18,6 +18,33 @@ const fixedIdentity = (n: number, resource: string): Identity => ({
   resourceId: `${subscription}/${resource}`
 })
 
+const derivedId = (seed: string): string => {
+  const hex = createHash("sha256").update(seed.toLowerCase()).digest("hex")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+}
+
+/**
+ * The application that trusts every managed identity of the emulator unless `Options.appRegistrations` names others:
+ * its client id, and its tenant (not the managed identities' own).
+ *
+ * @internal
+ */
+export const defaultAppRegistration: AppRegistration = {
+  clientId: "5a5a0008-0000-4000-8000-000000000008",
+  tenantId: "f2f2f2f2-0000-4000-8000-000000000000"
+}
+
+/**
+ * An application as the identity its tokens name (an application has no managed identity resource id).
+ *
+ * @internal
+ */
+export const applicationIdentity = (app: AppRegistration): Identity => ({
+  clientId: app.clientId,
+  objectId: derivedId(`object:${app.clientId}`),
+  resourceId: ""
+})
+
 /** @internal */
 export const systemAssigned: Readonly<Record<SourceKind, Identity>> = {
   Imds: fixedIdentity(1, "Microsoft.Compute/virtualMachines/emulator-vm"),
@@ -26,7 +53,8 @@ export const systemAssigned: Readonly<Record<SourceKind, Identity>> = {
   AzureArc: fixedIdentity(4, "Microsoft.HybridCompute/machines/emulator-machine"),
   CloudShell: fixedIdentity(5, "Microsoft.Portal/consoles/emulator-console"),
   MachineLearning: fixedIdentity(6, "Microsoft.MachineLearningServices/workspaces/emulator/computes/emulator-compute"),
-  WorkloadIdentity: fixedIdentity(7, "Microsoft.ManagedIdentity/userAssignedIdentities/emulator-workload")
+  WorkloadIdentity: fixedIdentity(7, "Microsoft.ManagedIdentity/userAssignedIdentities/emulator-workload"),
+  FederatedCredential: applicationIdentity(defaultAppRegistration)
 }
 
 /**
@@ -39,11 +67,6 @@ export const otherIdentity: Identity = {
   clientId: "5a5a0009-0000-4000-8000-000000000009",
   objectId: "0b0b0009-0000-4000-8000-000000000009",
   resourceId: `${subscription}/Microsoft.ManagedIdentity/userAssignedIdentities/emulator-other-identity`
-}
-
-const derivedId = (seed: string): string => {
-  const hex = createHash("sha256").update(seed.toLowerCase()).digest("hex")
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`
 }
 
 const userAssignedResourceId = (name: string): string =>
@@ -96,7 +119,8 @@ export const resolve = (
 const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url")
 
 /**
- * An unsigned JWT (`alg: none`, empty signature) whose claims name the identity, the resource and the source;
+ * An unsigned JWT (`alg: none`, empty signature) whose claims name the identity (`xms_mirid` only for a managed
+ * identity), the resource and the source;
  * `uti` is random, so no two tokens are equal.
  *
  * @internal
@@ -120,7 +144,7 @@ export const mintToken = (options: {
       sub: options.identity.objectId,
       tid: tenantId,
       idtyp: "app",
-      xms_mirid: options.identity.resourceId,
+      ...(options.identity.resourceId === "" ? {} : { xms_mirid: options.identity.resourceId }),
       xms_src: options.kind,
       uti: randomBytes(16).toString("base64url"),
       ver: "1.0"

@@ -168,6 +168,16 @@ export interface Identity {
 }
 
 /** @internal */
+export interface AppRegistration {
+  /** The application's client id. */
+  readonly clientId: string
+  /** Its tenant: the STS serves `/{tenantId}/oauth2/v2.0/token` for it. */
+  readonly tenantId: string
+  /** The audience of the managed identity tokens it trusts (default `api://AzureADTokenExchange`). */
+  readonly audience?: string
+}
+
+/** @internal */
 export interface Options {
   /** Port of the HTTP server; `0` (the default) picks a free one. Service Fabric always gets a free port. */
   readonly port?: number
@@ -179,6 +189,13 @@ export interface Options {
   readonly faults?: FaultScripts
   /** When given, a user-assigned id not listed gets the endpoint's "identity not found" error. */
   readonly knownIdentities?: ReadonlyArray<Identity>
+  /**
+   * Applications that trust every managed identity of the emulator as a federated credential: the STS exchanges a
+   * managed identity token the emulator issued for their audience for a token of theirs. Default: one, client id
+   * `5a5a0008-0000-4000-8000-000000000008` in tenant `f2f2f2f2-0000-4000-8000-000000000000`
+   * (`env("FederatedCredential")` names it).
+   */
+  readonly appRegistrations?: ReadonlyArray<AppRegistration>
   /** Key and certificate (PEM) of the Service Fabric server; default a shipped self-signed pair. */
   readonly tls?: { readonly key: string; readonly cert: string }
 }

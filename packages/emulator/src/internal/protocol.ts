@@ -5,12 +5,15 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { type Checked, type Environment, grant, type Incoming, systemAssigned } from "./endpoint.js"
+import { acceptFederatedCredential } from "./federated.js"
 import type * as EmulatorIdentity from "./identity.js"
 import type { SourceKind } from "./model.js"
 import { appServiceError, type Grant, issue, oauthError, type Reply, reply, serviceFabricError } from "./replies.js"
 import { acceptWorkloadIdentity } from "./stsToken.js"
 
-const apiVersions: Readonly<Record<Exclude<SourceKind, "CloudShell" | "WorkloadIdentity">, string>> = {
+const apiVersions: Readonly<
+  Record<Exclude<SourceKind, "CloudShell" | "WorkloadIdentity" | "FederatedCredential">, string>
+> = {
   Imds: "2018-02-01",
   AppService: "2019-08-01",
   ServiceFabric: "2019-07-01-preview",
@@ -214,7 +217,8 @@ const accept: { readonly [K in SourceKind]: (request: Incoming, env: Environment
       }
       return yield* grant("AzureArc", resource, selector, env, identityNotFound)
     }),
-  WorkloadIdentity: acceptWorkloadIdentity
+  WorkloadIdentity: acceptWorkloadIdentity,
+  FederatedCredential: acceptFederatedCredential
 }
 
 /**
@@ -225,7 +229,10 @@ const accept: { readonly [K in SourceKind]: (request: Incoming, env: Environment
 export const respond = (kind: SourceKind, request: Incoming, env: Environment): Effect.Effect<Reply> =>
   accept[kind](request, env).pipe(
     Effect.flatMap((granted) =>
-      Effect.flatMap(env.nextTokenFault(kind), (fault) => issue(kind, granted, env.lifetime, fault))
+      Effect.flatMap(
+        env.nextTokenFault(kind),
+        (fault) => issue(kind, granted, env.lifetime, fault, env.federated.remember)
+      )
     ),
     Effect.merge
   )

@@ -6,6 +6,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
+import type { Federated } from "./federated.js"
 import * as EmulatorIdentity from "./identity.js"
 import type { Identity, SourceKind, TokenFault } from "./model.js"
 
@@ -76,6 +77,7 @@ const aadstsErrors: Readonly<Record<number, readonly [number, string, string]>> 
   700016: [400, "unauthorized_client", "Application with the identifier was not found in the directory."],
   700024: [400, "invalid_client", "Client assertion is not within its valid time range."],
   700211: [400, "invalid_client", "No matching federated identity record found for presented assertion issuer."],
+  700212: [400, "invalid_client", "No matching federated identity record found for presented assertion audience."],
   700213: [400, "invalid_client", "No matching federated identity record found for presented assertion subject."],
   7000216: [
     401,
@@ -103,6 +105,7 @@ export const aadsts = (code: number, at: number, correlationId?: string): Reply 
 export const errorBody = (kind: SourceKind, status: number, message: string, at: number): unknown => {
   switch (kind) {
     case "WorkloadIdentity":
+    case "FederatedCredential":
       return entraError(
         status,
         status >= 500 ? "server_error" : "invalid_request",
@@ -142,6 +145,15 @@ interface Issued extends Grant {
   readonly expiresOn: number
   readonly lifetime: number
 }
+
+/** Entra's success body. */
+const entraBody = (token: Issued) => ({
+  token_type: "Bearer",
+  expires_in: token.lifetime,
+  ext_expires_in: token.lifetime,
+  ...(token.lifetime >= 7200 ? { refresh_in: Math.floor(token.lifetime / 2) } : {}),
+  access_token: token.accessToken
+})
 
 /** Each endpoint's success body, field for field (IMDS and App Service also echo the client id). */
 const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = {
@@ -184,13 +196,8 @@ const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = 
     token_type: "Bearer",
     resource: token.resource
   }),
-  WorkloadIdentity: (token) => ({
-    token_type: "Bearer",
-    expires_in: token.lifetime,
-    ext_expires_in: token.lifetime,
-    ...(token.lifetime >= 7200 ? { refresh_in: Math.floor(token.lifetime / 2) } : {}),
-    access_token: token.accessToken
-  }),
+  WorkloadIdentity: (token) => entraBody(token),
+  FederatedCredential: (token) => entraBody(token),
   AzureArc: (token) => ({
     access_token: token.accessToken,
     expires_in: token.lifetime,
@@ -211,7 +218,7 @@ const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = 
 /**
  * A token for `granted`, minted now (by the `Clock`), in the success body of the endpoint of `kind`. A token fault
  * makes it name the emulator's other identity (which the body then echoes where the endpoint echoes one), or shifts
- * its `iat`, `nbf` and `exp` claims by its skew.
+ * its `iat`, `nbf` and `exp` claims by its skew. `remember` is told of the token (for the STS to recognise it).
  *
  * @internal
  */
@@ -219,24 +226,22 @@ export const issue = (
   kind: SourceKind,
   granted: Grant,
   lifetime: number,
-  fault: Option.Option<TokenFault> = Option.none()
+  fault: Option.Option<TokenFault>,
+  remember: Federated["remember"]
 ): Effect.Effect<Reply> =>
-  Effect.map(Clock.currentTimeMillis, (millis) => {
+  Effect.flatMap(Clock.currentTimeMillis, (millis) => {
     const issuedAt = Math.floor(millis / 1000)
     const identity = Option.exists(fault, (step) => "otherIdentity" in step)
       ? EmulatorIdentity.otherIdentity
       : granted.identity
     const skew = Option.match(fault, { onNone: () => 0, onSome: (step) => "skew" in step ? step.skew : 0 })
     const { resource } = granted
-    return reply(
-      200,
-      successBody[kind]({
-        ...granted,
-        identity,
-        accessToken: EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt: issuedAt + skew, lifetime }),
-        issuedAt,
-        expiresOn: issuedAt + lifetime,
-        lifetime
-      })
+    const accessToken = EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt: issuedAt + skew, lifetime })
+    return Effect.as(
+      remember(accessToken, { kind, audience: resource, expiresOn: issuedAt + skew + lifetime }),
+      reply(
+        200,
+        successBody[kind]({ ...granted, identity, accessToken, issuedAt, expiresOn: issuedAt + lifetime, lifetime })
+      )
     )
   })

@@ -11,6 +11,7 @@ import * as Http from "node:http"
 import * as Https from "node:https"
 import type * as EmulatorEndpoint from "./endpoint.js"
 import * as EmulatorFaults from "./faults.js"
+import * as EmulatorFederated from "./federated.js"
 import * as EmulatorIdentity from "./identity.js"
 import { decodeFaultScripts, EmulatorError, failWith, maxScriptText, type Secrets, type SourceKind } from "./model.js"
 import * as EmulatorProtocol from "./protocol.js"
@@ -61,7 +62,8 @@ export interface HostFacts {
 
 /**
  * Exactly the variables a host of `kind` sets, pointing at the emulator; for workload identity `NODE_EXTRA_CA_CERTS`
- * too, and with `identityBindings` the token proxy's variables.
+ * too, and with `identityBindings` the token proxy's variables. A managed identity as a federated credential: IMDS's,
+ * the STS's, and the default application's client id and tenant.
  *
  * @internal
  */
@@ -103,6 +105,14 @@ export const variables = (
           }
           : {})
       }
+    case "FederatedCredential":
+      return {
+        AZURE_POD_IDENTITY_AUTHORITY_HOST: baseUrl,
+        AZURE_AUTHORITY_HOST: authorityHost,
+        MANAGED_IDENTITY_FEDERATED_CLIENT_ID: EmulatorIdentity.defaultAppRegistration.clientId,
+        MANAGED_IDENTITY_FEDERATED_TENANT_ID: EmulatorIdentity.defaultAppRegistration.tenantId,
+        NODE_EXTRA_CA_CERTS: workload.caFile
+      }
   }
 }
 
@@ -117,8 +127,11 @@ interface Handlers {
 
 const requestText = (request: HttpServerRequest.HttpServerRequest) => Effect.orElseSucceed(request.text, () => "")
 
-/** The request in context as `kind` received it, recorded. */
-const received = (kind: SourceKind, recorder: EmulatorRecorder.Recorder) =>
+/** The request in context as `kind` (or the kind `kindOf` finds) received it, recorded. */
+const received = (
+  kind: SourceKind | ((incoming: EmulatorEndpoint.Incoming) => Effect.Effect<SourceKind>),
+  recorder: EmulatorRecorder.Recorder
+) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const url = new URL(request.originalUrl, "http://127.0.0.1")
@@ -129,14 +142,18 @@ const received = (kind: SourceKind, recorder: EmulatorRecorder.Recorder) =>
       headers: { ...request.headers },
       body: yield* requestText(request)
     }
-    yield* recorder.record({ source: kind, ...incoming })
-    return { request, incoming }
+    const source = typeof kind === "string" ? kind : yield* kind(incoming)
+    yield* recorder.record({ source, ...incoming })
+    return { request, incoming, kind: source }
   })
 
 /** A token request to `kind`: recorded, then answered by the endpoint or by the next fault step of `kind`. */
-const serveSource = (kind: SourceKind, { environment, faults, recorder }: Handlers) =>
+const serveSource = (
+  source: SourceKind | ((incoming: EmulatorEndpoint.Incoming) => Effect.Effect<SourceKind>),
+  { environment, faults, recorder }: Handlers
+) =>
   Effect.gen(function*() {
-    const { incoming, request } = yield* received(kind, recorder)
+    const { incoming, kind, request } = yield* received(source, recorder)
     const step = yield* faults.next(kind)
     return yield* EmulatorFaults.answer(kind, step, request, EmulatorProtocol.respond(kind, incoming, environment))
   })
@@ -186,7 +203,10 @@ const stsRouter = (handlers: Handlers, authority: () => string) =>
       "/:tenant/.well-known/openid-configuration",
       serveSts(handlers.recorder, (incoming) => EmulatorStsDiscovery.openIdConfiguration(incoming, "v1", authority()))
     ),
-    HttpRouter.all("/:tenant/oauth2/v2.0/token", serveSource("WorkloadIdentity", handlers)),
+    HttpRouter.all(
+      "/:tenant/oauth2/v2.0/token",
+      serveSource((incoming) => EmulatorFederated.stsKind(incoming, handlers.environment.federated), handlers)
+    ),
     HttpRouter.all("*", serveSts(handlers.recorder, EmulatorStsDiscovery.notFound))
   )
 

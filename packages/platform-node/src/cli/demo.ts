@@ -240,7 +240,7 @@ const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedId
             "(its CA trusted as NODE_EXTRA_CA_CERTS would)\n"
         )
       }
-      const rows = (yield* Effect.forEach(TokenSource.SourceKind.literals, (kind) =>
+      const rows = (yield* Effect.forEach(TokenSource.DetectedKind.literals, (kind) =>
         demoSource(
           emulator,
           kind,

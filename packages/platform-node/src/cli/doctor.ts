@@ -5,6 +5,7 @@ import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
+import * as FederatedCredentialTokenSource from "@managed-identity/core/FederatedCredentialTokenSource"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityDiagnosis from "@managed-identity/core/ManagedIdentityDiagnosis"
 import { printable } from "@managed-identity/core/ManagedIdentityError"
@@ -19,7 +20,15 @@ import * as Schema from "effect/Schema"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import * as NodeTokenCache from "../NodeTokenCache.js"
 import { exitWith, json, optionalText } from "./flags.js"
-import { clientArcKeyDirectory, clientIdentityBindings, identityFrom, identityOptions } from "./token.js"
+import {
+  clientArcKeyDirectory,
+  clientIdentityBindings,
+  federatedFrom,
+  federatedOptions,
+  identityFrom,
+  identityOptions,
+  withFederatedVariables
+} from "./token.js"
 
 type Diagnosis = ManagedIdentityDiagnosis.Diagnosis
 type Target = Diagnosis["sources"][number]["variables"][number]["target"]
@@ -201,16 +210,23 @@ export const doctor = Command.make(
     arcKeyDirectory: clientArcKeyDirectory,
     identityBindings: clientIdentityBindings,
     json,
-    ...identityOptions
+    ...identityOptions,
+    ...federatedOptions
   },
   (flags) =>
     Effect.gen(function*() {
       const identity = yield* identityFrom(flags)
+      const federated = federatedFrom(flags)
+      const application = yield* Option.match(federated, {
+        onNone: () => Effect.succeed(undefined),
+        onSome: (variables) => withFederatedVariables(variables)(FederatedCredentialTokenSource.config)
+      })
       const report = yield* ManagedIdentityDiagnosis.diagnose({
         resource: Option.getOrUndefined(flags.resource),
         budget: Option.getOrUndefined(flags.budget),
         azureArcKeyDirectory: Option.getOrUndefined(flags.arcKeyDirectory),
-        identityBindings: flags.identityBindings
+        identityBindings: flags.identityBindings,
+        federatedCredential: application
       }).pipe(
         Effect.provide(Option.match(flags.cacheDirectory, {
           onNone: () => TokenCache.layerMemory,
@@ -230,7 +246,9 @@ export const doctor = Command.make(
   Command.withDescription(
     "Explain this host: the detected source and why, what its variables point at (never a secret), one timed " +
       "request, the identity the token names against the one asked for, the token's issue time against this clock, " +
-      "and the cache; one line per finding (with --json: the report). Never prints a token or a secret. Exit codes: " +
+      "and the cache; one line per finding (with --json: the report). With --federated, hop 1 asks for the " +
+      "token-exchange audience and hop 2 exchanges that token for the application's (federated.* findings). Never " +
+      "prints a token or a secret. Exit codes: " +
       "0 no error finding, 1 an error finding, 2 usage error."
   )
 )

@@ -26,7 +26,8 @@ const sourceNames: ReadonlyArray<readonly [string, TokenSource.SourceKind]> = [
   ["azure-arc", "AzureArc"],
   ["cloud-shell", "CloudShell"],
   ["machine-learning", "MachineLearning"],
-  ["workload-identity", "WorkloadIdentity"]
+  ["workload-identity", "WorkloadIdentity"],
+  ["federated-credential", "FederatedCredential"]
 ]
 
 const simplify = (name: string) => name.toLowerCase().replace(/[-_]/g, "")

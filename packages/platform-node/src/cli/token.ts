@@ -8,6 +8,7 @@ import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
 import { printable } from "@managed-identity/core/ManagedIdentityError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Console from "effect/Console"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -96,15 +97,83 @@ export const identityFrom = (flags: IdentityFlags): Effect.Effect<ManagedIdentit
   return given[0] ?? Effect.succeed(ManagedIdentity.systemAssigned)
 }
 
+/**
+ * `--federated`, `--federated-client-id`, `--federated-tenant-id` and `--federated-audience`: the managed identity as a
+ * federated credential of an application.
+ *
+ * @category flags
+ */
+export const federatedOptions = {
+  federated: Options.boolean("federated").pipe(
+    Options.withDescription(
+      "Use the managed identity as a federated credential of the application that MANAGED_IDENTITY_FEDERATED_CLIENT_ID " +
+        "and MANAGED_IDENTITY_FEDERATED_TENANT_ID (or the flags below) name: the token is the application's"
+    )
+  ),
+  federatedClientId: optionalText(
+    "federated-client-id",
+    "The application (client) id that trusts the managed identity (implies --federated)"
+  ),
+  federatedTenantId: optionalText("federated-tenant-id", "The application's tenant (implies --federated)"),
+  federatedAudience: optionalText(
+    "federated-audience",
+    "The audience of the managed identity's token (default api://AzureADTokenExchange; sovereign clouds: " +
+      "api://AzureADTokenExchangeUSGov, api://AzureADTokenExchangeChina)"
+  )
+}
+
+/**
+ * The federated credential flags as parsed.
+ *
+ * @category flags
+ */
+export type FederatedFlags =
+  & { readonly federated: boolean }
+  & {
+    readonly [K in Exclude<keyof typeof federatedOptions, "federated">]: Option.Option<string>
+  }
+
+/**
+ * Whether the flags ask for the federated flow, and the variables they set (over the environment's): `None` when they
+ * do not.
+ *
+ * @category flags
+ */
+export const federatedFrom = (flags: FederatedFlags): Option.Option<ReadonlyMap<string, string>> => {
+  const set = [
+    ["MANAGED_IDENTITY_FEDERATED_CLIENT_ID", flags.federatedClientId],
+    ["MANAGED_IDENTITY_FEDERATED_TENANT_ID", flags.federatedTenantId],
+    ["MANAGED_IDENTITY_FEDERATED_AUDIENCE", flags.federatedAudience]
+  ] as const
+  const given = new Map(set.flatMap(([name, value]) => Option.toArray(Option.map(value, (v) => [name, v] as const))))
+  return flags.federated || given.size > 0 ? Option.some(given) : Option.none()
+}
+
+/**
+ * Runs `effect` with the variables the federated flags set read before the environment's.
+ *
+ * @category flags
+ */
+export const withFederatedVariables =
+  (variables: ReadonlyMap<string, string>) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.configProviderWith((current) =>
+      Effect.withConfigProvider(
+        effect,
+        ConfigProvider.orElse(ConfigProvider.fromMap(new Map(variables)), () => current)
+      )
+    )
+
 const clientLayer = (
   identity: ManagedIdentity.Identity,
   azureArcKeyDirectory: Option.Option<string>,
   bindings: boolean,
-  verifyIdentity: boolean
+  verifyIdentity: boolean,
+  federated: boolean
 ) =>
   NodeManagedIdentity.layerWithOptions({
     source: { azureArcKeyDirectory: Option.getOrUndefined(azureArcKeyDirectory), identityBindings: bindings },
-    client: { verifyIdentity }
+    client: { verifyIdentity },
+    federatedCredential: federated ? "config" : undefined
   }).pipe(Layer.provide(ManagedIdentity.layer(identity)))
 
 /** `--verify-identity`: the client's `verifyIdentity`. */
@@ -117,7 +186,7 @@ const verifyIdentity = Options.boolean("verify-identity").pipe(
 
 /**
  * `managed-identity token --resource <uri> [identity flags] [--claims <json>] [--identity-bindings]
- * [--verify-identity] [--json]`.
+ * [--verify-identity] [federated flags] [--json]`.
  *
  * @category commands
  */
@@ -133,11 +202,13 @@ export const token = Command.make(
     identityBindings: clientIdentityBindings,
     verifyIdentity,
     json,
-    ...identityOptions
+    ...identityOptions,
+    ...federatedOptions
   },
   (flags) =>
-    Effect.flatMap(identityFrom(flags), (identity) =>
-      Effect.gen(function*() {
+    Effect.flatMap(identityFrom(flags), (identity) => {
+      const federated = federatedFrom(flags)
+      return Effect.gen(function*() {
         const client = yield* ManagedIdentityClient.ManagedIdentityClient
         const accessToken = yield* client.getToken(flags.resource, { claims: Option.getOrUndefined(flags.claims) })
         yield* Console.log(
@@ -151,14 +222,25 @@ export const token = Command.make(
             })
             : Redacted.value(accessToken.token)
         )
-      }).pipe(Effect.provide(
-        clientLayer(identity, flags.arcKeyDirectory, flags.identityBindings, flags.verifyIdentity)
-      )))
+      }).pipe(
+        Effect.provide(
+          clientLayer(
+            identity,
+            flags.arcKeyDirectory,
+            flags.identityBindings,
+            flags.verifyIdentity,
+            Option.isSome(federated)
+          )
+        ),
+        withFederatedVariables(Option.getOrElse(federated, () => new Map()))
+      )
+    })
 ).pipe(
   Command.withDescription(
     "Get an access token for a resource from the detected managed identity source and print it (with --json: " +
-      "accessToken, tokenType, expiresOn, resource, source). Exit codes: 0 success, 1 token error " +
-      "(`<ErrorTag>: <message>` on stderr), 2 usage error."
+      "accessToken, tokenType, expiresOn, resource, source); with --federated, the token of the application that " +
+      "trusts the managed identity. Exit codes: 0 success, 1 token error (`<ErrorTag>: <message>` on stderr), 2 " +
+      "usage error."
   )
 )
 

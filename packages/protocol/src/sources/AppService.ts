@@ -28,7 +28,7 @@ export const selectors: Identity.SelectorNames = { ...Identity.msiSelectors, Res
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = Source.make({
+export const facts: Source.Facts<"AppService"> = Source.make({
   kind: "AppService",
   variables: [{ name: "IDENTITY_ENDPOINT", role: "url" }, { name: "IDENTITY_HEADER", role: "secret" }],
   detectionVariables: ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"],

@@ -89,7 +89,7 @@ const detect = (context: Source.DetectionContext): Source.Verdict => {
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = Source.make({
+export const facts: Source.Facts<"AzureArc"> = Source.make({
   kind: "AzureArc",
   variables: [{ name: "IDENTITY_ENDPOINT", role: "url" }, { name: "IMDS_ENDPOINT", role: "url" }],
   detectionVariables: ["IDENTITY_ENDPOINT", "IMDS_ENDPOINT"],

@@ -15,7 +15,7 @@ import * as Source from "../Source.js"
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = Source.make({
+export const facts: Source.Facts<"CloudShell"> = Source.make({
   kind: "CloudShell",
   variables: [{ name: "MSI_ENDPOINT", role: "url" }],
   detectionVariables: ["MSI_ENDPOINT"],

@@ -48,7 +48,7 @@ export const tokenUrl = (authorityHost: string): string =>
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = Source.make({
+export const facts: Source.Facts<"Imds"> = Source.make({
   kind: "Imds",
   variables: [{ name: authorityHostVariable, role: "url" }],
   detectionVariables: [],

@@ -20,7 +20,7 @@ export const apiVersion = "2017-09-01"
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = Source.make({
+export const facts: Source.Facts<"MachineLearning"> = Source.make({
   kind: "MachineLearning",
   variables: [
     { name: "MSI_ENDPOINT", role: "url" },

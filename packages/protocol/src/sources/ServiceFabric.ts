@@ -21,7 +21,7 @@ export const apiVersion = "2019-07-01-preview"
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = Source.make({
+export const facts: Source.Facts<"ServiceFabric"> = Source.make({
   kind: "ServiceFabric",
   variables: [
     { name: "IDENTITY_ENDPOINT", role: "url" },

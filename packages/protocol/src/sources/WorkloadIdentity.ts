@@ -8,10 +8,11 @@
 import * as FileRead from "../FileRead.js"
 import * as Identity from "../Identity.js"
 import * as Problem from "../Problem.js"
-import * as Request from "../Request.js"
+import type * as Request from "../Request.js"
 import * as Result from "../Result.js"
 import * as Source from "../Source.js"
 import { titles } from "../SourceKind.js"
+import * as ClientAssertion from "./ClientAssertion.js"
 import * as IdentityBindings from "./IdentityBindings.js"
 
 /**
@@ -20,7 +21,7 @@ import * as IdentityBindings from "./IdentityBindings.js"
  * @since 0.1.0
  * @category constants
  */
-export const defaultAuthorityHost = "https://login.microsoftonline.com"
+export const defaultAuthorityHost = ClientAssertion.defaultAuthorityHost
 
 /**
  * The `client_assertion_type` of the exchange.
@@ -28,7 +29,7 @@ export const defaultAuthorityHost = "https://login.microsoftonline.com"
  * @since 0.1.0
  * @category constants
  */
-export const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+export const clientAssertionType = ClientAssertion.clientAssertionType
 
 /**
  * Token files are a few KiB (a service-account JWT): a larger one is refused unread.
@@ -40,8 +41,11 @@ export const maxTokenFileBytes = 64 * 1024
 
 const invalid = (reason: string) => Problem.invalidIdentity("WorkloadIdentity", reason)
 
-const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const domain = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i
+const names: ClientAssertion.Names = {
+  source: "WorkloadIdentity",
+  tenant: "AZURE_TENANT_ID",
+  authority: "AZURE_AUTHORITY_HOST"
+}
 
 /**
  * Checks a tenant: a GUID or a domain-like name (`contoso.onmicrosoft.com`), so it cannot change the token path.
@@ -50,9 +54,7 @@ const domain = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2
  * @category constructors
  */
 export const checkTenant = (tenantId: string): Result.Result<string, Problem.InvalidIdentity> =>
-  guid.test(tenantId) || domain.test(tenantId)
-    ? Result.ok(tenantId)
-    : Result.err(invalid("AZURE_TENANT_ID must be a GUID or a domain name such as contoso.onmicrosoft.com"))
+  ClientAssertion.checkTenant(names, tenantId)
 
 /**
  * The token URL for an authority and a tenant, `<authority>/<tenant>/oauth2/v2.0/token`, once both are checked: the
@@ -62,19 +64,7 @@ export const checkTenant = (tenantId: string): Result.Result<string, Problem.Inv
  * @category constructors
  */
 export const tokenUrl = (authorityHost: string, tenantId: string): Result.Result<URL, Problem.InvalidIdentity> =>
-  Result.flatMap(checkTenant(tenantId), (tenant) => {
-    let url: URL
-    try {
-      url = new URL(authorityHost)
-    } catch {
-      return Result.err(invalid("AZURE_AUTHORITY_HOST is not a URL"))
-    }
-    if (url.protocol !== "https:") return Result.err(invalid("AZURE_AUTHORITY_HOST must be an https URL"))
-    if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
-      return Result.err(invalid("AZURE_AUTHORITY_HOST must not contain userinfo, a query or a fragment"))
-    }
-    return Result.ok(new URL(`${url.origin}${url.pathname.replace(/\/+$/, "")}/${tenant}/oauth2/v2.0/token`))
-  })
+  ClientAssertion.tokenUrl(names, authorityHost, tenantId)
 
 /**
  * Detected with the token file, the tenant and a client id (the `ClientId` identity in use, else `AZURE_CLIENT_ID`);
@@ -107,7 +97,7 @@ const detect = (context: Source.DetectionContext): Source.Verdict => {
  * @since 0.1.0
  * @category models
  */
-export const facts: Source.Facts = Source.make({
+export const facts: Source.Facts<"WorkloadIdentity"> = Source.make({
   kind: "WorkloadIdentity",
   variables: [
     { name: "AZURE_FEDERATED_TOKEN_FILE", role: "path" },
@@ -237,7 +227,7 @@ export const assertion = (
 
 /**
  * `POST` the form `client_id`, `scope` (the resource + `/.default`), `grant_type=client_credentials`,
- * `client_assertion_type`, `client_assertion` and, for a claims challenge, `claims`.
+ * `client_assertion_type`, `client_assertion` and, for a claims challenge, `claims` (`ClientAssertion.request`).
  *
  * @since 0.1.0
  * @category constructors
@@ -246,18 +236,4 @@ export const request = (
   checked: Checked,
   clientAssertion: string,
   tokenRequest: Request.TokenRequest
-): Request.Request =>
-  Request.make({
-    method: "POST",
-    url: checked.url,
-    headers: { accept: "application/json" },
-    form: [
-      ["client_id", checked.clientId],
-      ["scope", `${tokenRequest.resource}/.default`],
-      ["grant_type", "client_credentials"],
-      ["client_assertion_type", clientAssertionType],
-      ["client_assertion", clientAssertion],
-      ...(tokenRequest.claims === undefined ? [] : [["claims", tokenRequest.claims] as const])
-    ],
-    secretsInForm: [clientAssertion]
-  })
+): Request.Request => ClientAssertion.request(checked.url, checked.clientId, clientAssertion, tokenRequest)

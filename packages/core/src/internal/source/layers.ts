@@ -4,7 +4,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import type { SourceKind } from "@managed-identity/protocol/SourceKind"
+import type { DetectedKind } from "@managed-identity/protocol/SourceKind"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Duration from "effect/Duration"
 import type * as Layer from "effect/Layer"
@@ -39,9 +39,9 @@ export type Requirements =
   | ServiceFabricTokenSource.PinnedHttpClient
   | WorkloadIdentityTokenSource.TokenProxyHttpClient
 
-/** The layer of the source of `kind` on `platform`, built from its variables with `options`. */
+/** The layer of the detected source of `kind` on `platform`, built from its variables with `options`. */
 export const layerOf = (
-  kind: SourceKind,
+  kind: DetectedKind,
   options: Options,
   platform: string
 ): Layer.Layer<TokenSource.TokenSource, ConfigError.ConfigError, Requirements> => {

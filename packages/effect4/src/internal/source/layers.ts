@@ -2,7 +2,7 @@
  * The one list of source layers by kind (`ManagedIdentitySource.layerWithOptions` and diagnosis build the detected
  * source from it): each source built from its variables by its module's `layerConfig`.
  */
-import type { SourceKind } from "@managed-identity/protocol/SourceKind"
+import type { DetectedKind } from "@managed-identity/protocol/SourceKind"
 import type * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import type * as FileSystem from "effect/FileSystem"
@@ -41,7 +41,7 @@ export type Requirements =
 
 /** The layer of the source of `kind` on `platform`, built from its variables with `options`. */
 export const layerOf = (
-  kind: SourceKind,
+  kind: DetectedKind,
   options: Options,
   platform: string
 ): Layer.Layer<TokenSource.TokenSource, Config.ConfigError, Requirements> => {
