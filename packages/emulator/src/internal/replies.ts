@@ -8,6 +8,7 @@ import * as Option from "effect/Option"
 import { randomUUID } from "node:crypto"
 import * as EmulatorIdentity from "./identity.js"
 import type { Identity, SourceKind, TokenFault } from "./model.js"
+import type { SigningKey } from "./signing.js"
 
 /** @internal */
 export interface Reply {
@@ -209,7 +210,8 @@ const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = 
 }
 
 /**
- * A token for `granted`, minted now (by the `Clock`), in the success body of the endpoint of `kind`. A token fault
+ * A token for `granted`, minted now (by the `Clock`) and signed with `signingKey`, in the success body of the endpoint
+ * of `kind`. A token fault
  * makes it name the emulator's other identity (which the body then echoes where the endpoint echoes one), or shifts
  * its `iat`, `nbf` and `exp` claims by its skew.
  *
@@ -218,7 +220,7 @@ const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = 
 export const issue = (
   kind: SourceKind,
   granted: Grant,
-  lifetime: number,
+  { lifetime, signingKey }: { readonly lifetime: number; readonly signingKey: SigningKey },
   fault: Option.Option<TokenFault> = Option.none()
 ): Effect.Effect<Reply> =>
   Effect.map(Clock.currentTimeMillis, (millis) => {
@@ -233,7 +235,13 @@ export const issue = (
       successBody[kind]({
         ...granted,
         identity,
-        accessToken: EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt: issuedAt + skew, lifetime }),
+        accessToken: EmulatorIdentity.mintToken(signingKey, {
+          kind,
+          identity,
+          resource,
+          issuedAt: issuedAt + skew,
+          lifetime
+        }),
         issuedAt,
         expiresOn: issuedAt + lifetime,
         lifetime
