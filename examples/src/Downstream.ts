@@ -9,7 +9,7 @@
  * given must trust.
  */
 import { Data, Effect, Schema } from "effect"
-import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from "jose"
+import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } from "jose"
 
 /** The issuer's documents could not be read. */
 export class DiscoveryFailed extends Data.TaggedError("DiscoveryFailed")<{ readonly message: string }> {}

@@ -86,11 +86,12 @@ describe("signed tokens", () => {
       assert.strictEqual(key.kid, expectedKid)
       const tenant = emulator.workloadIdentity.tenantId
       assert.strictEqual(emulator.openId.issuer, `https://sts.windows.net/${tenant}/`)
-      for (const [kind, token] of [["Imds", yield* imdsToken(emulator)], ["WorkloadIdentity", yield* stsToken(emulator)]]) {
+      const tokens = [["Imds", yield* imdsToken(emulator)], ["WorkloadIdentity", yield* stsToken(emulator)]] as const
+      for (const [kind, token] of tokens) {
         const { claims, header } = decodeJwt(token)
         assert.deepStrictEqual(header, { typ: "JWT", alg: "RS256", kid: key.kid }, kind)
         assert.isTrue(verifies(token, emulator.openId.jwks), kind)
-        const identity = ManagedIdentityEmulator.systemAssignedIdentities[kind as ManagedIdentityEmulator.SourceKind]
+        const identity = ManagedIdentityEmulator.systemAssignedIdentities[kind]
         assert.deepStrictEqual({ ...claims, iat: 0, nbf: 0, exp: 0, uti: "" }, {
           aud: vault,
           iss: emulator.openId.issuer,
@@ -194,7 +195,13 @@ describe("signed tokens", () => {
         const key = yield* EmulatorSigning.make
         const jwks = { keys: [key.publicJwk] }
         const identity = { clientId, objectId, resourceId }
-        const token = EmulatorIdentity.mintToken(key, { kind: "AppService", identity, resource, issuedAt, lifetime: 60 })
+        const token = EmulatorIdentity.mintToken(key, {
+          kind: "AppService",
+          identity,
+          resource,
+          issuedAt,
+          lifetime: 60
+        })
         assert.isTrue(verifies(token, jwks))
         const { claims } = decodeJwt(token)
         assert.deepStrictEqual([claims.aud, claims.appid, claims.oid, claims.xms_mirid, claims.iat, claims.exp], [

@@ -107,7 +107,7 @@ export const issuer = `https://sts.windows.net/${tenantId}/`
  * @internal
  */
 export const openId = (authorityHost: string, key: EmulatorSigning.SigningKey): EmulatorSigning.OpenId => ({
-  issuer: issuer,
+  issuer,
   configurationUrl: `${authorityHost}/${tenantId}/.well-known/openid-configuration`,
   jwksUri: `${authorityHost}/${tenantId}/discovery/keys`,
   jwks: { keys: [key.publicJwk] }

@@ -39,7 +39,6 @@ export interface OpenId {
   readonly jwks: { readonly keys: ReadonlyArray<PublicJwk> }
 }
 
-
 /** @internal */
 export interface SigningKey {
   readonly publicJwk: PublicJwk
