@@ -17,11 +17,17 @@ import { makeVerifier } from "../src/Downstream.js"
 
 const vault = "https://vault.azure.net"
 
-/** The emulator, and a `fetch` trusting its STS's CA, both for the test's scope. */
+/**
+ * The emulator, a `fetch` trusting its STS's CA, both for the test's scope, and the check of a service that is
+ * `audience` and trusts the emulator's issuer.
+ */
 const startEmulator = Effect.gen(function*() {
   const emulator = yield* ManagedIdentityEmulator.start()
   const trusting = yield* Layer.build(ManagedIdentityEmulator.layerTrustingFetch(emulator))
-  return { emulator, fetch: Context.get(trusting, FetchHttpClient.Fetch) }
+  const fetch = Context.get(trusting, FetchHttpClient.Fetch)
+  const serviceFor = (audience: string) =>
+    makeVerifier({ configurationUrl: emulator.openId.configurationUrl, audience, fetch })
+  return { emulator, fetch, serviceFor }
 })
 
 /** A token for `resource` through the Node client, on a host of `kind` that reaches `emulator`. */
@@ -67,12 +73,8 @@ const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("ba
 describe("verify-downstream: jose checks emulator tokens against the emulator's JWKS", () => {
   it.scopedLive("every source's token verifies: signature, issuer, audience; kid is the key's RFC 7638 thumbprint", () =>
     Effect.gen(function*() {
-      const { emulator, fetch } = yield* startEmulator
-      const service = yield* makeVerifier({
-        configurationUrl: emulator.openId.configurationUrl,
-        audience: vault,
-        fetch
-      })
+      const { emulator, serviceFor } = yield* startEmulator
+      const service = yield* serviceFor(vault)
       assert.strictEqual(service.issuer, emulator.openId.issuer)
       const [key] = emulator.openId.jwks.keys
       assert.strictEqual(key.kid, yield* Effect.promise(() => calculateJwkThumbprint(key)))
@@ -89,12 +91,8 @@ describe("verify-downstream: jose checks emulator tokens against the emulator's 
 
   it.scopedLive("a changed claim, another audience and an expired token are rejected", () =>
     Effect.gen(function*() {
-      const { emulator, fetch } = yield* startEmulator
-      const service = yield* makeVerifier({
-        configurationUrl: emulator.openId.configurationUrl,
-        audience: vault,
-        fetch
-      })
+      const { emulator, serviceFor } = yield* startEmulator
+      const service = yield* serviceFor(vault)
       const token = yield* tokenFrom(emulator, "Imds")
       const [header, payload, signature] = token.split(".")
       const claims = yield* service.verify(token)
@@ -104,11 +102,7 @@ describe("verify-downstream: jose checks emulator tokens against the emulator's 
       const unsigned = yield* Effect.flip(service.verify(`${part({ alg: "none", typ: "JWT" })}.${payload}.`))
       assert.strictEqual(unsigned.code, "ERR_JOSE_ALG_NOT_ALLOWED")
 
-      const storage = yield* makeVerifier({
-        configurationUrl: emulator.openId.configurationUrl,
-        audience: "https://storage.azure.com",
-        fetch
-      })
+      const storage = yield* serviceFor("https://storage.azure.com")
       const misdirected = yield* Effect.flip(storage.verify(token))
       assert.strictEqual(misdirected.code, "ERR_JWT_CLAIM_VALIDATION_FAILED")
       assert.include(misdirected.message, "aud")
