@@ -118,7 +118,7 @@ describe("managed-identity CLI", () => {
         const emulator = yield* ManagedIdentityEmulator.start()
         const outcome = yield* cli(["token", "--resource", vault], emulator.env("CloudShell"))
         assert.strictEqual(outcome.code, 0, outcome.stderr)
-        assert.match(outcome.stdout, /^[\w-]+\.[\w-]+\.\n$/)
+        assert.match(outcome.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/)
         assert.strictEqual(claimsOf(outcome.stdout.trim()).aud, vault)
       }))
 
