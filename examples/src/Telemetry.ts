@@ -143,16 +143,18 @@ export const renderMetrics = (metrics: ReadonlyArray<MetricNode>): ReadonlyArray
 /**
  * The observability example's run: the emulator's IMDS answers `500` once, the client (with the real IMDS retry
  * policy) tries again after its back-off, and a second call is served from the cache. Returns both tokens, what was
- * exported, and how many requests reached the emulator's IMDS.
+ * exported (the metrics also as they were before the first call: Effect's metrics are the process's), and how many
+ * requests reached the emulator's IMDS.
  */
 export const observedRun = Effect.gen(function*() {
   const emulator = yield* ManagedIdentityEmulator.start({ faults: { Imds: [{ status: 500 }] } })
   const result = yield* Effect.gen(function*() {
+    const telemetry = yield* Telemetry
+    const metricsBefore = yield* telemetry.metrics
     const client = yield* ManagedIdentityClient.ManagedIdentityClient
     const first = yield* client.getToken("https://vault.azure.net")
     const second = yield* client.getToken("https://vault.azure.net")
-    const telemetry = yield* Telemetry
-    return { first, second, spans: yield* telemetry.spans, metrics: yield* telemetry.metrics }
+    return { first, second, spans: yield* telemetry.spans, metrics: yield* telemetry.metrics, metricsBefore }
   }).pipe(
     Effect.provide(Layer.merge(NodeManagedIdentity.layer, Telemetry.layer)),
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env("Imds")))))

@@ -3,13 +3,14 @@
  * Service, Azure ML, Cloud Shell and Azure Arc on one HTTP server, Service Fabric on HTTPS with a self-signed
  * certificate, AKS workload identity (an Entra STS over HTTPS with its own CA, a federated token file it rotates, a
  * token proxy with another CA, reached by its TLS server name), and the exchange of its managed identity tokens for
- * applications' (`Options.appRegistrations`). Its tokens name identity, resource and source; it records every request.
+ * applications' (`Options.appRegistrations`). It issues RS256 JWTs as Entra does, signed with a key of its own whose
+ * JWKS the STS serves (`openId`); it records every request and plays fault scripts per source.
  *
  * Paths on `baseUrl`: IMDS `/metadata/identity/oauth2/token`, App Service `/msi/token`, Azure ML `/ml/token`, Cloud
  * Shell `/oauth2/token`, Azure Arc `/arc/metadata/identity/oauth2/token`, and the control endpoint `/_emulator/faults`
  * (`PUT`), `/_emulator/requests` (`GET`, `DELETE`) and `/_emulator/workload-identity/rotate` (`POST`). Service Fabric
- * is `serviceFabricUrl`; the STS is `workloadIdentity.authorityHost` (`/{tenant}/oauth2/v2.0/token`,
- * `/{tenant}/v2.0/.well-known/openid-configuration`), and the token proxy serves the same below its `tokenProxy`.
+ * is `serviceFabricUrl`; the STS is `workloadIdentity.authorityHost` (`/{tenant}/oauth2/v2.0/token`, the discovery
+ * documents and keys of `openId`), and the token proxy serves the same below its `tokenProxy`.
  *
  * Time comes from the `Clock` of the fiber that starts the emulator, so under `TestClock` tokens are issued at test
  * time and `delay` / `trickle` faults wait for the clock to be adjusted.
@@ -33,9 +34,9 @@ import * as EmulatorIdentity from "./internal/identity.js"
 import * as Model from "./internal/model.js"
 import * as EmulatorRecorder from "./internal/recorder.js"
 import * as EmulatorServer from "./internal/server.js"
+import * as EmulatorSigning from "./internal/signing.js"
 import * as EmulatorTrust from "./internal/trust.js"
 import * as EmulatorWorkload from "./internal/workload.js"
-import * as EmulatorWorkloadCertificates from "./internal/workloadCertificates.js"
 
 /**
  * The managed identity sources the emulator serves (the core's `TokenSource.SourceKind`).
@@ -173,6 +174,15 @@ export type Secrets = Model.Secrets
 export type WorkloadIdentity = Model.WorkloadIdentity
 
 /**
+ * How a service checks the emulator's access tokens as it checks Entra's: their issuer, the OpenID configuration and
+ * JWKS URLs on the STS, and the JWKS itself.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OpenId = EmulatorSigning.OpenId
+
+/**
  * A running emulator: its addresses, secrets and variables, the requests it received, and its fault scripts.
  *
  * @since 0.1.0
@@ -210,10 +220,12 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
     const arcKeys = yield* EmulatorArcKeys.make(options.arcKeyDirectory)
     const workload = yield* EmulatorWorkload.make
     const secrets = yield* EmulatorEndpoint.makeSecrets
+    const signingKey = yield* EmulatorSigning.make
     const faults = yield* EmulatorFaults.makeQueues(options.faults ?? {})
     const recorder = yield* EmulatorRecorder.make
     const environment: EmulatorEndpoint.Environment = {
       secrets,
+      signingKey,
       lifetime: Math.floor(Duration.toSeconds(options.tokenLifetime ?? Duration.seconds(86400))),
       knownIdentities: Option.fromNullable(options.knownIdentities),
       arcChallenge: arcKeys.challenge,
@@ -237,20 +249,8 @@ export const start = (options: Options = {}): Effect.Effect<Emulator, EmulatorEr
       thumbprint,
       arcKeyDirectory: arcKeys.directory,
       secrets,
-      workloadIdentity: {
-        authorityHost: addresses.authorityHost,
-        tenantId: EmulatorIdentity.tenantId,
-        clientId: EmulatorIdentity.systemAssigned.WorkloadIdentity.clientId,
-        tokenFile: workload.tokenFile,
-        caCertificate: EmulatorWorkloadCertificates.stsCaCertificate,
-        caFile: workload.caFile,
-        tokenProxy: addresses.tokenProxy,
-        sniName: EmulatorWorkloadCertificates.proxyServerName,
-        proxyCaCertificate: EmulatorWorkloadCertificates.proxyCaCertificate,
-        proxyCaFile: workload.proxyCaFile,
-        federatedToken: workload.current,
-        rotate: workload.rotate
-      },
+      workloadIdentity: EmulatorWorkload.describe(workload, addresses),
+      openId: EmulatorIdentity.openId(addresses.authorityHost, signingKey),
       env: (kind, envOptions) => EmulatorServer.variables(kind, addresses, facts, envOptions),
       requests: recorder.requests,
       requestCount: recorder.count,

@@ -108,7 +108,7 @@ const knownIdentities = [{
 
 describe("ManagedIdentityEmulator", () => {
   describe("IMDS", () => {
-    it.scopedLive("issues an unsigned JWT for the system-assigned identity", () =>
+    it.scopedLive("issues a signed JWT for the system-assigned identity", () =>
       Effect.gen(function*() {
         const emulator = yield* ManagedIdentityEmulator.start()
         const first = yield* imds(emulator)
@@ -132,8 +132,8 @@ describe("ManagedIdentityEmulator", () => {
         const system = ManagedIdentityEmulator.systemAssignedIdentities.Imds
         assert.strictEqual(first.body.client_id, system.clientId)
         const token = decodeJwt(first.body.access_token)
-        assert.deepStrictEqual(token.header, { alg: "none", typ: "JWT" })
-        assert.strictEqual(token.signature, "")
+        assert.deepStrictEqual(token.header, { typ: "JWT", alg: "RS256", kid: emulator.openId.jwks.keys[0].kid })
+        assert.match(token.signature, /^[\w-]{342}$/)
         assert.strictEqual(token.claims.aud, vault)
         assert.strictEqual(token.claims.appid, system.clientId)
         assert.strictEqual(token.claims.oid, system.objectId)

@@ -1,10 +1,12 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { type ManagedIdentitySource, TokenSource } from "@managed-identity/core"
 import { ManagedIdentityEmulator } from "@managed-identity/emulator"
-import { claimsOf } from "@managed-identity/test-utils/Jwt"
+import { claimsOf, decodeJwt } from "@managed-identity/test-utils/Jwt"
 import { Effect, Option, Redacted } from "effect"
 import * as ChildProcess from "node:child_process"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
+import * as Https from "node:https"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { promisify } from "node:util"
@@ -46,6 +48,17 @@ const spawnUntil = (args: ReadonlyArray<string>, env: Record<string, string>, re
       child.kill("SIGTERM")
     })
     return { stdout, stop }
+  })
+
+/** `GET url` over HTTPS trusting only `ca`: the JSON body. */
+const getJson = (url: string, ca: string) =>
+  Effect.async<any>((resume) => {
+    Https.get(url, { ca }, (response) => {
+      let text = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk) => (text += chunk))
+      response.on("end", () => resume(Effect.succeed(JSON.parse(text))))
+    }).on("error", (error) => resume(Effect.die(error)))
   })
 
 const exportsOf = (text: string): Record<string, string> =>
@@ -105,7 +118,7 @@ describe("managed-identity CLI", () => {
         const emulator = yield* ManagedIdentityEmulator.start()
         const outcome = yield* cli(["token", "--resource", vault], emulator.env("CloudShell"))
         assert.strictEqual(outcome.code, 0, outcome.stderr)
-        assert.match(outcome.stdout, /^[\w-]+\.[\w-]+\.\n$/)
+        assert.match(outcome.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/)
         assert.strictEqual(claimsOf(outcome.stdout.trim()).aud, vault)
       }))
 
@@ -375,8 +388,11 @@ describe("managed-identity CLI", () => {
           "serviceFabricUrl",
           "thumbprint",
           "arcKeyDirectory",
+          "openId",
           "env"
         ])
+        assert.deepStrictEqual(Object.keys(printed.openId), ["issuer", "configurationUrl", "jwksUri", "caFile"])
+        assert.match(printed.openId.jwksUri, /^https:\/\/127\.0\.0\.1:\d+\/[\w-]+\/discovery\/keys$/)
         assert.deepStrictEqual(printed.env, {
           ServiceFabric: {
             IDENTITY_ENDPOINT: printed.serviceFabricUrl,
@@ -470,7 +486,7 @@ describe("managed-identity CLI", () => {
 
   describe("workload identity", () => {
     it.scopedLive(
-      "emulator --source workload-identity prints the exports, NODE_EXTRA_CA_CERTS included, which make token trust the STS",
+      "emulator --source workload-identity prints the exports, NODE_EXTRA_CA_CERTS included, which make token trust the STS, and the JWKS URL its token verifies against",
       () =>
         Effect.gen(function*() {
           const running = yield* spawnUntil(
@@ -490,9 +506,25 @@ describe("managed-identity CLI", () => {
           assert.include(Fs.readFileSync(env.NODE_EXTRA_CA_CERTS, "utf8"), "-----BEGIN CERTIFICATE-----")
           const outcome = yield* cli(["token", "--resource", vault, "--json"], env)
           assert.strictEqual(outcome.code, 0, outcome.stderr)
-          const claims = claimsOf(JSON.parse(outcome.stdout).accessToken)
+          const accessToken: string = JSON.parse(outcome.stdout).accessToken
+          const claims = claimsOf(accessToken)
           assert.strictEqual(claims.appid, env.AZURE_CLIENT_ID)
           assert.strictEqual(claims.xms_src, "WorkloadIdentity")
+          assert.include(running.stdout, `\n# tokens: RS256 JWTs issued by ${claims.iss}\n`)
+          const [, jwksUri, caFile] = /^# their keys \(JWKS\): (\S+) \(its CA: (\S+)\)$/m.exec(running.stdout) ?? []
+          assert.strictEqual(caFile, env.NODE_EXTRA_CA_CERTS)
+          const jwks = yield* getJson(jwksUri, Fs.readFileSync(caFile, "utf8"))
+          const [header, payload, signature] = accessToken.split(".")
+          const key = jwks.keys.find((jwk: { kid: string }) => jwk.kid === decodeJwt(accessToken).header.kid)
+          assert.isTrue(
+            Crypto.verify(
+              "sha256",
+              Buffer.from(`${header}.${payload}`),
+              Crypto.createPublicKey({ key, format: "jwk" }),
+              Buffer.from(signature, "base64url")
+            ),
+            "the token verifies with the key the printed JWKS URL serves"
+          )
           const source = yield* cli(["source"], env)
           assert.match(source.stdout, /^WorkloadIdentity\n {2}AKS workload identity: /)
           assert.strictEqual(yield* running.stop, 0)

@@ -1,4 +1,4 @@
-/** Reading the unsigned JWT-shaped tokens the emulator issues. */
+/** Reading the JWTs the emulator issues (signed or not) without verifying them, as the library reads claims. */
 import * as Redacted from "effect/Redacted"
 
 const decodePart = (part: string): any => JSON.parse(Buffer.from(part, "base64url").toString("utf8"))

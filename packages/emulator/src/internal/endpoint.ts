@@ -10,6 +10,7 @@ import type { Federated } from "./federated.js"
 import * as EmulatorIdentity from "./identity.js"
 import type { Identity, Secrets, SourceKind, TokenFault } from "./model.js"
 import type { Grant, Reply } from "./replies.js"
+import type { SigningKey } from "./signing.js"
 import type { AssertionStatus } from "./workload.js"
 
 /** @internal */
@@ -24,6 +25,8 @@ export interface Incoming {
 /** @internal */
 export interface Environment {
   readonly secrets: Secrets
+  /** The key every access token is signed with, published by the STS. */
+  readonly signingKey: SigningKey
   readonly lifetime: number
   readonly knownIdentities: Option.Option<ReadonlyArray<Identity>>
   /** Writes a fresh Arc key file and answers the realm naming it. */

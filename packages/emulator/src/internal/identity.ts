@@ -1,6 +1,7 @@
 import * as Option from "effect/Option"
 import { createHash, randomBytes } from "node:crypto"
 import type { AppRegistration, Identity, SourceKind } from "./model.js"
+import * as EmulatorSigning from "./signing.js"
 
 /** @internal */
 export type Selector =
@@ -116,51 +117,69 @@ export const resolve = (
   }
 }
 
-const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url")
-
 /**
- * An unsigned JWT (`alg: none`, empty signature) whose claims name the identity (`xms_mirid` only for a managed
- * identity), the resource and the source;
- * `uti` is random, so no two tokens are equal.
+ * The issuer of every access token the emulator mints (Entra's v1 issuer for its tenant).
  *
  * @internal
  */
-export const mintToken = (options: {
+export const issuer = `https://sts.windows.net/${tenantId}/`
+
+/**
+ * Where a service finds the issuer and keys of the emulator's tokens, on the STS at `authorityHost`.
+ *
+ * @internal
+ */
+export const openId = (authorityHost: string, key: EmulatorSigning.SigningKey): EmulatorSigning.OpenId => ({
+  issuer,
+  configurationUrl: `${authorityHost}/${tenantId}/.well-known/openid-configuration`,
+  jwksUri: `${authorityHost}/${tenantId}/discovery/keys`,
+  jwks: { keys: [key.publicJwk] }
+})
+
+/**
+ * The one function that mints the emulator's access tokens: an RS256 JWT signed with the emulator's key (`kid` in the
+ * header), with the claims Entra puts in a managed identity's v1 token, naming the identity, the resource and the
+ * source (`xms_src`, the emulator's own); `uti` is random, so no two tokens are equal.
+ *
+ * @internal
+ */
+export const mintToken = (key: EmulatorSigning.SigningKey, options: {
   readonly kind: SourceKind
   readonly identity: Identity
   readonly resource: string
   readonly issuedAt: number
   readonly lifetime: number
 }): string =>
-  `${base64url({ alg: "none", typ: "JWT" })}.${
-    base64url({
-      aud: options.resource,
-      iss: `https://sts.windows.net/${tenantId}/`,
-      iat: options.issuedAt,
-      nbf: options.issuedAt,
-      exp: options.issuedAt + options.lifetime,
-      appid: options.identity.clientId,
-      oid: options.identity.objectId,
-      sub: options.identity.objectId,
-      tid: tenantId,
-      idtyp: "app",
-      ...(options.identity.resourceId === "" ? {} : { xms_mirid: options.identity.resourceId }),
-      xms_src: options.kind,
-      uti: randomBytes(16).toString("base64url"),
-      ver: "1.0"
-    })
-  }.`
+  EmulatorSigning.signJwt(key, {
+    aud: options.resource,
+    iss: issuer,
+    iat: options.issuedAt,
+    nbf: options.issuedAt,
+    exp: options.issuedAt + options.lifetime,
+    appid: options.identity.clientId,
+    appidacr: "2",
+    idp: issuer,
+    idtyp: "app",
+    oid: options.identity.objectId,
+    sub: options.identity.objectId,
+    tid: tenantId,
+    uti: randomBytes(16).toString("base64url"),
+    ver: "1.0",
+    ...(options.identity.resourceId === "" ? {} : { xms_mirid: options.identity.resourceId }),
+    xms_src: options.kind
+  })
 
 /**
- * A projected service-account token as kubelet writes it for workload identity: an unsigned JWT (`alg: none`) for the
+ * A projected service-account token as kubelet writes it for workload identity: an unsigned JWT (`alg: none`: the
+ * STS checks it against the token file, so it needs no signature, and the emulator publishes no cluster keys) for the
  * audience `api://AzureADTokenExchange`, issued by the cluster's OIDC issuer, valid for an hour; `jti` is random, so
  * each rotation writes a different token.
  *
  * @internal
  */
 export const mintFederatedToken = (issuedAt: number): string =>
-  `${base64url({ alg: "none", typ: "JWT" })}.${
-    base64url({
+  `${EmulatorSigning.base64url({ alg: "none", typ: "JWT" })}.${
+    EmulatorSigning.base64url({
       aud: ["api://AzureADTokenExchange"],
       iss: `https://oidc.emulator.invalid/${tenantId}/`,
       sub: "system:serviceaccount:default:workload-identity-sa",

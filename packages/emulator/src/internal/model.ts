@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type { OpenId } from "./signing.js"
 
 /** @internal */
 export const SourceKind = TokenSource.SourceKind
@@ -264,6 +265,8 @@ export interface Emulator {
   readonly secrets: Secrets
   /** The STS, the token proxy and the federated token file of workload identity. */
   readonly workloadIdentity: WorkloadIdentity
+  /** The issuer of every access token, and where the STS publishes the keys that sign them. */
+  readonly openId: OpenId
   /**
    * Exactly the variables a process needs to detect `kind` and reach this emulator. For workload identity they include
    * `NODE_EXTRA_CA_CERTS` (the STS's CA file) and, with `identityBindings`, the `AZURE_KUBERNETES_*` variables of the

@@ -228,11 +228,6 @@ const accept: { readonly [K in SourceKind]: (request: Incoming, env: Environment
  */
 export const respond = (kind: SourceKind, request: Incoming, env: Environment): Effect.Effect<Reply> =>
   accept[kind](request, env).pipe(
-    Effect.flatMap((granted) =>
-      Effect.flatMap(
-        env.nextTokenFault(kind),
-        (fault) => issue(kind, granted, env.lifetime, fault, env.federated.remember)
-      )
-    ),
+    Effect.flatMap((granted) => Effect.flatMap(env.nextTokenFault(kind), (fault) => issue(kind, granted, env, fault))),
     Effect.merge
   )

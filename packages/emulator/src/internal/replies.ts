@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto"
 import type { Federated } from "./federated.js"
 import * as EmulatorIdentity from "./identity.js"
 import type { Identity, SourceKind, TokenFault } from "./model.js"
+import type { SigningKey } from "./signing.js"
 
 /** @internal */
 export interface Reply {
@@ -216,18 +217,22 @@ const successBody: { readonly [K in SourceKind]: (token: Issued) => unknown } = 
 }
 
 /**
- * A token for `granted`, minted now (by the `Clock`), in the success body of the endpoint of `kind`. A token fault
- * makes it name the emulator's other identity (which the body then echoes where the endpoint echoes one), or shifts
- * its `iat`, `nbf` and `exp` claims by its skew. `remember` is told of the token (for the STS to recognise it).
+ * A token for `granted`, minted now (by the `Clock`) and signed with `signingKey`, in the success body of the endpoint
+ * of `kind`. A token fault makes it name the emulator's other identity (which the body then echoes where the endpoint
+ * echoes one), or shifts its `iat`, `nbf` and `exp` claims by its skew. `federated.remember` is told of the token (for
+ * the STS to recognise it as an assertion).
  *
  * @internal
  */
 export const issue = (
   kind: SourceKind,
   granted: Grant,
-  lifetime: number,
-  fault: Option.Option<TokenFault>,
-  remember: Federated["remember"]
+  { federated, lifetime, signingKey }: {
+    readonly lifetime: number
+    readonly signingKey: SigningKey
+    readonly federated: Pick<Federated, "remember">
+  },
+  fault: Option.Option<TokenFault> = Option.none()
 ): Effect.Effect<Reply> =>
   Effect.flatMap(Clock.currentTimeMillis, (millis) => {
     const issuedAt = Math.floor(millis / 1000)
@@ -236,9 +241,15 @@ export const issue = (
       : granted.identity
     const skew = Option.match(fault, { onNone: () => 0, onSome: (step) => "skew" in step ? step.skew : 0 })
     const { resource } = granted
-    const accessToken = EmulatorIdentity.mintToken({ kind, identity, resource, issuedAt: issuedAt + skew, lifetime })
+    const accessToken = EmulatorIdentity.mintToken(signingKey, {
+      kind,
+      identity,
+      resource,
+      issuedAt: issuedAt + skew,
+      lifetime
+    })
     return Effect.as(
-      remember(accessToken, { kind, audience: resource, expiresOn: issuedAt + skew + lifetime }),
+      federated.remember(accessToken, { kind, audience: resource, expiresOn: issuedAt + skew + lifetime }),
       reply(
         200,
         successBody[kind]({ ...granted, identity, accessToken, issuedAt, expiresOn: issuedAt + lifetime, lifetime })

@@ -190,11 +190,16 @@ const putFaults = (faults: EmulatorFaults.Queues) =>
   })
 
 /**
- * The STS: its discovery documents (which the Azure SDKs fetch before every token request), the token endpoint, and a
- * recorded `404` for anything else, so a test sees every request a client made.
+ * The STS: its discovery documents (which the Azure SDKs fetch before every token request), the keys that sign the
+ * emulator's tokens, the token endpoint, and a recorded `404` for anything else, so a test sees every request a
+ * client made.
  */
-const stsRouter = (handlers: Handlers, authority: () => string) =>
-  HttpRouter.empty.pipe(
+const stsRouter = (handlers: Handlers, authority: () => string) => {
+  const keys = serveSts(
+    handlers.recorder,
+    (incoming) => EmulatorStsDiscovery.keys(incoming, handlers.environment.signingKey)
+  )
+  return HttpRouter.empty.pipe(
     HttpRouter.get(
       "/:tenant/v2.0/.well-known/openid-configuration",
       serveSts(handlers.recorder, (incoming) => EmulatorStsDiscovery.openIdConfiguration(incoming, "v2.0", authority()))
@@ -203,12 +208,15 @@ const stsRouter = (handlers: Handlers, authority: () => string) =>
       "/:tenant/.well-known/openid-configuration",
       serveSts(handlers.recorder, (incoming) => EmulatorStsDiscovery.openIdConfiguration(incoming, "v1", authority()))
     ),
+    HttpRouter.get("/:tenant/discovery/keys", keys),
+    HttpRouter.get("/:tenant/discovery/v2.0/keys", keys),
     HttpRouter.all(
       "/:tenant/oauth2/v2.0/token",
       serveSource((incoming) => EmulatorFederated.stsKind(incoming, handlers.environment.federated), handlers)
     ),
     HttpRouter.all("*", serveSts(handlers.recorder, EmulatorStsDiscovery.notFound))
   )
+}
 
 const httpRouter = (handlers: Handlers) =>
   HttpRouter.empty.pipe(

@@ -7,7 +7,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Path from "node:path"
 import * as EmulatorIdentity from "./identity.js"
-import { type EmulatorError, failWith } from "./model.js"
+import { type EmulatorError, failWith, type WorkloadIdentity } from "./model.js"
 import * as Certificates from "./workloadCertificates.js"
 
 /** What the STS makes of a `client_assertion`. */
@@ -70,3 +70,27 @@ export const make: Effect.Effect<WorkloadFiles, EmulatorError, FileSystem.FileSy
     }
   }
 )
+
+/**
+ * Workload identity as a running emulator describes it: its STS and token proxy at `addresses`, their CAs, the pod's
+ * identity and files.
+ *
+ * @internal
+ */
+export const describe = (
+  files: WorkloadFiles,
+  addresses: { readonly authorityHost: string; readonly tokenProxy: string }
+): WorkloadIdentity => ({
+  authorityHost: addresses.authorityHost,
+  tenantId: EmulatorIdentity.tenantId,
+  clientId: EmulatorIdentity.systemAssigned.WorkloadIdentity.clientId,
+  tokenFile: files.tokenFile,
+  caCertificate: Certificates.stsCaCertificate,
+  caFile: files.caFile,
+  tokenProxy: addresses.tokenProxy,
+  sniName: Certificates.proxyServerName,
+  proxyCaCertificate: Certificates.proxyCaCertificate,
+  proxyCaFile: files.proxyCaFile,
+  federatedToken: files.current,
+  rotate: files.rotate
+})

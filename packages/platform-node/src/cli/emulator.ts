@@ -163,12 +163,20 @@ export const emulator = Command.make(
             serviceFabricUrl: running.serviceFabricUrl,
             thumbprint: running.thumbprint,
             arcKeyDirectory: running.arcKeyDirectory,
+            openId: {
+              issuer: running.openId.issuer,
+              configurationUrl: running.openId.configurationUrl,
+              jwksUri: running.openId.jwksUri,
+              caFile: running.workloadIdentity.caFile
+            },
             env: Object.fromEntries(
               kinds.map((kind) => [kind, running.env(kind, { identityBindings: flags.identityBindings })])
             )
           })
           : [
             `# managed-identity emulator on ${running.baseUrl}, Service Fabric on ${running.serviceFabricUrl}\n` +
+            `# tokens: RS256 JWTs issued by ${running.openId.issuer}\n` +
+            `# their keys (JWKS): ${running.openId.jwksUri} (its CA: ${running.workloadIdentity.caFile})\n` +
             "# the secrets below are the emulator's own, random per start; Ctrl-C stops it",
             ...kinds.map((kind) => exportBlock(running, kind, flags.identityBindings))
           ].join("\n\n")
@@ -181,6 +189,8 @@ export const emulator = Command.make(
       "(with --json: the same variables by source). The secrets printed (IDENTITY_HEADER, MSI_SECRET) are the " +
       "emulator's own test secrets, random per start, and the Service Fabric thumbprint is that of its " +
       "self-signed certificate. Workload identity's STS is HTTPS with the emulator's own CA: its variables " +
-      "include NODE_EXTRA_CA_CERTS, and the federated token file is the emulator's own test token."
+      "include NODE_EXTRA_CA_CERTS, and the federated token file is the emulator's own test token. Tokens are " +
+      "RS256 JWTs signed with the emulator's key: the first lines name their issuer and the JWKS URL (with " +
+      "--json: openId), for a service that checks them as it checks Entra's."
   )
 )
