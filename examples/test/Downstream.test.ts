@@ -30,12 +30,18 @@ const startEmulator = Effect.gen(function*() {
   return { emulator, fetch, serviceFor }
 })
 
-/** A token for `resource` through the Node client, on a host of `kind` that reaches `emulator`. */
+/**
+ * A token for `resource` through the Node client, on a host of `kind` that reaches `emulator` (for
+ * `FederatedCredential`, the emulator's application's token, the managed identity its federated credential).
+ */
 const tokenFrom = (emulator: ManagedIdentityEmulator.Emulator, kind: ManagedIdentityEmulator.SourceKind) =>
   Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (client) => client.getToken(vault)).pipe(
     Effect.map((token) => Redacted.value(token.token)),
     Effect.provide(
-      NodeManagedIdentity.layerWithOptions({ source: { azureArcKeyDirectory: emulator.arcKeyDirectory } }).pipe(
+      NodeManagedIdentity.layerWithOptions({
+        source: { azureArcKeyDirectory: emulator.arcKeyDirectory },
+        federatedCredential: kind === "FederatedCredential" ? "config" : undefined
+      }).pipe(
         Layer.provide(ManagedIdentity.layer(ManagedIdentity.systemAssigned))
       )
     ),

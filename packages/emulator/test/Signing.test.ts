@@ -208,7 +208,7 @@ describe("signed tokens", () => {
           resource,
           clientId,
           objectId,
-          resourceId,
+          resourceId === "" ? undefined : resourceId,
           issuedAt,
           issuedAt + 60
         ])
