@@ -3,8 +3,9 @@
  * client, any bytes in a persisted cache entry, any string as MSAL identity JSON. Each property says: the outcome is a
  * value or a typed error (never a defect), it comes in time, and nothing received or secret is echoed.
  *
- * Case counts are chosen to run in a few seconds each on a 2-core machine; fast-check prints the seed of a failure
- * to replay it.
+ * Generated with Effect 4's own `Arbitrary` (Effect 4 has no `FastCheck`), through the fast-check-like helpers in
+ * `utils/arbitrary.ts`. Case counts are chosen to run in a few seconds each on a 2-core machine; a failure prints its
+ * shrunk input and a `Replay` token to pass back as `{ arbitrary: { replay } }`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Cause, type Config, Effect, Exit, type Fiber, Layer, Option, Redacted } from "effect"
@@ -97,12 +98,13 @@ const hostileLifetime: Arbitrary.Arbitrary<unknown> = Arb.oneof(
   Arb.date.pipe(Arbitrary.map((date) => date.toISOString())),
   Arb.date.pipe(Arbitrary.map((date) => date.toUTCString())),
   Arb.date.pipe(Arbitrary.map((date) => date.getTime())),
-  Arbitrary.all([...Array.from({ length: 6 }, () => Arb.integer({ min: 0, max: 99 })), Arb.integer({ min: 0, max: 9999 })])
-    .pipe(Arbitrary.map(([month, day, hours, minutes, seconds, offset, year]) =>
+  Arbitrary.all(Array.from({ length: 7 }, (_, index) => Arb.integer({ min: 0, max: index < 6 ? 99 : 9999 }))).pipe(
+    Arbitrary.map(([month, day, hours, minutes, seconds, offset, year]) =>
       [month, day].map((n) => String(n).padStart(2, "0")).join("/") + `/${String(year).padStart(4, "0")} ` +
       [hours, minutes, seconds].map((n) => String(n).padStart(2, "0")).join(":") +
       ` +${String(offset).padStart(2, "0")}:00`
-    )),
+    )
+  ),
   Arb.constantFrom("Jan 1 3000", "NaN", "Infinity", "2026-02-30T00:00:00Z", "99/99/2030 99:99:99 +00:00"),
   Arb.constant(null),
   Arb.boolean,
@@ -299,14 +301,16 @@ const renderings = (exit: Exit.Exit<unknown, unknown>): string =>
     : Telemetry.serialise([String(Cause.squash(exit.cause)), Cause.pretty(exit.cause), Cause.squash(exit.cause)])
 
 /** One pipeline case: a source, its secret, the token the answers carry, and the answers in order. */
-const pipelineCase = Arbitrary.all([word("tok"), word("sec")]).pipe(Arbitrary.flatMap(([token, secret]) =>
-  Arbitrary.all({
-    kind: Arb.constantFrom(...Object.keys(sources(""))),
-    token: Arb.constant(token),
-    secret: Arb.constant(secret),
-    replies: Arbitrary.array(answer(token), { minLength: 1, maxLength: 6 })
-  })
-))
+const pipelineCase = Arbitrary.all([word("tok"), word("sec")]).pipe(
+  Arbitrary.flatMap(([token, secret]) =>
+    Arbitrary.all({
+      kind: Arb.constantFrom(...Object.keys(sources(""))),
+      token: Arb.constant(token),
+      secret: Arb.constant(secret),
+      replies: Arbitrary.array(answer(token), { minLength: 1, maxLength: 6 })
+    })
+  )
+)
 
 /** The script of `replies`: the last one repeats; an echo answers with what its request carried. */
 const scripted =
