@@ -47,6 +47,10 @@ const decoderRuns = 2000
 const word = (prefix: string) =>
   Arb.stringMatching(/^[A-Za-z0-9]{20}$/).pipe(Arbitrary.map((text) => `${prefix}${text}`))
 
+/** A `word` and a value generated around it (holding it or not). */
+const around = <A>(prefix: string, f: (text: string) => Arbitrary.Arbitrary<A>) =>
+  word(prefix).pipe(Arbitrary.flatMap((text) => Arbitrary.all({ word: Arb.constant(text), value: f(text) })))
+
 /** `[` … `]` or `{"a":` … `}` nested `depth` deep around `inner`, as text (a value that deep cannot be stringified). */
 const nested = (depth: number, inner: string, objects: boolean) =>
   objects ? `{"a":`.repeat(depth) + inner + "}".repeat(depth) : "[".repeat(depth) + inner + "]".repeat(depth)
@@ -482,12 +486,8 @@ describe("properties", () => {
 
   it.prop(
     "the persisted-cache decoder: any bytes in the store are a token or a miss with one warning that shows no content",
-    {
-      generated: word("stored").pipe(
-        Arbitrary.flatMap((token) => Arbitrary.all({ token: Arb.constant(token), text: persistedEntry(token) }))
-      )
-    },
-    ({ generated: { text, token } }) => {
+    { generated: around("stored", persistedEntry) },
+    ({ generated: { value: text, word: token } }) => {
       const warnings: Array<string> = []
       const logger = Logs.make(({ annotations, logLevel, message }) => {
         if (logLevel.label === "WARN") warnings.push(Telemetry.serialise([message, [...annotations]]))
@@ -522,12 +522,8 @@ describe("properties", () => {
 
   it.prop(
     "fromMsalJson: any string is an identity or an InvalidIdentity that never shows a received value",
-    {
-      generated: word("id").pipe(
-        Arbitrary.flatMap((value) => Arbitrary.all({ value: Arb.constant(value), json: msalJson(value) }))
-      )
-    },
-    ({ generated: { json, value } }) => {
+    { generated: around("id", msalJson) },
+    ({ generated: { value: json, word: value } }) => {
       const exit = Effect.runSyncExit(ManagedIdentity.fromMsalJson(json))
       if (Exit.isSuccess(exit)) return
       const [reason, ...others] = exit.cause.reasons
