@@ -479,7 +479,9 @@ describe("managed-identity CLI", () => {
           results("application token")[0],
           /appid=5a5a0008-0000-4000-8000-000000000008, 1 IMDS request, 1 STS exchange$/
         )
-        assert.deepStrictEqual(results("another resource (assertion cached)"), ["0 IMDS requests, 1 STS exchange"])
+        assert.deepStrictEqual(results("another resource"), [
+          "0 IMDS requests, 1 STS exchange (the assertion from the cache)"
+        ])
         for (const result of results("injected 500")) {
           assert.match(result, /^identity_provider after a jittered back-off/)
         }

@@ -194,7 +194,7 @@ const demoFederated = (
     const [first, firstMillis, firstRequests] = yield* counted(client.getToken("https://vault.azure.net"))
     row("application token", `${first.source}: ${describeToken(first.token)}, ${firstRequests}`, firstMillis)
     const [, otherMillis, otherRequests] = yield* counted(client.getToken("https://storage.azure.com"))
-    row("another resource (assertion cached)", otherRequests, otherMillis)
+    row("another resource", `${otherRequests} (the assertion from the cache)`, otherMillis)
     const [, burstMillis, burstRequests] = yield* counted(
       Effect.all(Array.from({ length: 1000 }, () => client.getToken("https://management.azure.com")), {
         concurrency: "unbounded"
