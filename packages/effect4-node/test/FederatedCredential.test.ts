@@ -5,8 +5,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Emulator from "@managed-identity/conformance/Emulator"
-import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { ManagedIdentity, ManagedIdentityClient, ManagedIdentityDiagnosis, TokenCache } from "@managed-identity/effect4"
+import { ManagedIdentityEmulator } from "@managed-identity/emulator"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as NodeManagedIdentity from "../src/NodeManagedIdentity.js"
@@ -80,7 +80,10 @@ describe("a managed identity as a federated credential (Effect 4), against the e
   it.live("an audience the application does not trust: AADSTS700212, not retried, the assertion in no error text", () =>
     Effect.gen(function*() {
       const handle = yield* emulator
-      const env = { ...handle.env("FederatedCredential"), MANAGED_IDENTITY_FEDERATED_AUDIENCE: "api://AzureADTokenExchangeUSGov" }
+      const env = {
+        ...handle.env("FederatedCredential"),
+        MANAGED_IDENTITY_FEDERATED_AUDIENCE: "api://AzureADTokenExchangeUSGov"
+      }
       const error = yield* Effect.flatMap(ManagedIdentityClient.ManagedIdentityClient, (c) => c.getToken(graph)).pipe(
         Effect.provide(NodeManagedIdentity.layerFederatedCredential.pipe(Layer.provide(onHost(handle, env)))),
         Effect.flip

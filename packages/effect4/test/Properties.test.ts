@@ -8,7 +8,19 @@
  * shrunk input and a `Replay` token to pass back as `{ arbitrary: { replay } }`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Cause, Clock, type Config, DateTime, Effect, Exit, type Fiber, Layer, Option, Redacted } from "effect"
+import {
+  Arbitrary,
+  Cause,
+  Clock,
+  type Config,
+  DateTime,
+  Effect,
+  Exit,
+  type Fiber,
+  Layer,
+  Option,
+  Redacted
+} from "effect"
 import * as KeyValueStore from "effect/persistence/KeyValueStore"
 import { TestClock } from "effect/testing"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
