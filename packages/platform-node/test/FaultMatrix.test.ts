@@ -371,7 +371,8 @@ const report = (run: Run) => {
     "emulator's application's token (hop 2), through `NodeManagedIdentity.layerWithOptions({ federatedCredential })` " +
     "with the schedule above on both hops. Cell: what the caller got · IMDS's requests · the STS's requests. A failed " +
     "hop 1 sends no exchange; a refused exchange is not retried; the assertion shows in no error, log line or span. " +
-    "(The Effect 3 line only: the Effect 4 line has no federated credential source yet.)",
+    "(The Effect 3 line's stack; the Effect 4 line's federated source meets the emulator in " +
+    "`packages/effect4-node/test/FederatedCredential.test.ts`.)",
     "",
     "| fault | outcome · hop 1 · hop 2 |",
     "| --- | --- |",
