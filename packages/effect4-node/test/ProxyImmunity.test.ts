@@ -97,7 +97,9 @@ describe("proxy immunity (Effect 4): the app's own HttpClient sends through a pr
       )
       assert.isTrue(Result.isFailure(result))
       assert.strictEqual(yield* requestCount(handle, "Imds"), 0)
-      assert.deepStrictEqual(proxy.seen(), [`CONNECT ${new URL(authorityHost).host}`])
+      assert.deepStrictEqual(proxy.seen(), [
+        `GET ${authorityHost}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(vault)}`
+      ])
     }).pipe(Effect.scoped))
 
   it.live("a host that is not loopback or link-local still goes through the app's client and its proxy", () =>
@@ -111,7 +113,9 @@ describe("proxy immunity (Effect 4): the app's own HttpClient sends through a pr
         Effect.result
       )
       assert.isTrue(Result.isFailure(result))
-      assert.deepStrictEqual(proxy.seen(), ["CONNECT imds.invalid:80"])
+      assert.deepStrictEqual(proxy.seen(), [
+        `GET http://imds.invalid/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(vault)}`
+      ])
     }).pipe(Effect.scoped))
 })
 
