@@ -9,14 +9,14 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Emulator from "@managed-identity/conformance/Emulator"
 import * as RecordingProxy from "@managed-identity/conformance/RecordingProxy"
+import type { TokenSource } from "@managed-identity/effect4"
 import {
   ImdsTokenSource,
   ManagedIdentity,
   ManagedIdentityClient,
   ManagedIdentitySource,
   RetryPolicy,
-  TokenCache,
-  TokenSource
+  TokenCache
 } from "@managed-identity/effect4"
 import { ConfigProvider, Effect, Layer, Result, Schedule } from "effect"
 import * as HttpClient from "effect/http/HttpClient"
@@ -30,6 +30,8 @@ const vault = "https://vault.azure.net"
 /** The sources whose endpoint is `http` on a loopback or link-local host. */
 const localSources = ["Imds", "AppService", "AzureArc", "CloudShell", "MachineLearning"] as const
 const requestsPerToken = (kind: Emulator.SourceKind) => kind === "AzureArc" ? 2 : 1
+/** The path and query of IMDS's token request for `vault`, system-assigned. */
+const imdsTokenPath = `/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(vault)}`
 
 /** The emulator and the recording proxy, for one test's scope. */
 const setup = Effect.all({
@@ -97,9 +99,7 @@ describe("proxy immunity (Effect 4): the app's own HttpClient sends through a pr
       )
       assert.isTrue(Result.isFailure(result))
       assert.strictEqual(yield* requestCount(handle, "Imds"), 0)
-      assert.deepStrictEqual(proxy.seen(), [
-        `GET ${authorityHost}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(vault)}`
-      ])
+      assert.deepStrictEqual(proxy.seen(), [`GET ${authorityHost}${imdsTokenPath}`])
     }).pipe(Effect.scoped))
 
   it.live("a host that is not loopback or link-local still goes through the app's client and its proxy", () =>
@@ -113,9 +113,7 @@ describe("proxy immunity (Effect 4): the app's own HttpClient sends through a pr
         Effect.result
       )
       assert.isTrue(Result.isFailure(result))
-      assert.deepStrictEqual(proxy.seen(), [
-        `GET http://imds.invalid/metadata/identity/oauth2/token?api-version=2018-02-01&resource=${encodeURIComponent(vault)}`
-      ])
+      assert.deepStrictEqual(proxy.seen(), [`GET http://imds.invalid${imdsTokenPath}`])
     }).pipe(Effect.scoped))
 })
 
