@@ -31,8 +31,8 @@ export const allSources: ReadonlyArray<SourceKind> = ManagedIdentityEmulator.Sou
 export interface Handle {
   readonly emulator: ManagedIdentityEmulator.Emulator
   readonly env: ManagedIdentityEmulator.Emulator["env"]
-  /** The requests `kind`'s endpoint received, in order. */
-  readonly requests: (kind: SourceKind) => Promise<ReadonlyArray<RecordedRequest>>
+  /** The requests `kind`'s endpoint received, in order (`FederatedCredential`: the STS's exchanges for applications). */
+  readonly requests: (kind: ManagedIdentityEmulator.SourceKind) => Promise<ReadonlyArray<RecordedRequest>>
   readonly clearRequests: () => Promise<void>
   readonly setFaults: (kind: SourceKind, steps: ReadonlyArray<FaultStep>) => Promise<void>
   /** Every secret this emulator handed out or expects: none may show in an error. */

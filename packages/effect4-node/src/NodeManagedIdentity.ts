@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FederatedCredentialTokenSource from "@managed-identity/effect4/FederatedCredentialTokenSource"
 import * as LocalHttpClient from "@managed-identity/effect4/LocalHttpClient"
 import * as ManagedIdentity from "@managed-identity/effect4/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/effect4/ManagedIdentityClient"
@@ -98,11 +99,23 @@ export interface Options {
   readonly source?: ManagedIdentitySource.Options | undefined
   /** Client options, e.g. client capabilities, or `verifyIdentity: true` to check every token's identity. */
   readonly client?: ManagedIdentityClient.Options | undefined
+  /**
+   * Use the managed identity as a federated credential of an application: the client's tokens are the application's,
+   * got by exchanging the managed identity's token (`FederatedCredentialTokenSource`). `"config"` reads the
+   * application from `MANAGED_IDENTITY_FEDERATED_CLIENT_ID`, `MANAGED_IDENTITY_FEDERATED_TENANT_ID`,
+   * `MANAGED_IDENTITY_FEDERATED_AUDIENCE` and `AZURE_AUTHORITY_HOST`. Default: the managed identity's own tokens.
+   */
+  readonly federatedCredential?: FederatedCredentialTokenSource.Options | "config" | undefined
 }
 
+/** The federated credential's source over the detected one, as `options` say. */
+const federatedSource = (options: FederatedCredentialTokenSource.Options | "config") =>
+  options === "config" ? FederatedCredentialTokenSource.layerConfig() : FederatedCredentialTokenSource.layer(options)
+
 /**
- * The client for the identity in context, with the source detected from the environment, an in-memory cache and
- * the Node platform. Swap any piece by building the same graph yourself (see the README).
+ * The client for the identity in context, with the source detected from the environment (or, with
+ * `federatedCredential`, an application's tokens got with that source's), an in-memory cache and the Node platform.
+ * Swap any piece by building the same graph yourself (see the README).
  *
  * @since 0.1.0
  * @category layers
@@ -119,9 +132,14 @@ export const layerWithOptions = (options: Options): Layer.Layer<
     Effect.gen(function*() {
       const platform = yield* makePlatform
       const identity = yield* ManagedIdentity.ManagedIdentity
-      const source = yield* Layer.build(ManagedIdentitySource.layerWithOptions(options.source ?? {})).pipe(
+      const detected = yield* Layer.build(ManagedIdentitySource.layerWithOptions(options.source ?? {})).pipe(
         Effect.provideContext(Context.add(platform, ManagedIdentity.ManagedIdentity, identity))
       )
+      const source = options.federatedCredential === undefined
+        ? detected
+        : yield* Layer.build(federatedSource(options.federatedCredential)).pipe(
+          Effect.provideContext(Context.merge(platform, detected))
+        )
       const cache = yield* TokenCache.makeMemory
       return yield* ManagedIdentityClient.make(options.client ?? {}).pipe(
         Effect.provideContext(Context.add(source, TokenCache.TokenCache, cache))
@@ -162,6 +180,34 @@ export const layerWithoutIdentity: Layer.Layer<
  */
 export const layer: Layer.Layer<ManagedIdentityClient.ManagedIdentityClient, Config.ConfigError> = layerWithoutIdentity
   .pipe(Layer.provide(ManagedIdentity.layerSystemAssigned))
+
+/**
+ * A managed identity as a federated credential, with defaults: the application named by
+ * `MANAGED_IDENTITY_FEDERATED_CLIENT_ID` and `MANAGED_IDENTITY_FEDERATED_TENANT_ID` (audience
+ * `MANAGED_IDENTITY_FEDERATED_AUDIENCE`, default `api://AzureADTokenExchange`; authority `AZURE_AUTHORITY_HOST`), the
+ * system-assigned identity as its credential, the detected source, in-memory caches. For a user-assigned identity, use
+ * `layerWithOptions({ federatedCredential: "config" })` with its `ManagedIdentity` layer.
+ *
+ * @example
+ * ```ts
+ * import { ManagedIdentityClient } from "@managed-identity/effect4"
+ * import { NodeManagedIdentity } from "@managed-identity/effect4-node"
+ * import { Effect } from "effect"
+ *
+ * // a token of the application, in its tenant, for Microsoft Graph
+ * const program = Effect.gen(function*() {
+ *   const client = yield* ManagedIdentityClient.ManagedIdentityClient
+ *   return yield* client.getToken("https://graph.microsoft.com")
+ * }).pipe(Effect.provide(NodeManagedIdentity.layerFederatedCredential))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFederatedCredential: Layer.Layer<
+  ManagedIdentityClient.ManagedIdentityClient,
+  Config.ConfigError
+> = layerWithOptions({ federatedCredential: "config" }).pipe(Layer.provide(ManagedIdentity.layerSystemAssigned))
 
 /**
  * Everything with defaults and the identity from `config`, e.g.

@@ -8,12 +8,14 @@
 import type * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as FederatedCredentialTokenSource from "./FederatedCredentialTokenSource.js"
 import * as Detect from "./internal/detection/detect.js"
 import * as Diagnose from "./internal/diagnosis/diagnose.js"
 import * as Model from "./internal/diagnosis/model.js"
 import type * as Layers from "./internal/source/layers.js"
 import * as ManagedIdentityClient from "./ManagedIdentityClient.js"
 import type * as TokenCache from "./TokenCache.js"
+import type * as TokenSource from "./TokenSource.js"
 
 /**
  * The report of {@link diagnose}, a schema so that it encodes to JSON (`Schema.encodeSync(Diagnosis)(report)`):
@@ -111,6 +113,14 @@ export interface Options {
   readonly azureArcKeyDirectory?: string | undefined
   /** When workload identity is detected, send the exchange to the identity-binding token proxy (default `false`). */
   readonly identityBindings?: boolean | undefined
+  /**
+   * Diagnose the managed identity as a federated credential of this application: hop 1 (the request above, and the
+   * identity and clock checks) asks for the application's token-exchange audience, hop 2 exchanges that token for the
+   * application's token for `resource`, one attempt within the budget, and adds one `federated.*` finding.
+   */
+  readonly federatedCredential?:
+    | Omit<FederatedCredentialTokenSource.Options, keyof TokenSource.TimingOptions>
+    | undefined
 }
 
 /**

@@ -38,6 +38,21 @@ export const SourceKind = Schema.Literals(SourceKinds.kinds)
 export type SourceKind = typeof SourceKind.Type
 
 /**
+ * The hosts detection can find: every {@link SourceKind} but `FederatedCredential` (a managed identity as a federated
+ * credential of an application), which a program asks for with `FederatedCredentialTokenSource`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DetectedKind = Schema.Literals(SourceKinds.detectedKinds)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type DetectedKind = typeof DetectedKind.Type
+
+/**
  * Each source's name as people write it, for messages, the CLI and the demo.
  *
  * @since 0.1.0

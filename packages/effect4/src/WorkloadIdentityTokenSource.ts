@@ -20,6 +20,7 @@ import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Results from "./internal/result.js"
+import * as ClientAssertion from "./internal/source/clientAssertion.js"
 import * as Environment from "./internal/source/environment.js"
 import * as IdentityBindingsClients from "./internal/source/identityBindings.js"
 import * as LocalHttpClient from "./LocalHttpClient.js"
@@ -150,11 +151,12 @@ export const make = (
       const clientOfAttempt = settings.proxy === undefined
         ? Effect.succeed(client)
         : yield* IdentityBindingsClients.clients(settings.proxy, proxies.forTrust, reader.read)
-      return SourceService.prepared(definition, (request) =>
-        Effect.zipWith(assertion(settings), clientOfAttempt, (clientAssertion, attemptClient) => ({
-          client: attemptClient,
-          request: WorkloadIdentity.request(settings, clientAssertion, request)
-        })))
+      return ClientAssertion.attempt(
+        definition,
+        assertion(settings),
+        clientOfAttempt,
+        (clientAssertion, request) => WorkloadIdentity.request(settings, clientAssertion, request)
+      )
     }))
     return { ...SourceService.fromChecked(definition, identity, attempt), defaultClientId: options.clientId }
   })

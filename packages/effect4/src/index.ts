@@ -38,6 +38,13 @@ export * as BearerAuth from "./BearerAuth.js"
 export * as CloudShellTokenSource from "./CloudShellTokenSource.js"
 
 /**
+ * A managed identity as a federated credential of an application, usually in another tenant.
+ *
+ * @since 0.1.0
+ */
+export * as FederatedCredentialTokenSource from "./FederatedCredentialTokenSource.js"
+
+/**
  * Tokens from the Azure Instance Metadata Service.
  *
  * @since 0.1.0

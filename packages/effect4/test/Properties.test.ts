@@ -8,12 +8,25 @@
  * shrunk input and a `Replay` token to pass back as `{ arbitrary: { replay } }`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Cause, type Config, Effect, Exit, type Fiber, Layer, Option, Redacted } from "effect"
+import {
+  Arbitrary,
+  Cause,
+  Clock,
+  type Config,
+  DateTime,
+  Effect,
+  Exit,
+  type Fiber,
+  Layer,
+  Option,
+  Redacted
+} from "effect"
 import * as KeyValueStore from "effect/persistence/KeyValueStore"
 import { TestClock } from "effect/testing"
 import * as AppServiceTokenSource from "../src/AppServiceTokenSource.js"
 import * as AzureArcTokenSource from "../src/AzureArcTokenSource.js"
 import * as CloudShellTokenSource from "../src/CloudShellTokenSource.js"
+import * as FederatedCredentialTokenSource from "../src/FederatedCredentialTokenSource.js"
 import * as ImdsTokenSource from "../src/ImdsTokenSource.js"
 import * as MachineLearningTokenSource from "../src/MachineLearningTokenSource.js"
 import * as ManagedIdentity from "../src/ManagedIdentity.js"
@@ -22,7 +35,7 @@ import { isManagedIdentityError } from "../src/ManagedIdentityError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as ServiceFabricTokenSource from "../src/ServiceFabricTokenSource.js"
 import * as TokenCache from "../src/TokenCache.js"
-import type * as TokenSource from "../src/TokenSource.js"
+import * as TokenSource from "../src/TokenSource.js"
 import * as WorkloadIdentityTokenSource from "../src/WorkloadIdentityTokenSource.js"
 import * as Arb from "./utils/arbitrary.js"
 import * as FakeFileSystem from "./utils/fakeFileSystem.js"
@@ -36,7 +49,7 @@ const resource = "https://vault.azure.net"
 
 type Fields = Record<string, unknown>
 
-/** Pipeline cases; about 30 ms each here. */
+/** Pipeline cases; about 30 ms each here (a federated credential's, about 50 ms). */
 const pipelineRuns = 300
 /** Workload identity file cases. */
 const fileRuns = 300
@@ -271,21 +284,36 @@ const sources = (secret: string): Record<string, SourceLayer> => ({
     tenantId: "contoso.onmicrosoft.com",
     tokenFile: "/tokens/azure-identity-token",
     clientId: "11111111-2222-3333-4444-555555555555"
-  })
+  }),
+  // the managed identity's token (hop 1) is the secret the exchange carries as its assertion
+  FederatedCredential: FederatedCredentialTokenSource.layer({
+    tenantId: "contoso.onmicrosoft.com",
+    clientId: "11111111-2222-4333-8444-555555555555"
+  }).pipe(Layer.provide(TokenSource.layerTest({
+    getToken: (request) =>
+      Effect.map(Clock.currentTimeMillis, (millis) =>
+        TokenSource.issuedToken({
+          token: Redacted.make(secret),
+          resource: request.resource,
+          issuedAt: DateTime.makeUnsafe(millis),
+          expiresOn: DateTime.makeUnsafe(millis + 3_600_000)
+        }))
+  })))
 })
 
 const realTurn = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 0)))
 
 /**
- * The fiber's exit, which must come before the virtual clock passes the deadline: it gets a real turn first (most
- * outcomes need no virtual time), then the clock is moved to the deadline, then only real time may pass.
+ * The fiber's exit, which must come before the virtual clock passes the deadline: it gets ten real turns first (most
+ * outcomes need no virtual time; a federated credential's two hops need that many to reach their first retry), then
+ * the clock is moved to the deadline, then only real time may pass.
  */
 const settled = <A, E>(fiber: Fiber.Fiber<A, E>) =>
   Effect.gen(function*() {
     for (let turn = 0; turn < 60; turn++) {
       const exit = fiber.pollUnsafe()
       if (exit !== undefined) return exit
-      yield* turn === 3 ? TestClock.adjust(RetryPolicy.defaultDeadline) : realTurn
+      yield* turn === 10 ? TestClock.adjust(RetryPolicy.defaultDeadline) : realTurn
     }
     return assert.fail("getToken did not finish within the deadline")
   })

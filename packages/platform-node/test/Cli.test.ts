@@ -445,7 +445,8 @@ describe("managed-identity CLI", () => {
   })
 
   it.live(
-    "demo --json: a token through every source, one request for 1000 calls, the file cache across a restart",
+    "demo --json: a token through every source, one request for 1000 calls, the file cache across a restart, and " +
+      "the federated credential's two hops",
     () =>
       Effect.gen(function*() {
         const outcome = yield* cli(["demo", "--json"], {}, 80_000)
@@ -461,7 +462,8 @@ describe("managed-identity CLI", () => {
             "Azure Arc",
             "Cloud Shell",
             "Azure Machine Learning",
-            "AKS workload identity"
+            "AKS workload identity",
+            "Federated credential"
           ]
         )
         assert.deepStrictEqual(results("failed"), [])
@@ -470,7 +472,15 @@ describe("managed-identity CLI", () => {
         assert.deepStrictEqual(results("1000 concurrent calls"), [
           ...Array(3).fill("1 token request"),
           "2 HTTP requests (each exchange: challenge + answer)",
-          ...Array(3).fill("1 token request")
+          ...Array(3).fill("1 token request"),
+          "0 IMDS requests, 1 STS exchange"
+        ])
+        assert.match(
+          results("application token")[0],
+          /appid=5a5a0008-0000-4000-8000-000000000008, 1 IMDS request, 1 STS exchange$/
+        )
+        assert.deepStrictEqual(results("another resource"), [
+          "0 IMDS requests, 1 STS exchange (the assertion from the cache)"
         ])
         for (const result of results("injected 500")) {
           assert.match(result, /^identity_provider after a jittered back-off/)

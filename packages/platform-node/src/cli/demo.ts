@@ -165,6 +165,57 @@ const demoSource = (
   )
 }
 
+/**
+ * The federated credential's rows: the emulator's application's token, got by exchanging the system-assigned identity's
+ * IMDS token at the STS (`NodeManagedIdentity.layerWithOptions({ federatedCredential: "config" })`), and what each hop
+ * received for a first token, a second resource and 1000 concurrent callers.
+ */
+const demoFederated = (
+  emulator: ManagedIdentityEmulator.Emulator,
+  trust: Layer.Layer<FetchHttpClient.Fetch>
+): Effect.Effect<ReadonlyArray<Row>> => {
+  const name = "Federated credential"
+  const rows: Array<Row> = []
+  const row = (step: string, result: string, millis: number) => rows.push({ source: name, step, result, millis })
+  const hops = Effect.zip(emulator.requestCount("Imds"), emulator.requestCount("FederatedCredential"))
+  const counted = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.gen(function*() {
+      const [imdsBefore, stsBefore] = yield* hops
+      const [value, millis] = yield* timed(effect)
+      const [imdsAfter, stsAfter] = yield* hops
+      const plural = (count: number, what: string) => `${count} ${what}${count === 1 ? "" : "s"}`
+      const requests = `${plural(imdsAfter - imdsBefore, "IMDS request")}, ${
+        plural(stsAfter - stsBefore, "STS exchange")
+      }`
+      return [value, millis, requests] as const
+    })
+  return Effect.gen(function*() {
+    const client = yield* ManagedIdentityClient.ManagedIdentityClient
+    const [first, firstMillis, firstRequests] = yield* counted(client.getToken("https://vault.azure.net"))
+    row("application token", `${first.source}: ${describeToken(first.token)}, ${firstRequests}`, firstMillis)
+    const [, otherMillis, otherRequests] = yield* counted(client.getToken("https://storage.azure.com"))
+    row("another resource", `${otherRequests} (the assertion from the cache)`, otherMillis)
+    const [, burstMillis, burstRequests] = yield* counted(
+      Effect.all(Array.from({ length: 1000 }, () => client.getToken("https://management.azure.com")), {
+        concurrency: "unbounded"
+      })
+    )
+    row("1000 concurrent calls", burstRequests, burstMillis)
+    return rows
+  }).pipe(
+    Effect.provide(
+      NodeManagedIdentity.layerWithOptions({ federatedCredential: "config" }).pipe(
+        Layer.provide(ManagedIdentity.layer(ManagedIdentity.systemAssigned))
+      )
+    ),
+    Effect.provide(trust),
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(emulator.env("FederatedCredential"))))),
+    Effect.catchAll((error) =>
+      Effect.succeed([...rows, { source: name, step: "failed", result: error.message, millis: 0 }])
+    )
+  )
+}
+
 const formatMillis = (millis: number): string =>
   millis < 1 ? `${(millis * 1000).toFixed(0)} µs` : `${millis.toFixed(1)} ms`
 
@@ -222,7 +273,10 @@ const table = (unescaped: ReadonlyArray<Row>): string => {
   ].join("\n")
 }
 
-/** The demo: the emulator on loopback and a token through every source, shown as a table (or JSON rows). */
+/**
+ * The demo: the emulator on loopback and a token through every source, then an application's token with the managed
+ * identity as its federated credential, shown as a table (or JSON rows).
+ */
 const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedIdentityEmulator.EmulatorError> =>
   Effect.scoped(
     Effect.gen(function*() {
@@ -240,14 +294,14 @@ const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedId
             "(its CA trusted as NODE_EXTRA_CA_CERTS would)\n"
         )
       }
-      const rows = (yield* Effect.forEach(TokenSource.DetectedKind.literals, (kind) =>
+      const perSource = yield* Effect.forEach(TokenSource.DetectedKind.literals, (kind) =>
         demoSource(
           emulator,
           kind,
           cacheDirectory,
           kind === "WorkloadIdentity" ? Emulator.layerTrustingFetch(emulator) : Layer.empty
-        )))
-        .flat()
+        ))
+      const rows = [...perSource.flat(), ...yield* demoFederated(emulator, Emulator.layerTrustingFetch(emulator))]
       const seconds = ((performance.now() - started) / 1000).toFixed(1)
       yield* Console.log(
         options.json
@@ -270,6 +324,7 @@ const run = (options: { readonly json: boolean }): Effect.Effect<void, ManagedId
 export const demo = Command.make("demo", { json }, run).pipe(
   Command.withDescription(
     "Start the emulator and get a token through every source, showing cache, single flight, retry, claims and the " +
-      "file cache (with --json: the rows as JSON)"
+      "file cache, then an application's token with the managed identity as its federated credential (with --json: " +
+      "the rows as JSON)"
   )
 )

@@ -26,6 +26,7 @@ import * as TokenSource from "../../TokenSource.js"
 import * as Detect from "../detection/detect.js"
 import * as Layers from "../source/layers.js"
 import { checkCache } from "./cacheCheck.js"
+import * as Federated from "./federated.js"
 import type * as Model from "./model.js"
 import { type MakeClient, outcomeOf, requestToken } from "./reachability.js"
 
@@ -35,6 +36,8 @@ export interface Request {
   readonly budget: Duration.Input
   readonly azureArcKeyDirectory?: string | undefined
   readonly identityBindings?: boolean | undefined
+  /** A managed identity as a federated credential: hop 1 asks for the application's audience, hop 2 for `resource`. */
+  readonly federatedCredential?: Federated.Application | undefined
 }
 
 /** What the token the client returned says: its report, identity check, clock check, and their findings. */
@@ -96,7 +99,8 @@ export const diagnose = (
 ): Effect.Effect<Model.Diagnosis, Config.ConfigError, Layers.Requirements | TokenCache.TokenCache> =>
   Effect.gen(function*() {
     const started = yield* Clock.currentTimeMillis
-    const resource = request.resource
+    const application = request.federatedCredential
+    const resource = application === undefined ? request.resource : Federated.audienceOf(application)
     const budget = Duration.fromInputUnsafe(request.budget)
     const identity = yield* ManagedIdentity.ManagedIdentity
     const cache = yield* TokenCache.TokenCache
@@ -152,13 +156,16 @@ export const diagnose = (
             millis: attempt.millis,
             outcome: outcomeOf(attempt)
           }
+          const exchanged = application === undefined
+            ? []
+            : [yield* Federated.exchange(application, source, received, request.resource, budget)]
           if (Result.isFailure(received)) {
             return {
               reachability,
               token: null,
               identityCheck: reached.identityCheck ?? unchecked,
               clock: null,
-              findings: [reached.finding]
+              findings: [reached.finding, ...exchanged]
             }
           }
           const now = yield* Clock.currentTimeMillis
@@ -166,7 +173,7 @@ export const diagnose = (
             defaultClientId: lookup("DEFAULT_IDENTITY_CLIENT_ID"),
             workloadClientId: lookup("AZURE_CLIENT_ID")
           }, now)
-          return { ...token, reachability, findings: [reached.finding, ...token.findings] }
+          return { ...token, reachability, findings: [reached.finding, ...token.findings, ...exchanged] }
         })
     })
     const cacheChecked = yield* checkCache(cache.description, platform)
