@@ -7,6 +7,7 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FederatedCredentialTokenSource from "@managed-identity/effect4/FederatedCredentialTokenSource"
+import * as LocalHttpClient from "@managed-identity/effect4/LocalHttpClient"
 import * as ManagedIdentity from "@managed-identity/effect4/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/effect4/ManagedIdentityClient"
 import * as ManagedIdentitySource from "@managed-identity/effect4/ManagedIdentitySource"
@@ -23,6 +24,7 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as ArcKeyFile from "./internal/arcKeyFile.js"
+import * as NodeLocalHttpClient from "./internal/localHttpClient.js"
 import * as PinnedHttpClient from "./internal/pinnedHttpClient.js"
 import * as TokenProxyHttpClient from "./internal/tokenProxyHttpClient.js"
 
@@ -39,6 +41,7 @@ export type Platform =
   | WorkloadIdentityTokenSource.TokenProxyHttpClient
   | TokenSource.FileReader
   | ManagedIdentitySource.HostPlatform
+  | LocalHttpClient.LocalHttpClient
 
 /**
  * Effect 4's `FetchHttpClient` reads `Fetch` and `RequestInit` from the context of each request; this client takes
@@ -60,11 +63,13 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
   const fileSystem = yield* Layer.build(NodeFileSystem.layer)
   const pinned = yield* PinnedHttpClient.make
   const tokenProxy = yield* TokenProxyHttpClient.make
+  const local = yield* NodeLocalHttpClient.make
   return Context.add(fileSystem, HttpClient.HttpClient, http).pipe(
     Context.add(ServiceFabricTokenSource.PinnedHttpClient, pinned),
     Context.add(WorkloadIdentityTokenSource.TokenProxyHttpClient, tokenProxy),
     Context.add(TokenSource.FileReader, ArcKeyFile.reader),
-    Context.add(ManagedIdentitySource.HostPlatform, process.platform)
+    Context.add(ManagedIdentitySource.HostPlatform, process.platform),
+    Context.add(LocalHttpClient.LocalHttpClient, local)
   )
 })
 
@@ -74,7 +79,9 @@ const makePlatform: Effect.Effect<Context.Context<Platform>, never, Scope.Scope>
  * `NodeFileSystem`, the Service Fabric client pinned to `IDENTITY_SERVER_THUMBPRINT` and the identity bindings' token
  * proxy client trusting only the cluster's CA (both undici, loaded only when used), the file reader for Azure Arc's
  * key and workload identity's token and CA files (`O_NONBLOCK`, `O_NOFOLLOW` for the Arc key, the opened file checked
- * with `fstat`, never more than its bound read), and `process.platform`.
+ * with `fstat`, never more than its bound read), `process.platform`, and the `LocalHttpClient` (Node's `http` with an
+ * agent of its own: `http` requests to loopback and link-local hosts that a proxy variable would catch go through it,
+ * so they never reach a proxy, whatever `HttpClient` the app provides).
  *
  * @since 0.1.0
  * @category layers

@@ -10,10 +10,11 @@
 import * as CloudShell from "@managed-identity/protocol/sources/CloudShell"
 import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
-import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Environment from "./internal/source/environment.js"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
@@ -56,7 +57,7 @@ export const make = (
   options: Options
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const identity = yield* ManagedIdentity.ManagedIdentity
     const definition = SourceService.definition(CloudShell.facts, options.endpoint, options)
     return SourceService.make(

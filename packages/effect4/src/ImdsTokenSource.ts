@@ -7,7 +7,7 @@ import * as Imds from "@managed-identity/protocol/sources/Imds"
 import type * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Exchange from "./internal/http/exchange.js"
@@ -15,6 +15,7 @@ import * as ImdsProbe from "./internal/http/imdsProbe.js"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Results from "./internal/result.js"
 import * as Environment from "./internal/source/environment.js"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import type { ManagedIdentityError } from "./ManagedIdentityError.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
@@ -89,7 +90,7 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<TokenSource.TokenSource.Service, never, HttpClient.HttpClient | ManagedIdentity.ManagedIdentity> =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const identity = yield* ManagedIdentity.ManagedIdentity
     const url = Imds.tokenUrl(options.authorityHost ?? Imds.defaultAuthorityHost)
     const definition = SourceService.definition(Imds.facts, url, options)
@@ -116,7 +117,7 @@ export const probe = (
   options: Pick<Options, "authorityHost" | "probeTimeout"> = {}
 ): Effect.Effect<number, ManagedIdentityError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const url = Imds.tokenUrl(options.authorityHost ?? Imds.defaultAuthorityHost)
     const endpoint = Exchange.endpoint("Imds", url)
     const guard = yield* ImdsProbe.make(endpoint, options.probeTimeout ?? defaultProbeTimeout)

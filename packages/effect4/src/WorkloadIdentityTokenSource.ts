@@ -16,13 +16,14 @@ import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
-import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as SourceService from "./internal/http/sourceService.js"
 import * as Results from "./internal/result.js"
 import * as ClientAssertion from "./internal/source/clientAssertion.js"
 import * as Environment from "./internal/source/environment.js"
 import * as IdentityBindingsClients from "./internal/source/identityBindings.js"
+import * as LocalHttpClient from "./LocalHttpClient.js"
 import * as ManagedIdentity from "./ManagedIdentity.js"
 import { fromProblem, type ManagedIdentityError } from "./ManagedIdentityError.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
@@ -129,7 +130,7 @@ export const make = (
   HttpClient.HttpClient | ManagedIdentity.ManagedIdentity | FileSystem.FileSystem | TokenProxyHttpClient
 > =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    const client = yield* LocalHttpClient.routed
     const identity = yield* ManagedIdentity.ManagedIdentity
     const reader = yield* Effect.flatMap(FileSystem.FileSystem, TokenSource.fileReader)
     const proxies = yield* TokenProxyHttpClient

@@ -52,6 +52,13 @@ export * as FederatedCredentialTokenSource from "./FederatedCredentialTokenSourc
 export * as ImdsTokenSource from "./ImdsTokenSource.js"
 
 /**
+ * The proxy-free transport for loopback and link-local endpoints.
+ *
+ * @since 0.1.0
+ */
+export * as LocalHttpClient from "./LocalHttpClient.js"
+
+/**
  * Tokens from Azure Machine Learning compute.
  *
  * @since 0.1.0

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
+  LocalHttpClient,
   ManagedIdentity,
   ManagedIdentityDiagnosis,
   ManagedIdentitySource,
@@ -167,6 +168,29 @@ describe("ManagedIdentityDiagnosis.diagnose", () => {
       assert.strictEqual(findingOf(report, "identity.default").level, "warning")
       assert.isFalse(report.findings.some((finding) => finding.level === "error"))
       assert.notInclude(encoded(report), "ml-secret")
+    }))
+
+  it.effect("a proxy variable catching IMDS: proxy.caught without a LocalHttpClient, proxy.bypassed with one", () =>
+    Effect.gen(function*() {
+      const env = { HTTPS_PROXY: "http://proxy.corp:3128", http_proxy: "http://user:pw@proxy.corp:3128" }
+      const caught = yield* diagnoseWith(yield* FakeHttp.make([FakeHttp.json(tokenBody(jwt(claimsFor())))]), { env })
+      const prefix = "http_proxy (http://proxy.corp:3128) would send requests to " +
+        "http://169.254.169.254/metadata/identity/oauth2/token through a proxy, which cannot reach that host"
+      assert.deepStrictEqual(findingOf(caught, "proxy.caught"), {
+        level: "warning",
+        code: "proxy.caught",
+        message: `${prefix}, and the HTTP client in use may honour them: add the host to NO_PROXY, or provide a ` +
+          "LocalHttpClient"
+      })
+      const app = yield* FakeHttp.make([])
+      const local = yield* FakeHttp.make([FakeHttp.json(tokenBody(jwt(claimsFor())))])
+      const bypassed = yield* diagnoseWith(app, { env }).pipe(
+        Effect.provide(Layer.succeed(LocalHttpClient.LocalHttpClient, local.client))
+      )
+      assert.deepStrictEqual(findingOf(bypassed, "proxy.bypassed").message, `${prefix}: they go directly, around it`)
+      assert.isFalse(codes(bypassed).some((code) => code.endsWith("proxy.caught")))
+      assert.deepStrictEqual([yield* app.count, yield* local.count], [0, 1])
+      assert.notInclude(encoded(bypassed), "user:pw")
     }))
 
   it.effect("a token that is not a JWT is a warning, and the identity goes unchecked", () =>

@@ -28,15 +28,7 @@ const vault = "https://vault.azure.net"
 const localSources = ["Imds", "AppService", "AzureArc", "CloudShell", "MachineLearning"] as const
 const requestsPerToken = (kind: ManagedIdentityEmulator.SourceKind) => kind === "AzureArc" ? 2 : 1
 
-/** Every proxy variable a runtime or tool reads, in both cases, pointing at `proxy`. */
-const proxyEnv = (proxy: RecordingProxy.RecordingProxy): Record<string, string> => ({
-  HTTP_PROXY: proxy.url,
-  http_proxy: proxy.url,
-  HTTPS_PROXY: proxy.url,
-  https_proxy: proxy.url,
-  ALL_PROXY: proxy.url,
-  all_proxy: proxy.url
-})
+const proxyEnv = RecordingProxy.environment
 
 /** The emulator and the proxy, for one test. */
 const setup = Effect.zip(Layer.build(ManagedIdentityEmulator.layer()), RecordingProxy.make).pipe(

@@ -1,42 +1,14 @@
-/**
- * A loopback HTTP proxy that records what reaches it and refuses all of it: absolute-URI requests (`GET http://…`, how
- * a proxy is asked for an `http` URL) are answered `502`, `CONNECT` tunnels (how undici and Node 24 ask, and how any
- * client asks for `https`) are answered `502` and closed. Nothing is forwarded, so nothing leaves the machine.
- */
+/** The conformance package's recording proxy (`RecordingProxy.start`) for the scope of an Effect 3 test. */
+import * as RecordingProxy from "@managed-identity/conformance/RecordingProxy"
 import { Effect, type Scope } from "effect"
-import * as Http from "node:http"
-import type * as Net from "node:net"
 
-/** The proxy's URL (with a user name and password, as corporate proxies often have) and what it has seen. */
-export interface RecordingProxy {
-  readonly url: string
-  /** Every request seen so far, as `METHOD target` (`CONNECT host:port`, `GET http://host/path?query`). */
-  readonly seen: () => ReadonlyArray<string>
-}
+export type { RecordingProxy } from "@managed-identity/conformance/RecordingProxy"
 
 /** Listens on a free port of 127.0.0.1 until the scope closes. */
-export const make: Effect.Effect<RecordingProxy, never, Scope.Scope> = Effect.map(
-  Effect.acquireRelease(
-    Effect.async<{ readonly server: Http.Server; readonly seen: Array<string> }>((resume) => {
-      const seen: Array<string> = []
-      const server = Http.createServer((request, response) => {
-        seen.push(`${request.method} ${request.url}`)
-        response.writeHead(502, { "content-type": "text/plain", connection: "close" }).end("refused by the test proxy")
-      })
-      server.on("connect", (request: Http.IncomingMessage, socket: Net.Socket) => {
-        seen.push(`CONNECT ${request.url}`)
-        socket.end("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-      })
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, seen })))
-    }),
-    ({ server }) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  ),
-  ({ seen, server }) => ({
-    url: `http://proxy-user:proxy-secret@127.0.0.1:${(server.address() as Net.AddressInfo).port}`,
-    seen: () => [...seen]
-  })
+export const make: Effect.Effect<RecordingProxy.RecordingProxy, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.promise(RecordingProxy.start),
+  (proxy) => Effect.promise(proxy.close)
 )
+
+/** @see RecordingProxy.environment */
+export const environment = RecordingProxy.environment

@@ -6,6 +6,7 @@ import * as Claims from "@managed-identity/protocol/Claims"
 import * as ClockCheck from "@managed-identity/protocol/ClockCheck"
 import * as Diagnosis from "@managed-identity/protocol/Diagnosis"
 import * as IdentityCheck from "@managed-identity/protocol/IdentityCheck"
+import * as Proxy from "@managed-identity/protocol/Proxy"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -13,9 +14,11 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import type { AccessToken } from "../../AccessToken.js"
+import * as LocalHttpClient from "../../LocalHttpClient.js"
 import * as ManagedIdentity from "../../ManagedIdentity.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as TokenCache from "../../TokenCache.js"
@@ -174,6 +177,11 @@ export const diagnose = (
         })
     })
     const cacheChecked = yield* checkCache(cache.description, platform)
+    const proxied = Proxy.finding(
+      endpoint,
+      yield* LocalHttpClient.environment,
+      Option.isSome(yield* Effect.serviceOption(LocalHttpClient.LocalHttpClient))
+    )
 
     return {
       resource,
@@ -187,6 +195,7 @@ export const diagnose = (
       cache: cacheChecked.check,
       findings: [
         Diagnosis.finding("ok", "source.detected", detection.reasons[0]),
+        ...(proxied === undefined ? [] : [proxied]),
         ...examined.findings,
         cacheChecked.finding
       ],
