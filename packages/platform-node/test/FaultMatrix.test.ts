@@ -8,9 +8,9 @@
  *
  * Azure Arc makes two requests per attempt (challenge, then the key): its faults hit the second one, so every Arc
  * count is twice the others'. IMDS is the detected fallback, so its first contact is probed: a fault that leaves the
- * first request without an answer within the probe's 1.5 s (a hang, a long delay or trickle) is `SourceUnavailable`
- * after that one request; a connection that breaks (a reset, a body cut short) is tried again within the probe, up
- * to four times.
+ * first request without the beginning of an answer within the probe's 1.5 s (a hang, a long delay) is
+ * `SourceUnavailable` after that one request; an answer that has begun (a trickle) is read within the attempt's
+ * timeout; a connection that breaks (a reset, a body cut short) is tried again within the probe, up to four times.
  * The table is printed after the run; `FAULT_MATRIX_WRITE=1` also writes FAULT_MATRIX.md.
  */
 import { assert, layer } from "@effect/vitest"
@@ -360,8 +360,9 @@ const report = (run: Run) => {
     `received. Schedule: ${attempts - 1} retries 50 ms apart; 5 s per attempt, or 2 s ` +
     "for the faults meant to time out (delay 10 s, hang, trickle 500 ms). Azure Arc makes two requests per attempt " +
     "(challenge, then the key) and its faults hit the second. IMDS is the detected fallback, so its first request " +
-    "is a probe (1.5 s here, the default 1 s): a fault that leaves it without an answer within that time is " +
-    "`SourceUnavailable` after that request, and a connection that breaks (reset, body cut short) is tried again " +
+    "is a probe (1.5 s here, the default 1 s): a fault that leaves it without the beginning of an answer (status and " +
+    "headers) within that time is `SourceUnavailable` after that request, an answer that has begun (a trickle) is " +
+    "read within the attempt's timeout, and a connection that breaks (reset, body cut short) is tried again " +
     "within that time, up to four times. An echo " +
     "of the request holds its secrets: the errors that quote it show none of them (checked below). The scenarios " +
     "are `@managed-identity/conformance`'s, and the Effect 4 line (`@managed-identity/effect4-node`) passes the same " +

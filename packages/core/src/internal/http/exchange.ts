@@ -14,6 +14,7 @@ import type * as Request from "@managed-identity/protocol/Request"
 import type { SourceKind } from "@managed-identity/protocol/SourceKind"
 import * as Transport from "@managed-identity/protocol/Transport"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -34,6 +35,21 @@ export const endpoint = (kind: SourceKind, url: string): Endpoint => ({ kind, ur
 
 /** What came back from one exchange, and the secrets its request carried (scrubbed from any text taken from it). */
 export type Received = Answer.Answer
+
+/**
+ * Told when an answer's status line and headers have arrived, before its body is read, when it is in context: IMDS's
+ * probe waits for this, not for the whole body, so an IMDS that has begun to answer is there however slowly it ends.
+ */
+export class AnswerBegun extends Context.Tag("@managed-identity/core/internal/AnswerBegun")<
+  AnswerBegun,
+  Effect.Effect<void>
+>() {}
+
+/** Tells {@link AnswerBegun}, if one is in context. */
+const answerBegun: Effect.Effect<void> = Effect.flatMap(
+  Effect.serviceOption(AnswerBegun),
+  Option.getOrElse(() => Effect.void)
+)
 
 /** A failure of the HTTP client, classified by the protocol. */
 const fromHttpClientError = (
@@ -207,6 +223,7 @@ export const exchange = (
         Effect.sync(() => Metrics.increment(Metrics.requests(endpoint.kind, requestOutcome(exit))))
       ),
       Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
+      Effect.tap(answerBegun),
       Effect.flatMap((response) => refuseRedirects(endpoint, sent, response)),
       Effect.flatMap((response) =>
         Effect.map(readBody(endpoint, attempt, response), (body): Received => ({

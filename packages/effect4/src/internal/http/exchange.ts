@@ -8,6 +8,7 @@ import type * as Request from "@managed-identity/protocol/Request"
 import type { SourceKind } from "@managed-identity/protocol/SourceKind"
 import * as Transport from "@managed-identity/protocol/Transport"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
@@ -42,6 +43,20 @@ const reasons: Record<HttpClientError.HttpClientErrorReason["_tag"], Transport.F
   DecodeError: "Decode",
   EmptyBodyError: "EmptyBody"
 }
+
+/**
+ * Told when an answer's status line and headers have arrived, before its body is read, when it is in context: IMDS's
+ * probe waits for this, not for the whole body, so an IMDS that has begun to answer is there however slowly it ends.
+ */
+export class AnswerBegun extends Context.Service<AnswerBegun, Effect.Effect<void>>()(
+  "@managed-identity/effect4/internal/AnswerBegun"
+) {}
+
+/** Tells {@link AnswerBegun}, if one is in context. */
+const answerBegun: Effect.Effect<void> = Effect.flatMap(
+  Effect.serviceOption(AnswerBegun),
+  Option.getOrElse(() => Effect.void)
+)
 
 /** A failure of the HTTP client, classified by the protocol. */
 const fromHttpClientError = (
@@ -197,6 +212,7 @@ export const exchange = (
       Effect.mapError((error) => fromHttpClientError(endpoint, attempt, error)),
       Effect.onExit((exit) => Metrics.increment(Metrics.requests(endpoint.kind, requestOutcome(exit)))),
       Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
+      Effect.tap(answerBegun),
       Effect.flatMap((response) => refuseRedirects(endpoint, sent, response)),
       Effect.flatMap((response) =>
         Effect.map(readBody(endpoint, attempt, response), (body): Received => ({
