@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Claims from "./Claims.js"
-import * as Diagnosis from "./Diagnosis.js"
+import type * as Diagnosis from "./Diagnosis.js"
 import * as Identity from "./Identity.js"
 import type * as Problem from "./Problem.js"
 import type { SourceKind } from "./SourceKind.js"
@@ -116,6 +116,8 @@ export const check = (
     return { check: { verdict: "unchecked", requested, received: null, cause: null }, finding: undefined }
   }
   const received = describeClaims(claims)
+  // Findings are written as plain values: importing `Diagnosis.finding` would bring detection's source table into every
+  // app that verifies identities.
   const result = (
     verdict: Diagnosis.IdentityCheck["verdict"],
     found: Diagnosis.Finding,
@@ -124,26 +126,32 @@ export const check = (
   const unconfirmed = (claim: string) =>
     result(
       "unconfirmed",
-      Diagnosis.finding(
-        "warning",
-        "identity.unconfirmed",
-        `the token has no ${claim} claim, so ${requested} is not confirmed`
-      )
+      {
+        level: "warning",
+        code: "identity.unconfirmed",
+        message: `the token has no ${claim} claim, so ${requested} is not confirmed`
+      }
     )
   const matched = () =>
     result(
       "match",
-      Diagnosis.finding(
-        "ok",
-        "identity.match",
-        identity._tag === "SystemAssigned" ? `the token names ${received}` : `the token names ${requested}: ${received}`
-      )
+      {
+        level: "ok",
+        code: "identity.match",
+        message: identity._tag === "SystemAssigned"
+          ? `the token names ${received}`
+          : `the token names ${requested}: ${received}`
+      }
     )
   const mismatched = () => {
     const cause = knownCause(kind, identity, claims)
     return result(
       "mismatch",
-      Diagnosis.finding("error", "identity.mismatch", `asked for ${requested}, the token names ${received}: ${cause}`),
+      {
+        level: "error",
+        code: "identity.mismatch",
+        message: `asked for ${requested}, the token names ${received}: ${cause}`
+      },
       cause
     )
   }
@@ -169,11 +177,11 @@ export const check = (
         "token is for the compute's default identity"
       return result(
         "match",
-        Diagnosis.finding(
-          "warning",
-          "identity.default",
-          `asked for ${requested}, the token names ${received}: ${cause}`
-        ),
+        {
+          level: "warning",
+          code: "identity.default",
+          message: `asked for ${requested}, the token names ${received}: ${cause}`
+        },
         cause
       )
     }

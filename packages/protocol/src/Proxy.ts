@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import * as Diagnosis from "./Diagnosis.js"
+import type * as Diagnosis from "./Diagnosis.js"
 import * as Host from "./Host.js"
 
 /**
@@ -151,11 +151,13 @@ export const finding = (
   if (names.length === 0) return undefined
   const variables = names.map((name) => `${name} (${display(environment[name] ?? "")})`).join(", ")
   const caught = `${variables} would send requests to ${url} through a proxy, which cannot reach that host`
+  // A plain value, not `Diagnosis.finding`: that would bring detection's source table into every app's bundle.
   return direct
-    ? Diagnosis.finding("ok", "proxy.bypassed", `${caught}: they go directly, around it`)
-    : Diagnosis.finding(
-      "warning",
-      "proxy.caught",
-      `${caught}, and the HTTP client in use may honour them: add the host to NO_PROXY, or provide a LocalHttpClient`
-    )
+    ? { level: "ok", code: "proxy.bypassed", message: `${caught}: they go directly, around it` }
+    : {
+      level: "warning",
+      code: "proxy.caught",
+      message: `${caught}, and the HTTP client in use may honour them: add the host to NO_PROXY, or provide a ` +
+        "LocalHttpClient"
+    }
 }
