@@ -52,7 +52,11 @@ const program = Effect.gen(function*() {
   console.log(\`\${client.source} \${token.resource}\`)
 })
 
-const layer = NodeManagedIdentity.layerWithOptions({ source: { azureArcKeyDirectory: process.env.ARC_KEY_DIRECTORY } })
+// On the federated credential's host, the emulator's application's token (the managed identity its credential).
+const layer = NodeManagedIdentity.layerWithOptions({
+  source: { azureArcKeyDirectory: process.env.ARC_KEY_DIRECTORY },
+  federatedCredential: process.env.MANAGED_IDENTITY_FEDERATED_CLIENT_ID === undefined ? undefined : "config"
+})
 Effect.runPromise(program.pipe(Effect.provide(layer.pipe(Layer.provide(ManagedIdentity.layerSystemAssigned)))))
 `
 
