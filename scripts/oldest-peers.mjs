@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Checks the library against the oldest peers its package.json files claim: copies the packages (sources, tests,
-// configs; the emulator and the test helpers too, which the tests use) into a scratch workspace outside this one,
-// pins `effect`, `@effect/platform` and `@effect/platform-node` to the lowest versions of the peer ranges (and the
-// Effect packages the tests and the CLI build on to their lines for that Effect), installs from the npm registry, then
-// type-checks sources and tests and runs a focused set of tests: the client and its cache, every source over a fake
-// HttpClient, and the Node layers against the emulator.
+// configs; the emulator, the conformance scenarios and the test helpers too, which the tests use) into a scratch
+// workspace outside this one, pins `effect`, `@effect/platform` and `@effect/platform-node` to the lowest versions of
+// the peer ranges (and the Effect packages the tests and the CLI build on to their lines for that Effect), installs
+// from the npm registry, then type-checks sources and tests and runs a focused set of tests: the client and its cache,
+// every source over a fake HttpClient, and the Node layers against the emulator.
 // Usage: node scripts/oldest-peers.mjs
 import { execFileSync } from "node:child_process"
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -60,7 +60,7 @@ const run = (command, args) => {
 }
 
 try {
-  const packages = ["protocol", "core", "emulator", "platform-node", "test-utils"].map((name) => `packages/${name}`)
+  const packages = ["protocol", "core", "emulator", "conformance", "platform-node", "test-utils"].map((name) => `packages/${name}`)
   for (const file of ["tsconfig.base.json", "vitest.shared.ts", "vitest.setup.ts", ...packages]) {
     cpSync(join(root, file), join(scratch, file), {
       recursive: true,

@@ -66,14 +66,13 @@ const authenticate = <E, R, E2>(
  *
  * @example
  * ```ts
- * import { HttpClient } from "@effect/platform"
  * import { BearerAuth } from "@managed-identity/effect4"
  * import { Effect } from "effect"
+ * import * as HttpClient from "effect/http/HttpClient"
  *
  * const readSecret = Effect.gen(function*() {
- *   const vault = yield* HttpClient.HttpClient.pipe(
- *     Effect.flatMap(BearerAuth.withManagedIdentity("https://vault.azure.net"))
- *   )
+ *   const client = yield* HttpClient.HttpClient
+ *   const vault = yield* BearerAuth.withManagedIdentity("https://vault.azure.net")(client)
  *   const response = yield* vault.get("https://my-vault.vault.azure.net/secrets/db-password?api-version=7.4")
  *   return yield* response.json
  * })

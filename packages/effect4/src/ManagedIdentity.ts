@@ -246,9 +246,9 @@ export const layerConfig = (config: Config.Config<Identity>): Layer.Layer<Manage
  * // MY_MANAGED_IDENTITY_CONFIG='{"ManagedIdentityIdType":"ClientId","Id":"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}'
  * const identity = ManagedIdentity.ManagedIdentity.pipe(
  *   Effect.provide(ManagedIdentity.layerFromJson("MY_MANAGED_IDENTITY_CONFIG")),
- *   Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
- *     ["MY_MANAGED_IDENTITY_CONFIG", `{"ManagedIdentityIdType":"ClientId","Id":"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}`]
- *   ])))
+ *   Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({
+ *     env: { MY_MANAGED_IDENTITY_CONFIG: `{"ManagedIdentityIdType":"ClientId","Id":"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}` }
+ *   })))
  * )
  * ```
  *

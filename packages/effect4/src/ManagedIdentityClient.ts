@@ -248,7 +248,7 @@ export interface PromiseGetTokenOptions extends GetTokenOptions {
  * @example
  * ```ts
  * import { ManagedIdentityClient } from "@managed-identity/effect4"
- * import { NodeManagedIdentity } from "@managed-identity/platform-node"
+ * import { NodeManagedIdentity } from "@managed-identity/effect4-node"
  * import { ManagedRuntime, Redacted } from "effect"
  *
  * const runtime = ManagedRuntime.make(NodeManagedIdentity.layer)

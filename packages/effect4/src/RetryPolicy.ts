@@ -168,7 +168,7 @@ export const defaultPolicy: RetryPolicy = honourRetryAfter(exponential({ isRetry
  *
  * const noRetries = AppServiceTokenSource.layerConfig({ retrySchedule: RetryPolicy.none })
  * const fiveQuickRetries = ImdsTokenSource.layer({
- *   retrySchedule: Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(5))),
+ *   retrySchedule: Schedule.max([Schedule.spaced("500 millis"), Schedule.recurs(5)]),
  *   attemptTimeout: "2 seconds"
  * })
  * ```
