@@ -5,7 +5,7 @@ import * as Command from "@effect/cli/Command"
 import type * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as ManagedIdentity from "@managed-identity/core/ManagedIdentity"
 import * as ManagedIdentityClient from "@managed-identity/core/ManagedIdentityClient"
-import { type ManagedIdentityError, printable } from "@managed-identity/core/ManagedIdentityError"
+import type { ManagedIdentityError } from "@managed-identity/core/ManagedIdentityError"
 import * as ManagedIdentitySource from "@managed-identity/core/ManagedIdentitySource"
 import * as TokenCache from "@managed-identity/core/TokenCache"
 import * as TokenSource from "@managed-identity/core/TokenSource"
@@ -20,17 +20,11 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as NodeManagedIdentity from "../NodeManagedIdentity.js"
 import * as NodeTokenCache from "../NodeTokenCache.js"
+import { type Row, table } from "./demoTable.js"
 import { json } from "./flags.js"
 
 const userAssignedClientId = "5c1a9b72-0d3e-4e0f-9a55-0000000000aa"
 const claimsChallenge = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1726077595\"}}}"
-
-interface Row {
-  readonly source: string
-  readonly step: string
-  readonly result: string
-  readonly millis: number
-}
 
 const describeToken = (token: Redacted.Redacted<string>): string => {
   const payload = Redacted.value(token).split(".")[1] ?? ""
@@ -45,6 +39,22 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonly 
   })
 
 /**
+ * `effect` timed, with what reached the emulator meanwhile: `count` read before and after, put in words by
+ * `describe`.
+ */
+const counted =
+  <C>(count: Effect.Effect<C>, describe: (before: C, after: C) => string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, number, string], E, R> =>
+    Effect.flatMap(
+      count,
+      (before) =>
+        Effect.flatMap(timed(effect), ([value, millis]) =>
+          Effect.map(count, (after) => [value, millis, describe(before, after)] as const))
+    )
+
+const plural = (count: number, what: string) => `${count} ${what}${count === 1 ? "" : "s"}`
+
+/**
  * One source's rows. `trust` is provided around each client: for workload identity, the emulator's STS CA trusted as
  * `NODE_EXTRA_CA_CERTS` would make a fresh process trust it (this process started before the CA existed).
  */
@@ -57,20 +67,13 @@ const demoSource = (
   const name = TokenSource.titles[kind]
   const rows: Array<Row> = []
   const row = (step: string, result: string, millis: number) => rows.push({ source: name, step, result, millis })
-  const requests = emulator.requestCount(kind)
   const exchanges = (count: number) =>
     count === 0
       ? "no request"
       : kind === "AzureArc"
       ? `${count} HTTP requests (each exchange: challenge + answer)`
-      : `${count} token request${count === 1 ? "" : "s"}`
-  const counted = <A, E>(effect: Effect.Effect<A, E>) =>
-    Effect.flatMap(
-      requests,
-      (before) =>
-        Effect.flatMap(timed(effect), ([value, millis]) =>
-          Effect.map(requests, (after) => [value, millis, exchanges(after - before)] as const))
-    )
+      : plural(count, "token request")
+  const countedRequests = counted(emulator.requestCount(kind), (before, after) => exchanges(after - before))
   const withClient = <A, E, CacheError>(
     identity: ManagedIdentity.Identity,
     cache: Layer.Layer<TokenCache.TokenCache, CacheError>,
@@ -95,20 +98,24 @@ const demoSource = (
       Effect.gen(function*() {
         const [first, firstMillis] = yield* timed(client.getToken("https://vault.azure.net"))
         row("system-assigned token", describeOutcome(first), firstMillis)
-        const [second, secondMillis, secondRequests] = yield* counted(client.getToken("https://vault.azure.net"))
+        const [second, secondMillis, secondRequests] = yield* countedRequests(
+          client.getToken("https://vault.azure.net")
+        )
         row(
           "second call",
           `${second.source}, ${secondRequests.replace(/^0 token requests.*/, "no request")}`,
           secondMillis
         )
-        const [, burstMillis, burstRequests] = yield* counted(
+        const [, burstMillis, burstRequests] = yield* countedRequests(
           Effect.all(Array.from({ length: 1000 }, () => client.getToken("https://storage.azure.com")), {
             concurrency: "unbounded"
           })
         )
         row("1000 concurrent calls", burstRequests, burstMillis)
         yield* emulator.setFaults(kind, [{ status: 500 }])
-        const [retried, retryMillis, retryRequests] = yield* counted(client.getToken("https://management.azure.com"))
+        const [retried, retryMillis, retryRequests] = yield* countedRequests(
+          client.getToken("https://management.azure.com")
+        )
         row("injected 500", `${retried.source} after a jittered back-off, ${retryRequests}`, retryMillis)
         const [challenged, claimsMillis] = yield* timed(
           client.getToken("https://vault.azure.net", { claims: claimsChallenge })
@@ -145,7 +152,7 @@ const demoSource = (
 
     const fileCache = NodeTokenCache.layerFile(Path.join(cacheDirectory, kind))
     yield* withClient(ManagedIdentity.systemAssigned, fileCache, (client) => client.getToken("https://vault.azure.net"))
-    const [restarted, restartMillis, restartRequests] = yield* counted(
+    const [restarted, restartMillis, restartRequests] = yield* countedRequests(
       withClient(ManagedIdentity.systemAssigned, fileCache, (client) => client.getToken("https://vault.azure.net"))
     )
     row("file cache after a restart", `${restarted.source}, ${restartRequests}`, restartMillis)
@@ -177,25 +184,18 @@ const demoFederated = (
   const name = "Federated credential"
   const rows: Array<Row> = []
   const row = (step: string, result: string, millis: number) => rows.push({ source: name, step, result, millis })
-  const hops = Effect.zip(emulator.requestCount("Imds"), emulator.requestCount("FederatedCredential"))
-  const counted = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.gen(function*() {
-      const [imdsBefore, stsBefore] = yield* hops
-      const [value, millis] = yield* timed(effect)
-      const [imdsAfter, stsAfter] = yield* hops
-      const plural = (count: number, what: string) => `${count} ${what}${count === 1 ? "" : "s"}`
-      const requests = `${plural(imdsAfter - imdsBefore, "IMDS request")}, ${
-        plural(stsAfter - stsBefore, "STS exchange")
-      }`
-      return [value, millis, requests] as const
-    })
+  const countedHops = counted(
+    Effect.zip(emulator.requestCount("Imds"), emulator.requestCount("FederatedCredential")),
+    ([imdsBefore, stsBefore], [imdsAfter, stsAfter]) =>
+      `${plural(imdsAfter - imdsBefore, "IMDS request")}, ${plural(stsAfter - stsBefore, "STS exchange")}`
+  )
   return Effect.gen(function*() {
     const client = yield* ManagedIdentityClient.ManagedIdentityClient
-    const [first, firstMillis, firstRequests] = yield* counted(client.getToken("https://vault.azure.net"))
+    const [first, firstMillis, firstRequests] = yield* countedHops(client.getToken("https://vault.azure.net"))
     row("application token", `${first.source}: ${describeToken(first.token)}, ${firstRequests}`, firstMillis)
-    const [, otherMillis, otherRequests] = yield* counted(client.getToken("https://storage.azure.com"))
+    const [, otherMillis, otherRequests] = yield* countedHops(client.getToken("https://storage.azure.com"))
     row("another resource", `${otherRequests} (the assertion from the cache)`, otherMillis)
-    const [, burstMillis, burstRequests] = yield* counted(
+    const [, burstMillis, burstRequests] = yield* countedHops(
       Effect.all(Array.from({ length: 1000 }, () => client.getToken("https://management.azure.com")), {
         concurrency: "unbounded"
       })
@@ -214,63 +214,6 @@ const demoFederated = (
       Effect.succeed([...rows, { source: name, step: "failed", result: error.message, millis: 0 }])
     )
   )
-}
-
-const formatMillis = (millis: number): string =>
-  millis < 1 ? `${(millis * 1000).toFixed(0)} µs` : `${millis.toFixed(1)} ms`
-
-/** The table fits a terminal this wide: a long result wraps inside its column. */
-const tableWidth = 120
-
-/** `text` in lines of at most `width` characters, broken after a comma where a clause fits, else at spaces. */
-const wrap = (text: string, width: number): ReadonlyArray<string> => {
-  const lines: Array<string> = []
-  const add = (piece: string) => {
-    const last = lines.length - 1
-    if (last >= 0 && lines[last].length + 1 + piece.length <= width) {
-      lines[last] = `${lines[last]} ${piece}`
-    } else {
-      lines.push(piece)
-    }
-  }
-  for (const clause of text.split(/(?<=,) /)) {
-    const pieces = clause.length <= width ? [clause] : clause.split(" ")
-    for (const piece of pieces.flatMap((piece) => piece.match(new RegExp(`.{1,${width}}`, "g")) ?? [""])) add(piece)
-  }
-  return lines
-}
-
-const table = (unescaped: ReadonlyArray<Row>): string => {
-  const rows = unescaped.map((row) => ({ ...row, result: printable(row.result) }))
-  const width = (pick: (row: Row) => string, title: string) =>
-    Math.max(title.length, ...rows.map((row) => pick(row).length))
-  const timeWidth = 9
-  const sourceWidth = width((row) => row.source, "Source")
-  const stepWidth = width((row) => row.step, "Step")
-  const resultWidth = Math.max(
-    "Result".length,
-    Math.min(width((row) => row.result, "Result"), tableWidth - sourceWidth - stepWidth - timeWidth - 6)
-  )
-  const line = (source: string, step: string, result: string, time: string) =>
-    [source.padEnd(sourceWidth), step.padEnd(stepWidth), result.padEnd(resultWidth), time.padStart(timeWidth)]
-      .join("  ")
-      .trimEnd()
-  return [
-    line("Source", "Step", "Result", "Time"),
-    line("-".repeat(sourceWidth), "-".repeat(stepWidth), "-".repeat(resultWidth), "-".repeat(timeWidth)),
-    ...rows.flatMap((row, index) => {
-      const [first, ...rest] = wrap(row.result, resultWidth)
-      return [
-        line(
-          index > 0 && rows[index - 1].source === row.source ? "" : row.source,
-          row.step,
-          first,
-          formatMillis(row.millis)
-        ),
-        ...rest.map((more) => line("", "", more, ""))
-      ]
-    })
-  ].join("\n")
 }
 
 /**
