@@ -57,7 +57,9 @@ const fetchOver = (agent: Http.Agent): typeof globalThis.fetch => (input, init) 
 
 /**
  * The Node `LocalHttpClient`: `FetchHttpClient` over {@link fetchOver} with a keep-alive agent of its own, destroyed
- * when the scope closes. Node's `http` is built in, so it costs a cold start nothing.
+ * when the scope closes. Node's `http` is built in, so it costs a cold start nothing; `@effect/platform-node`'s
+ * `NodeHttpClient` would serve as well, but its module loads undici when imported, which this package defers to the
+ * sources that need it (Service Fabric, the token proxy).
  */
 export const make: Effect.Effect<HttpClient.HttpClient, never, Scope.Scope> = Effect.gen(function*() {
   const agent = yield* Effect.acquireRelease(
